@@ -1,0 +1,39 @@
+"""What a newcomer meets: the README's quick start, and CI running exactly its test command."""
+
+import re
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def quick_start_commands() -> list[str]:
+    readme = (ROOT / "README.md").read_text()
+    section = re.search(r"^## Quick start\n(.*?)(?=^## )", readme, flags=re.S | re.M)
+    assert section, "README.md has no '## Quick start' section"
+    blocks = re.findall(r"```(?:bash|sh)?\n(.*?)```", section.group(1), flags=re.S)
+    return [line for block in blocks for line in block.splitlines() if line.strip()]
+
+
+def test_quick_start_has_exactly_two_commands():
+    commands = quick_start_commands()
+    assert len(commands) == 2, commands
+    assert all(command.startswith('pip install -e ".[dev]" && ') for command in commands)
+    assert commands[0].endswith("jupyter lab notebooks/")
+
+
+def test_ci_runs_the_readme_test_command():
+    printed = subprocess.run(
+        ["bash", str(ROOT / ".ci" / "run"), "--print-command"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()
+    assert printed == quick_start_commands()[1]
+    assert printed.endswith("pytest")
+
+
+def test_readme_picture_exists():
+    readme = (ROOT / "README.md").read_text()
+    pictures = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", readme)
+    assert pictures, "README.md shows no picture"
+    for picture in pictures:
+        assert (ROOT / picture).is_file(), f"README.md shows {picture}, which does not exist"

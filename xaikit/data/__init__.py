@@ -1,0 +1,1 @@
+"""Frames, clips, synthetic scenes, annotations and eye-tracking fixations."""

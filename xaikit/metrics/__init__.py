@@ -1,0 +1,1 @@
+"""Scores for maps and detections: saliency, localization, detection, faithfulness, sanity, tracking."""

@@ -1,0 +1,1 @@
+"""Model loading (torchvision, Darknet, the offline demo zoo) and layer catalogues."""

@@ -1,0 +1,1 @@
+"""Detections over video, identities across frames, and behaviour tables."""

@@ -1,0 +1,1 @@
+"""Interactive Jupyter widgets. The only part of xaikit that imports ipywidgets."""
