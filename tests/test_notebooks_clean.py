@@ -24,8 +24,11 @@ def is_checked(cell: dict) -> bool:
 
 
 def problems(notebook: dict) -> list[str]:
-    found = [f"notebook metadata.{key} is stored" for key in EDITOR_METADATA
-             if key in notebook.get("metadata", {})]
+    found = [
+        f"notebook metadata.{key} is stored"
+        for key in EDITOR_METADATA
+        if key in notebook.get("metadata", {})
+    ]
     kernel = notebook.get("metadata", {}).get("kernelspec", {}).get("name")
     if kernel != "python3":
         found.append(f"kernelspec is {kernel!r}, not 'python3'")
@@ -57,7 +60,9 @@ def test_there_is_a_quickstart():
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
 def test_notebook_is_stored_clean(path):
     found = problems(json.loads(path.read_text()))
-    assert not found, f"{path.name}: {'; '.join(found)}. Run `python tests/test_notebooks_clean.py`."
+    assert not found, (
+        f"{path.name}: {'; '.join(found)}. Run `python tests/test_notebooks_clean.py`."
+    )
 
 
 def test_a_notebook_with_outputs_is_caught():
@@ -65,8 +70,13 @@ def test_a_notebook_with_outputs_is_caught():
         "metadata": {"kernelspec": {"name": "python3"}, "widgets": {}},
         "cells": [
             {"cell_type": "code", "source": "1", "execution_count": 3, "outputs": [{"x": 1}]},
-            {"cell_type": "code", "source": "# NBVAL_CHECK_OUTPUT\n2", "execution_count": 4,
-             "outputs": [{"y": 2}], "metadata": {}},
+            {
+                "cell_type": "code",
+                "source": "# NBVAL_CHECK_OUTPUT\n2",
+                "execution_count": 4,
+                "outputs": [{"y": 2}],
+                "metadata": {},
+            },
         ],
     }
     assert problems(notebook) == [

@@ -20,7 +20,9 @@ def test_version_has_one_source():
 
 def test_import_does_not_load_torch_or_widgets():
     code = "import sys, xaikit; print('torch' in sys.modules, 'ipywidgets' in sys.modules)"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.split() == ["False", "False"]
 
 
@@ -71,8 +73,15 @@ class TestDevice:
 
 @pytest.mark.parametrize(
     ("smoke", "ci", "expected"),
-    [(None, None, False), ("1", None, True), ("0", "true", False), (None, "true", True),
-     (None, "false", False), ("yes", None, True), ("", "1", False)],
+    [
+        (None, None, False),
+        ("1", None, True),
+        ("0", "true", False),
+        (None, "true", True),
+        (None, "false", False),
+        ("yes", None, True),
+        ("", "1", False),
+    ],
 )
 def test_smoke_switch(monkeypatch, smoke, ci, expected):
     for name, value in (("XAIKIT_SMOKE", smoke), ("CI", ci)):

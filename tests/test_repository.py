@@ -2,6 +2,7 @@
 
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,7 +26,9 @@ def test_quick_start_has_exactly_two_commands():
 def test_ci_runs_the_readme_test_command():
     printed = subprocess.run(
         ["bash", str(ROOT / ".ci" / "run"), "--print-command"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     assert printed == quick_start_commands()[1]
     assert printed.endswith("pytest")
@@ -37,3 +40,12 @@ def test_readme_picture_exists():
     assert pictures, "README.md shows no picture"
     for picture in pictures:
         assert (ROOT / picture).is_file(), f"README.md shows {picture}, which does not exist"
+
+
+def test_code_passes_ruff():
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--no-cache", str(ROOT)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

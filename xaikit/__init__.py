@@ -21,7 +21,7 @@ _SUBPACKAGES = ("data", "models", "explain", "metrics", "track", "viz", "widgets
 __all__ = ["__version__", "device", "is_smoke_run", *_SUBPACKAGES]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from xaikit import data, explain, metrics, models, track, viz, widgets
+    from xaikit import data, explain, metrics, models, track, viz, widgets  # noqa: F401
 
 
 def __getattr__(name: str):

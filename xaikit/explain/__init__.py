@@ -1,1 +1,4 @@
-"""Explanation methods: the CAM family, perturbation and pixel methods, Dense Attention, Hessian-CIAM."""
+"""Explanation methods.
+
+The CAM family, perturbation and pixel methods, Dense Attention and Hessian-CIAM.
+"""

@@ -1,1 +1,4 @@
-"""Scores for maps and detections: saliency, localization, detection, faithfulness, sanity, tracking."""
+"""Scores for maps and detections.
+
+Families: saliency, localization, detection, faithfulness, sanity, tracking.
+"""

@@ -42,8 +42,8 @@ def figure_grid(
         cmap: colormap for 2D panels.
 
     Returns:
-        :class:`SavableFigure` (a ``matplotlib.figure.Figure``): shows inline in Jupyter and saves with
-        ``fig.savefig("figure.pdf")`` (PNG, PDF and SVG alike).
+        :class:`SavableFigure`, a ``matplotlib.figure.Figure`` that shows inline in Jupyter
+        and saves with ``fig.savefig("figure.pdf")`` (PNG, PDF and SVG alike).
 
     Examples:
         >>> import numpy as np

@@ -52,7 +52,7 @@ def _lookup_table(cmap: str) -> np.ndarray:
         colormap = matplotlib.colormaps[cmap]
     except KeyError as error:
         raise ValueError(
-            f"unknown colormap {cmap!r}; use a matplotlib name such as 'jet', 'inferno' or 'viridis'"
+            f"unknown colormap {cmap!r}; use a matplotlib name such as 'jet' or 'inferno'"
         ) from error
     table = colormap(np.linspace(0.0, 1.0, 256))[:, :3]
     return np.round(table * 255).astype(np.uint8)
