@@ -1,1 +1,22 @@
 """Model loading (torchvision, Darknet, the offline demo zoo) and layer catalogues."""
+
+from xaikit.models.darknet import Darknet, load_darknet
+from xaikit.models.darknet_weights import save_darknet_weights
+from xaikit.models.geometry import InputMapping
+from xaikit.models.layers import LayerInfo, layers
+from xaikit.models.registry import ModelInfo, available, info, load
+from xaikit.models.torchvision_preprocess import detector_canvas_mapping
+
+__all__ = [
+    "Darknet",
+    "InputMapping",
+    "LayerInfo",
+    "ModelInfo",
+    "available",
+    "detector_canvas_mapping",
+    "info",
+    "layers",
+    "load",
+    "load_darknet",
+    "save_darknet_weights",
+]

@@ -1,0 +1,482 @@
+"""Saliency maps against object boxes and masks: pointing game, the 3D-CAM paper's hit point and
+Acc2, energy-fraction boxes (Hessian-CIAM paper), MaxBoxAcc and MaxBoxAccV2 (wsolevaluation).
+
+Maps are ``(H, W)``, a stack ``(B, H, W)`` or clips ``(B, T, H, W)``; a clip is scored frame by
+frame (its frames join the stack, and its boxes are given per clip, then per frame). Boxes are
+rows ``x0, y0, x1, y1`` of inclusive pixel coordinates (VOC / wsolevaluation), one ``(K, 4)``
+array per image or frame; IoU uses the +1 pixel convention of wsolevaluation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from xaikit._arrays import to_numpy
+from xaikit.metrics._inputs import as_box_lists, as_maps, as_mask, check_fraction, check_not_empty
+from xaikit.metrics.detection import _iou_matrix
+
+#: wsolevaluation's IoU thresholds for MaxBoxAccV2 (ILSVRC, CUB).
+WSOL_IOU_THRESHOLDS = (0.3, 0.5, 0.7)
+#: The 3D-CAM paper's IoU thresholds for action localisation on UCF24.
+UCF24_IOU_THRESHOLDS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5)
+#: The Hessian-CIAM paper's energy fractions.
+ENERGY_FRACTIONS = (0.95, 0.90, 0.85, 0.80, 0.75)
+
+__all__ = [
+    "ENERGY_FRACTIONS",
+    "UCF24_IOU_THRESHOLDS",
+    "WSOL_IOU_THRESHOLDS",
+    "acc2",
+    "best_box_iou",
+    "boxes_from_map",
+    "boxes_to_mask",
+    "energy_box",
+    "energy_box_iou",
+    "hit_point",
+    "max_box_acc",
+    "max_box_acc_v2",
+    "pointing_game",
+    "pointing_game_hits",
+]
+
+
+def _frames(saliency, boxes=None):
+    """``(N, H, W)`` float maps with clips flattened, and the per-frame box lists."""
+    array = np.asarray(to_numpy(saliency), dtype=np.float64)
+    if array.ndim == 4:
+        clips, frames = array.shape[:2]
+        array = array.reshape(clips * frames, *array.shape[2:])
+        if boxes is not None:
+            boxes = list(boxes)
+            if len(boxes) != clips or any(len(list(clip)) != frames for clip in boxes):
+                raise ValueError(
+                    f"for clips (B, T, H, W) = {(clips, frames)} give boxes per clip, then per "
+                    "frame: a list of B lists of T arrays (K, 4)"
+                )
+            boxes = [frame for clip in boxes for frame in clip]
+    maps, _ = as_maps(array, "saliency")
+    check_not_empty(maps, "saliency")
+    if boxes is None:
+        return maps, None
+    return maps, as_box_lists(boxes, "boxes", maps.shape[0])
+
+
+def boxes_to_mask(boxes, shape: tuple[int, int]) -> np.ndarray:
+    """Boolean ``(H, W)`` mask of the union of inclusive pixel boxes.
+
+    Examples:
+        >>> from xaikit.metrics.localization import boxes_to_mask
+        >>> boxes_to_mask([[1, 0, 2, 1]], (3, 4)).astype(int)
+        array([[0, 1, 1, 0],
+               [0, 1, 1, 0],
+               [0, 0, 0, 0]])
+    """
+    (box_array,) = as_box_lists([boxes], "boxes", 1)
+    mask = np.zeros(shape, dtype=bool)
+    for x0, y0, x1, y1 in np.round(box_array).astype(int):
+        mask[max(y0, 0) : y1 + 1, max(x0, 0) : x1 + 1] = True
+    return mask
+
+
+# ----------------------------------------------------------------------------------------------
+# pointing game and hit point
+
+
+def pointing_game_hits(saliency, masks, *, tolerance: float = 15) -> np.ndarray:
+    """Per-map pointing-game outcome: does the map's maximum fall on (or near) the object?
+
+    TorchRay convention: the point is the first maximum (row-major ``argmax``); a hit when a
+    mask pixel lies at Euclidean distance < ``tolerance`` from it (strict, on the pixel grid),
+    or the point itself is on the mask (so ``tolerance=0`` asks for exactly that).
+
+    Args:
+        saliency: ``(H, W)``, ``(B, H, W)`` or clips ``(B, T, H, W)``.
+        masks: object masks of the same shape (> 0 = object).
+        tolerance: radius in pixels (15 in the EBP and TorchRay benchmarks).
+
+    Returns:
+        ``(N,)`` floats: 1 hit, 0 miss, NaN for an empty mask (skipped) or a NaN map.
+
+    Examples:
+        >>> import numpy as np
+        >>> from xaikit.metrics.localization import pointing_game_hits
+        >>> saliency = np.zeros((1, 40, 40)); saliency[0, 5, 5] = 1
+        >>> mask = np.zeros((1, 40, 40)); mask[0, 5, 19:] = 1  # 14 px to the right
+        >>> pointing_game_hits(saliency, mask), pointing_game_hits(saliency, mask, tolerance=14)
+        (array([1.]), array([0.]))
+    """
+    from scipy.ndimage import distance_transform_edt
+
+    if tolerance < 0:
+        raise ValueError(f"tolerance must be >= 0 pixels; got {tolerance}")
+    maps, _ = _frames(saliency)
+    mask_array = np.asarray(to_numpy(masks))
+    objects, _ = as_mask(mask_array.reshape(-1, *mask_array.shape[-2:]), "masks")
+    if objects.shape != maps.shape:
+        raise ValueError(f"masks must match saliency; got {objects.shape} and {maps.shape}")
+    hits = np.full(maps.shape[0], np.nan)
+    for index, (single, mask) in enumerate(zip(maps, objects, strict=True)):
+        if not mask.any() or np.isnan(single).any():
+            continue
+        y, x = np.unravel_index(np.argmax(single), single.shape)
+        distance = distance_transform_edt(~mask)[y, x]
+        hits[index] = float(mask[y, x] or distance < tolerance)
+    return hits
+
+
+def pointing_game(saliency, masks, class_ids=None, *, tolerance: float = 15) -> float:
+    """Pointing-game accuracy: per class, hits / (hits + misses); then the mean over classes.
+
+    Maps with an empty mask are skipped. The mean runs over the classes that have at least one
+    evaluated map (TorchRay's ``accuracy`` also averages classes never seen, as 0).
+
+    Args:
+        saliency: ``(H, W)``, ``(B, H, W)`` or clips ``(B, T, H, W)``.
+        masks: object masks of the same shape.
+        class_ids: ``(N,)`` class of each map (frames of a clip: one per frame); ``None`` = one
+            class.
+        tolerance: radius in pixels.
+
+    Returns:
+        Accuracy in [0, 1]; NaN when no map was evaluated.
+
+    Examples:
+        >>> import numpy as np
+        >>> from xaikit.metrics.localization import pointing_game
+        >>> saliency = np.zeros((3, 20, 20)); saliency[:, 2, 2] = 1
+        >>> masks = np.zeros((3, 20, 20)); masks[0, :5, :5] = 1; masks[1:, 15:, 15:] = 1
+        >>> pointing_game(saliency, masks, class_ids=[0, 1, 1])  # (1/1 + 0/2) / 2
+        0.5
+    """
+    hits = pointing_game_hits(saliency, masks, tolerance=tolerance)
+    classes = np.zeros(hits.size, dtype=int) if class_ids is None else np.asarray(class_ids).ravel()
+    if classes.size != hits.size:
+        raise ValueError(f"class_ids must give one class per map ({hits.size}); got {classes.size}")
+    accuracies = [
+        np.nanmean(hits[classes == c])
+        for c in np.unique(classes)
+        if not np.isnan(hits[classes == c]).all()
+    ]
+    return float(np.mean(accuracies)) if accuracies else np.nan
+
+
+def hit_point(saliency, boxes) -> float:
+    """The 3D-CAM paper's hit point: share of maps whose maximum lies inside a ground-truth box.
+
+    Acc = #hits / (#hits + #misses), a hit being the first maximum inside any of the image's
+    (inclusive pixel) boxes: the pointing game on box masks with no tolerance. Maps without a box
+    are skipped.
+
+    Args:
+        saliency: ``(H, W)``, ``(B, H, W)`` or clips ``(B, T, H, W)``.
+        boxes: per map a ``(K, 4)`` array (clips: per clip, then per frame).
+
+    Returns:
+        Accuracy in [0, 1]; NaN when no map has a box.
+
+    Examples:
+        >>> import numpy as np
+        >>> from xaikit.metrics.localization import hit_point
+        >>> saliency = np.zeros((2, 10, 10)); saliency[:, 1, 1] = 1
+        >>> hit_point(saliency, [np.array([[0, 0, 2, 2]]), np.array([[5, 5, 9, 9]])])
+        0.5
+    """
+    maps, box_lists = _frames(saliency, boxes)
+    masks = np.stack([boxes_to_mask(b, maps.shape[1:]) for b in box_lists])
+    hits = pointing_game_hits(maps, masks, tolerance=0)
+    return float(np.nanmean(hits)) if not np.isnan(hits).all() else np.nan
+
+
+# ----------------------------------------------------------------------------------------------
+# boxes from thresholded maps (wsolevaluation)
+
+
+def _wsol_normalize(single: np.ndarray) -> np.ndarray:
+    """wsolevaluation ``normalize_scoremap``: NaN or constant maps -> zeros, else min-max."""
+    if np.isnan(single).any() or single.max() == single.min():
+        return np.zeros_like(single)
+    return (single - single.min()) / (single.max() - single.min())
+
+
+def _boxes_at(levels: np.ndarray, threshold: float, multi_contour: bool) -> np.ndarray:
+    """Boxes of the contours of ``levels > int(threshold * max)`` (uint8 levels)."""
+    import cv2
+
+    foreground = (levels > int(threshold * levels.max())).astype(np.uint8)
+    contours = cv2.findContours(foreground, cv2.RETR_TREE, cv2.CHAIN_APPROX_SIMPLE)[-2]
+    if len(contours) == 0:
+        return np.zeros((1, 4))
+    if not multi_contour:
+        contours = [max(contours, key=cv2.contourArea)]
+    height, width = levels.shape
+    boxes = []
+    for contour in contours:
+        x, y, w, h = cv2.boundingRect(contour)
+        boxes.append([x, y, min(x + w, width - 1), min(y + h, height - 1)])
+    return np.asarray(boxes, dtype=np.float64)
+
+
+def boxes_from_map(saliency, cam_threshold: float, *, multi_contour: bool = False) -> np.ndarray:
+    """Boxes around the thresholded map, exactly as wsolevaluation computes them.
+
+    The map is min-max normalised (NaN or constant maps become zeros), quantised to uint8
+    (``(map * 255).astype(uint8)``), thresholded strictly above ``int(cam_threshold * max)``;
+    each OpenCV contour gives ``x, y, x + w, y + h`` (boundingRect's exclusive end, clipped to the
+    image), read as an inclusive box: wsolevaluation's one-pixel-wide boxes, reproduced. No
+    contour gives the box ``[0, 0, 0, 0]``.
+
+    Args:
+        saliency: one ``(H, W)`` map.
+        cam_threshold: in [0, 1), relative to the map's maximum.
+        multi_contour: all contours (MaxBoxAccV2) instead of the largest (MaxBoxAcc).
+
+    Returns:
+        ``(K, 4)`` boxes ``x0, y0, x1, y1``.
+
+    Examples:
+        >>> import numpy as np
+        >>> from xaikit.metrics.localization import boxes_from_map
+        >>> saliency = np.zeros((8, 8)); saliency[1:3, 1:4] = 1.0; saliency[5:7, 5:7] = 0.6
+        >>> boxes_from_map(saliency, 0.5)
+        array([[1., 1., 4., 3.]])
+        >>> boxes_from_map(saliency, 0.5, multi_contour=True)
+        array([[5., 5., 7., 7.],
+               [1., 1., 4., 3.]])
+    """
+    maps, _ = as_maps(saliency, "saliency")
+    if maps.shape[0] != 1 or maps.ndim != 3:
+        raise ValueError(f"boxes_from_map takes one map (H, W); got shape {np.shape(saliency)}")
+    check_fraction(cam_threshold, "cam_threshold")
+    levels = (_wsol_normalize(maps[0]) * 255).astype(np.uint8)
+    return _boxes_at(levels, cam_threshold, multi_contour)
+
+
+def best_box_iou(
+    saliency, boxes, *, cam_thresholds=None, multi_contour: bool = False
+) -> np.ndarray:
+    """IoU of the best estimated box with the best ground-truth box, per map and threshold.
+
+    wsolevaluation: for each threshold, the maximum IoU (+1 pixel convention) over the boxes of
+    :func:`boxes_from_map` and the map's ground-truth boxes.
+
+    Args:
+        saliency: ``(H, W)``, ``(B, H, W)`` or clips ``(B, T, H, W)``.
+        boxes: per map a ``(K, 4)`` array (clips: per clip, then per frame).
+        cam_thresholds: thresholds in [0, 1); ``None`` = ``np.arange(0, 1, 0.01)`` (the CLI
+            default; wsolevaluation's config uses a step of 0.001).
+        multi_contour: all contours instead of the largest.
+
+    Returns:
+        ``(N, T)`` IoU array (a map without ground-truth box: IoU 0).
+
+    Examples:
+        >>> import numpy as np
+        >>> from xaikit.metrics.localization import best_box_iou
+        >>> saliency = np.zeros((8, 8)); saliency[2:5, 2:5] = 1.0
+        >>> best_box_iou(saliency, [np.array([[2, 2, 5, 5]])], cam_thresholds=[0.5])
+        array([[1.]])
+    """
+    maps, box_lists = _frames(saliency, boxes)
+    thresholds = _cam_thresholds(cam_thresholds)
+    ious = np.zeros((maps.shape[0], thresholds.size))
+    for index, (single, truths) in enumerate(zip(maps, box_lists, strict=True)):
+        if len(truths) == 0:
+            continue
+        levels = (_wsol_normalize(single) * 255).astype(np.uint8)
+        for column, threshold in enumerate(thresholds):
+            estimated = _boxes_at(levels, threshold, multi_contour)
+            ious[index, column] = _iou_matrix(estimated, truths, "pixel").max()
+    return ious
+
+
+def _cam_thresholds(cam_thresholds) -> np.ndarray:
+    if cam_thresholds is None:
+        return np.arange(0, 1, 0.01)
+    thresholds = np.atleast_1d(np.asarray(cam_thresholds, dtype=np.float64))
+    if thresholds.size == 0 or (thresholds < 0).any() or (thresholds >= 1).any():
+        raise ValueError(f"cam_thresholds must be values in [0, 1); got {thresholds}")
+    return thresholds
+
+
+def max_box_acc(
+    saliency, boxes, *, iou_threshold=0.5, cam_thresholds=None, multi_contour: bool = False
+):
+    """MaxBoxAcc (Choe et al., CVPR 2020): box accuracy at the best threshold over the dataset.
+
+    BoxAcc(tau, delta) = share of maps whose best IoU at threshold tau is >= delta;
+    MaxBoxAcc(delta) = max over tau (one oracle threshold for the whole set, per delta). The
+    CVPR metric is delta = 0.5 with the largest contour. Values are fractions (wsolevaluation
+    prints percentages). Clips count each frame.
+
+    Args:
+        saliency: ``(H, W)``, ``(B, H, W)`` or clips ``(B, T, H, W)``.
+        boxes: per map a ``(K, 4)`` array (clips: per clip, then per frame).
+        iou_threshold: delta, or a sequence of them (e.g. ``UCF24_IOU_THRESHOLDS``).
+        cam_thresholds: as in :func:`best_box_iou`.
+        multi_contour: all contours instead of the largest.
+
+    Returns:
+        A float in [0, 1], or a ``(D,)`` array for a sequence of IoU thresholds.
+
+    Examples:
+        >>> import numpy as np
+        >>> from xaikit.metrics.localization import max_box_acc
+        >>> saliency = np.zeros((2, 10, 10)); saliency[:, 2:5, 2:5] = 1.0
+        >>> boxes = [np.array([[2, 2, 5, 5]]), np.array([[2, 2, 9, 9]])]  # IoU 1 and 16/64
+        >>> max_box_acc(saliency, boxes), max_box_acc(saliency, boxes, iou_threshold=[0.2, 0.5])
+        (0.5, array([1. , 0.5]))
+    """
+    deltas = np.atleast_1d(np.asarray(iou_threshold, dtype=np.float64))
+    for delta in deltas:
+        check_fraction(delta, "iou_threshold")
+    ious = best_box_iou(saliency, boxes, cam_thresholds=cam_thresholds, multi_contour=multi_contour)
+    accuracy = (ious[None, :, :] >= deltas[:, None, None]).mean(axis=1).max(axis=1)
+    return float(accuracy[0]) if np.ndim(iou_threshold) == 0 else accuracy
+
+
+def max_box_acc_v2(saliency, boxes, *, iou_thresholds=WSOL_IOU_THRESHOLDS, cam_thresholds=None):
+    """MaxBoxAccV2 (Choe et al., TPAMI): mean of MaxBoxAcc over IoU thresholds, all contours.
+
+    wsolevaluation's ``box_v2_metric``: multi-contour boxes, delta in {0.3, 0.5, 0.7}; pass
+    ``UCF24_IOU_THRESHOLDS`` for the 3D-CAM paper's action-localisation set.
+
+    Args:
+        saliency: ``(H, W)``, ``(B, H, W)`` or clips ``(B, T, H, W)``.
+        boxes: per map a ``(K, 4)`` array (clips: per clip, then per frame).
+        iou_thresholds: the deltas averaged over.
+        cam_thresholds: as in :func:`best_box_iou`.
+
+    Returns:
+        A float in [0, 1].
+
+    Examples:
+        >>> import numpy as np
+        >>> from xaikit.metrics.localization import max_box_acc_v2
+        >>> saliency = np.zeros((1, 10, 10)); saliency[0, 2:5, 2:5] = 1.0
+        >>> round(max_box_acc_v2(saliency, [np.array([[2, 2, 5, 8]])]), 4)  # IoU 16/28
+        0.6667
+    """
+    accuracy = max_box_acc(
+        saliency,
+        boxes,
+        iou_threshold=list(iou_thresholds),
+        cam_thresholds=cam_thresholds,
+        multi_contour=True,
+    )
+    return float(np.mean(accuracy))
+
+
+def acc2(
+    saliency, boxes, correct=None, *, iou_threshold: float = 0.0, cam_threshold: float = 0.2
+) -> float:
+    """The 3D-CAM paper's Acc2: localisation hits that also have the right class prediction.
+
+    Acc2 = mean over maps of c_i * [IoU_i > ``iou_threshold``], with c_i = 1 when the class
+    prediction is correct, IoU_i the best IoU between the boxes of the map thresholded at
+    ``cam_threshold`` (all contours, :func:`boxes_from_map`) and the ground-truth boxes. The
+    comparison is strict, so ``iou_threshold=0`` asks for any overlap. The paper does not give
+    its box threshold; the default 0.2 of the maximum is CAM's (Zhou et al. 2016). With
+    ``correct=None`` every prediction counts as correct (the paper's Table 4 accuracy).
+
+    Args:
+        saliency: ``(H, W)``, ``(B, H, W)`` or clips ``(B, T, H, W)``.
+        boxes: per map a ``(K, 4)`` array (clips: per clip, then per frame).
+        correct: ``(N,)`` booleans, or ``None``.
+        iou_threshold: in [0, 1).
+        cam_threshold: in [0, 1).
+
+    Returns:
+        Acc2 in [0, 1].
+
+    Examples:
+        >>> import numpy as np
+        >>> from xaikit.metrics.localization import acc2
+        >>> saliency = np.zeros((2, 10, 10)); saliency[:, 2:5, 2:5] = 1.0
+        >>> boxes = [np.array([[3, 3, 6, 6]]), np.array([[3, 3, 6, 6]])]
+        >>> acc2(saliency, boxes, correct=[True, False])
+        0.5
+    """
+    check_fraction(iou_threshold, "iou_threshold")
+    ious = best_box_iou(saliency, boxes, cam_thresholds=[cam_threshold], multi_contour=True)[:, 0]
+    factor = np.ones(ious.size) if correct is None else np.asarray(correct, dtype=float).ravel()
+    if factor.size != ious.size:
+        raise ValueError(f"correct must give one flag per map ({ious.size}); got {factor.size}")
+    return float(np.mean(factor * (ious > iou_threshold)))
+
+
+# ----------------------------------------------------------------------------------------------
+# energy-fraction boxes (Cao et al. 2015, used by the Hessian-CIAM paper)
+
+
+def energy_box(saliency, energy: float = 0.95) -> np.ndarray:
+    """Tight box of the smallest set of highest pixels holding ``energy`` of the map's sum.
+
+    Pixels are sorted by value (descending); t is the value at which the cumulative sum first
+    reaches ``energy`` times the total; the box encloses every pixel >= t (ties included, the
+    whole region, not its largest component), as inclusive pixel coordinates.
+
+    Args:
+        saliency: ``(H, W)`` or ``(B, H, W)`` non-negative map(s) (apply a ReLU first).
+        energy: fraction in (0, 1].
+
+    Returns:
+        ``(4,)`` box ``x0, y0, x1, y1``, or ``(B, 4)``; NaN for an all-zero or NaN map.
+
+    Examples:
+        >>> import numpy as np
+        >>> from xaikit.metrics.localization import energy_box
+        >>> saliency = np.zeros((5, 5)); saliency[1, 1] = 8; saliency[3, 4] = 2
+        >>> energy_box(saliency, 0.8), energy_box(saliency, 0.9)
+        (array([1., 1., 1., 1.]), array([1., 1., 4., 3.]))
+    """
+    check_fraction(energy, "energy", closed_low=False)
+    maps, batched = as_maps(saliency, "saliency")
+    check_not_empty(maps, "saliency")
+    if (np.nan_to_num(maps) < 0).any():
+        raise ValueError("energy_box needs a non-negative map (apply a ReLU or a min-max first)")
+    boxes = np.full((maps.shape[0], 4), np.nan)
+    for index, single in enumerate(maps):
+        total = single.sum()
+        if not total > 0:
+            continue
+        values = np.sort(single.ravel())[::-1]
+        cut = values[np.searchsorted(np.cumsum(values), energy * total * (1 - 1e-12))]
+        rows, columns = np.nonzero(single >= cut)
+        boxes[index] = [columns.min(), rows.min(), columns.max(), rows.max()]
+    return boxes if batched else boxes[0]
+
+
+def energy_box_iou(saliency, boxes, *, energies=ENERGY_FRACTIONS) -> np.ndarray:
+    """IoU of the energy-fraction boxes with the ground truth, per map and energy fraction.
+
+    The Hessian-CIAM paper's evaluation (after Cao et al. 2015) at 95/90/85/80/75 % energy:
+    :func:`energy_box` against the best-overlapping ground-truth box, +1 pixel IoU.
+
+    Args:
+        saliency: ``(H, W)``, ``(B, H, W)`` or clips ``(B, T, H, W)``, non-negative.
+        boxes: per map a ``(K, 4)`` array (clips: per clip, then per frame).
+        energies: the fractions.
+
+    Returns:
+        ``(N, E)`` IoU; NaN for an all-zero or NaN map, 0 for a map without ground-truth box.
+
+    Examples:
+        >>> import numpy as np
+        >>> from xaikit.metrics.localization import energy_box_iou
+        >>> saliency = np.zeros((5, 5)); saliency[1, 1] = 8; saliency[3, 4] = 2
+        >>> energy_box_iou(saliency, [np.array([[1, 1, 2, 2]])], energies=[0.8, 0.9])
+        array([[0.25      , 0.33333333]])
+    """
+    maps, box_lists = _frames(saliency, boxes)
+    fractions = np.atleast_1d(np.asarray(energies, dtype=np.float64))
+    ious = np.zeros((maps.shape[0], fractions.size))
+    for column, fraction in enumerate(fractions):
+        estimated = energy_box(maps, fraction)
+        for index, truths in enumerate(box_lists):
+            if np.isnan(estimated[index]).any():
+                ious[index, column] = np.nan
+            elif len(truths):
+                ious[index, column] = _iou_matrix(
+                    estimated[index : index + 1], truths, "pixel"
+                ).max()
+    return ious

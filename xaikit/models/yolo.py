@@ -1,0 +1,115 @@
+"""YOLOv3 head decoding and per-class non-maximum suppression (Darknet semantics)."""
+
+from __future__ import annotations
+
+import torch
+from torchvision.ops import batched_nms
+
+
+def decode_yolo_head(
+    raw: torch.Tensor, anchors: torch.Tensor, stride: float, scale_x_y: float = 1.0
+) -> torch.Tensor:
+    """Decode one raw YOLO head into boxes, objectness and class probabilities.
+
+    Darknet's ``get_yolo_box``: for cell ``(row, col)`` and anchor ``(aw, ah)``,
+    ``cx = (col + s(tx)) * stride``, ``cy = (row + s(ty)) * stride``, ``w = exp(tw) * aw``,
+    ``h = exp(th) * ah`` with ``s(t) = sigmoid(t) * scale_x_y - (scale_x_y - 1) / 2``. The result is
+    differentiable, so a CAM can target any single entry.
+
+    Args:
+        raw: ``(B, A * (5 + C), H, W)`` head output; channel ``a * (5 + C) + k`` holds entry
+            ``k`` (tx, ty, tw, th, objectness, classes...) of anchor ``a``, as in Darknet.
+        anchors: ``(A, 2)`` anchor (width, height) in input pixels.
+        stride: Input pixels per grid cell.
+        scale_x_y: Darknet's ``scale_x_y`` option.
+
+    Returns:
+        ``(B, H * W * A, 5 + C)``: ``x0, y0, x1, y1`` in input pixels, ``sigmoid(objectness)``,
+        then ``sigmoid(class logits)`` (probabilities *given* an object). Row
+        ``(row * W + col) * A + a`` belongs to cell ``(row, col)`` and anchor ``a``: the order of
+        OpenCV DNN's yolo layer output.
+
+    Examples:
+        >>> raw = torch.zeros(1, 6, 1, 2)  # one anchor, one class, a 1x2 grid
+        >>> decode_yolo_head(raw, torch.tensor([[10.0, 20.0]]), stride=32).tolist()
+        [[[11.0, 6.0, 21.0, 26.0, 0.5, 0.5], [43.0, 6.0, 53.0, 26.0, 0.5, 0.5]]]
+    """
+    if raw.ndim != 4:
+        raise ValueError(f"raw must be (B, A*(5+C), H, W); got shape {tuple(raw.shape)}")
+    batch, channels, height, width = raw.shape
+    num_anchors = anchors.shape[0]
+    if channels % num_anchors or channels // num_anchors < 6:
+        raise ValueError(
+            f"raw has {channels} channels, which is not A*(5+C) for A={num_anchors} anchors"
+        )
+    entries = channels // num_anchors
+    t = raw.view(batch, num_anchors, entries, height, width).permute(0, 3, 4, 1, 2)
+    rows = torch.arange(height, device=raw.device, dtype=raw.dtype).view(1, height, 1, 1)
+    cols = torch.arange(width, device=raw.device, dtype=raw.dtype).view(1, 1, width, 1)
+    offset = torch.sigmoid(t[..., :2]) * scale_x_y - (scale_x_y - 1) / 2
+    cx = (cols + offset[..., 0]) * stride
+    cy = (rows + offset[..., 1]) * stride
+    anchors = anchors.to(device=raw.device, dtype=raw.dtype)
+    half_w = torch.exp(t[..., 2]) * anchors[:, 0] / 2
+    half_h = torch.exp(t[..., 3]) * anchors[:, 1] / 2
+    boxes = torch.stack([cx - half_w, cy - half_h, cx + half_w, cy + half_h], dim=-1)
+    decoded = torch.cat([boxes, torch.sigmoid(t[..., 4:])], dim=-1)
+    return decoded.reshape(batch, height * width * num_anchors, entries)
+
+
+def non_max_suppression(
+    predictions: torch.Tensor,
+    conf_threshold: float = 0.25,
+    iou_threshold: float = 0.45,
+    max_detections: int = 300,
+) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Threshold and suppress decoded predictions, class by class (Darknet ``do_nms_sort``).
+
+    A prediction yields a detection of class ``c`` when ``objectness > conf_threshold`` and
+    ``objectness * p(c) > conf_threshold``; one box can so yield several classes. Within a class,
+    a box whose IoU with a higher-scoring box exceeds ``iou_threshold`` is dropped.
+
+    Args:
+        predictions: ``(B, N, 5 + C)`` from :func:`decode_yolo_head` (heads concatenated on N).
+        conf_threshold: Score threshold in ``[0, 1]``.
+        iou_threshold: IoU above which a lower-scoring box of the same class goes, in ``[0, 1]``.
+        max_detections: Keep at most this many per image, best first.
+
+    Returns:
+        ``(detections, indices)``: per image a ``(n, 6)`` tensor of ``x0, y0, x1, y1, score,
+        class`` sorted by score, and the ``(n,)`` row of ``predictions`` each came from (to
+        target one detection with a CAM).
+
+    Examples:
+        >>> p = torch.tensor([[[0.0, 0, 10, 10, 0.9, 1.0], [1, 1, 10, 10, 0.8, 1.0],
+        ...                    [20, 20, 30, 30, 0.7, 1.0], [0, 0, 5, 5, 0.1, 1.0]]])
+        >>> detections, indices = non_max_suppression(p, 0.25, 0.45)
+        >>> [round(s, 3) for s in detections[0][:, 4].tolist()], indices[0].tolist()
+        ([0.9, 0.7], [0, 2])
+    """
+    if predictions.ndim != 3 or predictions.shape[-1] < 6:
+        raise ValueError(
+            f"predictions must be (B, N, 5+C) with C >= 1; got shape {tuple(predictions.shape)}"
+        )
+    for name, value in (("conf_threshold", conf_threshold), ("iou_threshold", iou_threshold)):
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"{name} must be in [0, 1]; got {value}")
+    if max_detections < 0:
+        raise ValueError(f"max_detections must be >= 0; got {max_detections}")
+
+    detections, indices = [], []
+    for image in predictions.detach():
+        objectness = image[:, 4]
+        scores = objectness[:, None] * image[:, 5:]
+        keep = (objectness > conf_threshold)[:, None] & (scores > conf_threshold)
+        rows, classes = keep.nonzero(as_tuple=True)
+        boxes, box_scores = image[rows, :4], scores[rows, classes]
+        order = batched_nms(boxes.float(), box_scores.float(), classes, iou_threshold)
+        order = order[:max_detections]
+        detections.append(
+            torch.cat(
+                [boxes[order], box_scores[order, None], classes[order, None].to(image.dtype)], 1
+            )
+        )
+        indices.append(rows[order])
+    return detections, indices
