@@ -259,3 +259,35 @@ class TestCommonBehaviour:
         truth[0, 0] = np.nan
         with pytest.raises(ValueError, match="NaN"):
             metric(rng.random((4, 5)), truth)
+
+
+class TestFastPathsMatchDirectFormulas:
+    def test_sampled_auc_matches_one_threshold_grid_per_split(self, rng):
+        # The MIT loop: each split has its own thresholds, from its own top value down to 0.
+        positives, negatives = rng.random(40) ** 2, rng.random((40, 9)) ** 3
+        expected = []
+        for split in negatives.T:
+            top = max(positives.max(), split.max())
+            thresholds = 0.1 * np.arange(int(np.floor(top / 0.1 + 1e-10)), -1, -1)
+            tpr = (positives[None] >= thresholds[:, None]).mean(axis=1)
+            fpr = (split[None] >= thresholds[:, None]).mean(axis=1)
+            expected.append(np.trapezoid(np.r_[0, tpr, 1], np.r_[0, fpr, 1]))
+        assert sal._sampled_auc(positives, negatives, 0.1) == pytest.approx(np.mean(expected))
+
+    def test_transport_of_the_surplus_matches_the_full_problem(self, rng):
+        ot = pytest.importorskip("ot")
+        source, target = rng.random(30), rng.random(30)
+        source, target = source / source.sum(), target / target.sum()
+        rows, columns = np.divmod(np.arange(30), 6)
+        distances = np.hypot(rows[:, None] - rows, columns[:, None] - columns)
+        full = ot.emd2(source, target, distances)
+        assert sal._transport_cost(source, target, distances) == pytest.approx(full, rel=1e-9)
+        assert sal._transport_cost(source, source, distances) == 0.0
+
+    def test_masks_of_any_dtype_agree(self, rng):
+        saliency = rng.random((30, 40))
+        mask = rng.random((30, 40)) > 0.9
+        for metric in (sal.auc_judd, sal.nss, sal.info_gain):
+            expected = metric(saliency, mask)
+            for converted in (mask.astype(np.uint8), mask.astype(np.float32), 3.0 * mask):
+                assert metric(saliency, converted) == expected

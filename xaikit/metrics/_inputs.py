@@ -9,17 +9,17 @@ import numpy as np
 from xaikit._arrays import to_numpy
 
 
-def as_maps(maps, name: str) -> tuple[np.ndarray, bool]:
-    """Return ``maps`` as a float64 ``(B, H, W)`` array and whether the input was a stack.
+def as_maps(maps, name: str, dtype=np.float64) -> tuple[np.ndarray, bool]:
+    """Return ``maps`` as a ``(B, H, W)`` array of ``dtype`` and whether the input was a stack.
 
-    A single ``(H, W)`` map becomes a stack of one; anything else raises ``ValueError``.
+    ``dtype=None`` keeps the input's dtype (booleans included), which spares a float64 copy of a
+    mask. A single ``(H, W)`` map becomes a stack of one; anything else raises ``ValueError``.
     """
     array = np.asarray(to_numpy(maps))
-    if array.dtype == bool:
-        array = array.astype(np.float64)
-    if not (np.issubdtype(array.dtype, np.number)):
+    if not (array.dtype == bool or np.issubdtype(array.dtype, np.number)):
         raise ValueError(f"{name} must hold numbers; got dtype {array.dtype}")
-    array = array.astype(np.float64, copy=False)
+    if dtype is not None:
+        array = array.astype(dtype, copy=False)
     if array.ndim == 2:
         return array[None], False
     if array.ndim == 3:
@@ -106,12 +106,17 @@ def as_box_lists(boxes, name: str, count: int, columns: int = 4) -> list[np.ndar
     return [as_boxes(item, f"{name}[{index}]", columns) for index, item in enumerate(boxes)]
 
 
-def minmax(maps: np.ndarray) -> np.ndarray:
-    """Scale each ``(H, W)`` map of a ``(B, H, W)`` stack to [0, 1]; constant maps become NaN."""
+def minmax(maps: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Scale each ``(H, W)`` map of a ``(B, H, W)`` stack to [0, 1]; constant maps become NaN.
+
+    The result goes to ``out`` if given (a float array of the same shape), else to a new array.
+    """
     low = maps.min(axis=(1, 2), keepdims=True)
     span = maps.max(axis=(1, 2), keepdims=True) - low
+    scaled = np.subtract(maps, low, out=out)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(span > 0, (maps - low) / np.where(span > 0, span, 1), np.nan)
+        scaled /= np.where(span > 0, span, np.nan)
+    return scaled
 
 
 def is_constant(maps: np.ndarray) -> np.ndarray:

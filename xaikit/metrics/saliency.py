@@ -20,6 +20,8 @@ gives NaN for that map; NaN in the ground truth raises; a mask without fixations
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from xaikit.metrics._inputs import (
@@ -27,7 +29,6 @@ from xaikit.metrics._inputs import (
     check_choice,
     check_not_empty,
     check_same_shape,
-    has_nan,
     is_constant,
     minmax,
     unstack,
@@ -57,61 +58,96 @@ __all__ = [
 # input preparation
 
 
-def _saliency_and_mask(saliency, fixation_mask, *, counts: bool = False):
+def _saliency(saliency) -> tuple[np.ndarray, bool]:
     maps, batched = as_maps(saliency, "saliency")
     check_not_empty(maps, "saliency")
-    mask_values, _ = as_maps(fixation_mask, "fixation_mask")
-    if np.isnan(mask_values).any() or (mask_values < 0).any():
-        raise ValueError("fixation_mask must be non-negative without NaN (> 0 marks a fixation)")
-    if mask_values.shape[0] == 1 and maps.shape[0] > 1:
-        mask_values = np.broadcast_to(mask_values, maps.shape)
-    check_same_shape(maps, mask_values, "saliency", "fixation_mask")
-    weights = mask_values if counts else (mask_values > 0).astype(np.float64)
-    return maps, weights, batched
+    return maps, batched
+
+
+def _broadcast(maps: np.ndarray, values: np.ndarray, name: str) -> np.ndarray:
+    """``values`` shaped like ``maps``: one map broadcasts over a stack, other shapes raise."""
+    if values.shape[0] == 1 and maps.shape[0] > 1:
+        values = np.broadcast_to(values, maps.shape)
+    check_same_shape(maps, values, "saliency", name)
+    return values
+
+
+def _fixations(maps: np.ndarray, fixation_mask, name: str, *, counts: bool = False) -> list:
+    """Per map, ``(indices, weights)``: the flat indices of its fixated pixels (> 0) and their
+    weights, the mask values when ``counts`` else ones. The mask is read in its own dtype (no
+    float64 copy) and checked in one pass (``>= 0`` is False for NaN)."""
+    masks, _ = as_maps(fixation_mask, name, dtype=None)
+    if not (masks >= 0).all():
+        raise ValueError(f"{name} must be non-negative without NaN (> 0 marks a fixation)")
+    fixations = []
+    for mask in _broadcast(maps, masks, name):
+        flat = mask.ravel()
+        indices = np.flatnonzero(flat > 0)
+        weights = flat[indices].astype(np.float64) if counts else np.ones(indices.size)
+        fixations.append((indices, weights))
+    return fixations
+
+
+def _saliency_and_mask(saliency, fixation_mask, *, counts: bool = False):
+    maps, batched = _saliency(saliency)
+    return maps, _fixations(maps, fixation_mask, "fixation_mask", counts=counts), batched
 
 
 def _saliency_and_density(saliency, fixation_density):
-    maps, batched = as_maps(saliency, "saliency")
-    check_not_empty(maps, "saliency")
+    maps, batched = _saliency(saliency)
     density, _ = as_maps(fixation_density, "fixation_density")
     if np.isnan(density).any():
         raise ValueError("fixation_density must not contain NaN")
-    if density.shape[0] == 1 and maps.shape[0] > 1:
-        density = np.broadcast_to(density, maps.shape)
-    check_same_shape(maps, density, "saliency", "fixation_density")
-    return maps, density, batched
+    return maps, _broadcast(maps, density, "fixation_density"), batched
 
 
-def _per_map(function, maps, weights, batched, *args):
-    """Apply ``function(map, weights, *args)`` to each map; NaN maps and maps without fixations
-    score NaN."""
+def _per_map(score, maps, fixations, *others, batched: bool, least: int = 1):
+    """``score(map, (indices, weights), *others_i)`` for each map; a map with a NaN or with fewer
+    than ``least`` fixated pixels scores NaN."""
     scores = np.full(maps.shape[0], np.nan)
-    for index, (single, single_weights) in enumerate(zip(maps, weights, strict=True)):
-        if np.isnan(single).any() or not single_weights.any():
-            continue
-        scores[index] = function(single, single_weights, *args)
+    for index, (single, fixation, *rest) in enumerate(zip(maps, fixations, *others, strict=True)):
+        if fixation[0].size >= least and not np.isnan(single).any():
+            scores[index] = score(single, fixation, *rest)
     return unstack(scores, batched)
+
+
+def _pair(maps: np.ndarray) -> np.ndarray:
+    """Room for two working arrays shaped like ``maps``, in one allocation (unpack it as
+    ``first, second = _pair(maps)``): half the allocations of two separate temporaries."""
+    return np.empty((2, *maps.shape))
+
+
+def _rescaled(single: np.ndarray, *indices: np.ndarray) -> list[np.ndarray]:
+    """The min-max normalised values of ``single`` at each array of flat ``indices`` (the same
+    numbers as normalising the whole map first, without building it)."""
+    low, high = single.min(), single.max()
+    flat = single.ravel()
+    return [(flat[where] - low) / (high - low) for where in indices]
 
 
 # ----------------------------------------------------------------------------------------------
 # AUC family
 
 
-def _judd_auc(single: np.ndarray, mask: np.ndarray, jitter: bool, seed) -> float:
+def _judd_auc(single: np.ndarray, fixation, jitter: bool, seed) -> float:
     if single.max() == single.min():
         return 0.5
-    if jitter:
-        single = single + np.random.default_rng(seed).random(single.shape) / 1e7
-    single = (single - single.min()) / (single.max() - single.min())
-    positives = np.sort(single[mask > 0])  # ascending
-    n_fixations, n_pixels = positives.size, single.size
+    indices, _ = fixation
+    n_fixations, n_pixels = indices.size, single.size
     if n_fixations == n_pixels:
         return np.nan
-    # above[k] = #pixels >= the k-th largest fixated value; only pixels at or above the lowest
-    # fixated value can count, so only those are sorted.
-    flat = single.ravel()
-    candidates = np.sort(flat[flat >= positives[0]])
-    above = candidates.size - np.searchsorted(candidates, positives[::-1], side="left")
+    # One working copy, normalised in place: noise / 1e7 + map, then (value - min) / (max - min).
+    if jitter:
+        values = np.random.default_rng(seed).random(n_pixels) / 1e7 + single.ravel()
+    else:
+        values = single.ravel().copy()
+    low, high = values.min(), values.max()
+    values -= low
+    values /= high - low
+    positives = np.sort(values[indices])  # ascending
+    # above[k] = #pixels >= the k-th largest fixated value (sorting the working copy in place).
+    values.sort()
+    above = n_pixels - np.searchsorted(values, positives[::-1], side="left")
     ranks = np.arange(1, n_fixations + 1)
     true_positive = np.concatenate(([0.0], ranks / n_fixations, [1.0]))
     false_positive = np.concatenate(([0.0], (above - ranks) / (n_pixels - n_fixations), [1.0]))
@@ -150,23 +186,40 @@ def auc_judd(saliency, fixation_mask, *, jitter: bool = True, seed: int | None =
         >>> auc_judd(np.ones((2, 2)), fixations)
         0.5
     """
-    maps, weights, batched = _saliency_and_mask(saliency, fixation_mask)
-    return _per_map(_judd_auc, maps, weights, batched, jitter, seed)
+    maps, fixations, batched = _saliency_and_mask(saliency, fixation_mask)
+    score = functools.partial(_judd_auc, jitter=jitter, seed=seed)
+    return _per_map(score, maps, fixations, batched=batched)
+
+
+def _count_at_or_above(values: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """``(m, K)``: for each column of ``values`` ``(n, m)``, how many entries are >= each of the
+    ascending ``thresholds`` ``(K,)`` (one ``searchsorted`` and one ``bincount``, no loop)."""
+    n, m = values.shape
+    bins = thresholds.size + 1
+    reached = np.searchsorted(thresholds, values, side="right")  # thresholds <= each value
+    offsets = bins * np.arange(m)
+    histogram = np.bincount((reached + offsets).ravel(), minlength=bins * m).reshape(m, bins)
+    return n - np.cumsum(histogram, axis=1)[:, :-1]
 
 
 def _sampled_auc(positives: np.ndarray, negatives: np.ndarray, step: float) -> float:
-    """Mean AUC over splits; ``negatives`` is ``(n_negatives, n_splits)`` (``AUC_Borji.m``)."""
-    scores = np.empty(negatives.shape[1])
-    for split in range(negatives.shape[1]):
-        current = negatives[:, split]
-        top = max(positives.max(), current.max())
-        thresholds = step * np.arange(int(np.floor(top / step + 1e-10)), -1, -1)
-        true_positive = (positives[None, :] >= thresholds[:, None]).mean(axis=1)
-        false_positive = (current[None, :] >= thresholds[:, None]).mean(axis=1)
-        true_positive = np.concatenate(([0.0], true_positive, [1.0]))
-        false_positive = np.concatenate(([0.0], false_positive, [1.0]))
-        scores[split] = np.trapezoid(true_positive, false_positive)
-    return float(scores.mean())
+    """Mean AUC over splits; ``negatives`` is ``(n_negatives, n_splits)`` (``AUC_Borji.m``).
+
+    Each split's thresholds run from ``step * floor(top / step)`` down to 0, ``top`` being its
+    largest value. All splits share the grid of the largest ``top``: a threshold above a split's
+    own ``top`` gives the point (0, 0) again, which adds no area.
+    """
+    top = max(positives.max(), negatives.max())
+    thresholds = step * np.arange(int(np.floor(top / step + 1e-10)) + 1)  # ascending
+    true_positive = _count_at_or_above(positives[:, None], thresholds) / positives.size
+    false_positive = _count_at_or_above(negatives, thresholds) / negatives.shape[0]
+    n_splits = negatives.shape[1]
+    # Descending thresholds, framed by (0, 0) and (1, 1), as in the MIT code.
+    zeros, ones = np.zeros((n_splits, 1)), np.ones((n_splits, 1))
+    true_positive = np.broadcast_to(true_positive[:, ::-1], false_positive.shape)
+    true_positive = np.hstack([zeros, true_positive, ones])
+    false_positive = np.hstack([zeros, false_positive[:, ::-1], ones])
+    return float(np.trapezoid(true_positive, false_positive, axis=1).mean())
 
 
 def _check_splits(n_splits: int, step: float) -> None:
@@ -207,21 +260,17 @@ def auc_borji(
         0.98
     """
     _check_splits(n_splits, step)
-    maps, weights, batched = _saliency_and_mask(saliency, fixation_mask)
-    scores = np.full(maps.shape[0], np.nan)
-    for index, (single, mask) in enumerate(zip(maps, weights, strict=True)):
-        if np.isnan(single).any() or np.count_nonzero(mask) <= 1:
-            continue
+    maps, fixations, batched = _saliency_and_mask(saliency, fixation_mask)
+
+    def score(single, fixation):
         if single.max() == single.min():
-            scores[index] = 0.5
-            continue
-        single = (single - single.min()) / (single.max() - single.min())
-        positives = single[mask > 0]
-        draws = np.random.default_rng(seed).integers(
-            0, single.size, size=(positives.size, n_splits)
-        )
-        scores[index] = _sampled_auc(positives, single.ravel()[draws], step)
-    return unstack(scores, batched)
+            return 0.5
+        indices, _ = fixation
+        draws = np.random.default_rng(seed).integers(0, single.size, size=(indices.size, n_splits))
+        positives, negatives = _rescaled(single, indices, draws)
+        return _sampled_auc(positives, negatives, step)
+
+    return _per_map(score, maps, fixations, batched=batched, least=2)
 
 
 def _exact_auc(positives, positive_weights, negatives, negative_weights) -> float:
@@ -282,28 +331,27 @@ def auc_shuffled(
     check_choice(convention, "convention", CONVENTIONS)
     _check_splits(n_splits, step)
     counts = convention == "pysaliency"
-    maps, weights, batched = _saliency_and_mask(saliency, fixation_mask, counts=counts)
-    _, other_weights, _ = _saliency_and_mask(maps, other_fixations, counts=counts)
-    scores = np.full(maps.shape[0], np.nan)
-    for index, (single, mask, other) in enumerate(zip(maps, weights, other_weights, strict=True)):
-        if np.isnan(single).any() or not mask.any() or not other.any():
-            continue
+    maps, fixations, batched = _saliency_and_mask(saliency, fixation_mask, counts=counts)
+    others = _fixations(maps, other_fixations, "other_fixations", counts=counts)
+
+    def score(single, fixation, other):
+        (indices, weights), (other_indices, other_weights) = fixation, other
+        if other_indices.size == 0:
+            return np.nan
         if single.max() == single.min():
-            scores[index] = 0.5
-        elif counts:
-            scores[index] = _exact_auc(
-                single[mask > 0], mask[mask > 0], single[other > 0], other[other > 0]
-            )
-        else:
-            single = (single - single.min()) / (single.max() - single.min())
-            positives, candidates = single[mask > 0], single[other > 0]
-            n_negatives = min(positives.size, candidates.size)
-            rng = np.random.default_rng(seed)
-            picks = np.stack(
-                [rng.permutation(candidates.size)[:n_negatives] for _ in range(n_splits)], axis=1
-            )
-            scores[index] = _sampled_auc(positives, candidates[picks], step)
-    return unstack(scores, batched)
+            return 0.5
+        if counts:
+            flat = single.ravel()
+            return _exact_auc(flat[indices], weights, flat[other_indices], other_weights)
+        positives, candidates = _rescaled(single, indices, other_indices)
+        n_negatives = min(positives.size, candidates.size)
+        rng = np.random.default_rng(seed)
+        picks = np.stack(
+            [rng.permutation(candidates.size)[:n_negatives] for _ in range(n_splits)], axis=1
+        )
+        return _sampled_auc(positives, candidates[picks], step)
+
+    return _per_map(score, maps, fixations, others, batched=batched)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -341,19 +389,17 @@ def nss(saliency, fixation_mask, *, convention: str = "mit"):
     """
     check_choice(convention, "convention", CONVENTIONS)
     counts = convention == "pysaliency"
-    maps, weights, batched = _saliency_and_mask(saliency, fixation_mask, counts=counts)
-    ddof = 1 if convention == "mit" else 0
-    constant = is_constant(maps)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = maps.mean(axis=(1, 2), keepdims=True)
-        std = np.where(
-            constant[:, None, None], 1.0, maps.std(axis=(1, 2), ddof=ddof, keepdims=True)
-        )
-        z = np.where(constant[:, None, None], 0.0, (maps - mean) / std)
-        scores = (z * weights).sum(axis=(1, 2)) / weights.sum(axis=(1, 2))
-    if convention == "mit":
-        scores[constant] = np.nan
-    return unstack(scores, batched)
+    maps, fixations, batched = _saliency_and_mask(saliency, fixation_mask, counts=counts)
+
+    def score(single, fixation):
+        if single.max() == single.min():
+            return 0.0 if counts else np.nan
+        indices, weights = fixation
+        # Only the fixated pixels are z-scored: the mean and std still cover the whole map.
+        z = (single.ravel()[indices] - single.mean()) / single.std(ddof=0 if counts else 1)
+        return np.sum(z * weights) / np.sum(weights)
+
+    return _per_map(score, maps, fixations, batched=batched)
 
 
 def cc(saliency, fixation_density, *, convention: str = "mit"):
@@ -382,33 +428,41 @@ def cc(saliency, fixation_density, *, convention: str = "mit"):
     """
     check_choice(convention, "convention", CONVENTIONS)
     maps, density, batched = _saliency_and_density(saliency, fixation_density)
-    centred_maps = maps - maps.mean(axis=(1, 2), keepdims=True)
-    centred_density = density - density.mean(axis=(1, 2), keepdims=True)
-    covariance = (centred_maps * centred_density).sum(axis=(1, 2))
-    norm = np.sqrt((centred_maps**2).sum(axis=(1, 2)) * (centred_density**2).sum(axis=(1, 2)))
+    centred_maps, centred_density = _pair(maps)
+    np.subtract(maps, maps.mean(axis=(1, 2), keepdims=True), out=centred_maps)
+    np.subtract(density, density.mean(axis=(1, 2), keepdims=True), out=centred_density)
+
+    def dot(first, second):  # per-map sum of products, without a product array
+        return np.einsum("bhw,bhw->b", first, second)
+
+    covariance = dot(centred_maps, centred_density)
+    norm = np.sqrt(dot(centred_maps, centred_maps) * dot(centred_density, centred_density))
     with np.errstate(invalid="ignore", divide="ignore"):
         scores = np.clip(covariance / norm, -1.0, 1.0)
-    scores[is_constant(maps) | is_constant(density)] = np.nan
+    constant_maps, constant_density = is_constant(maps), is_constant(density)
+    scores[constant_maps | constant_density] = np.nan
     if convention == "pysaliency":
-        scores[is_constant(maps) & ~is_constant(density)] = 0.0
+        scores[constant_maps & ~constant_density] = 0.0
     return unstack(scores, batched)
 
 
-def _to_density(maps: np.ndarray, convention: str) -> np.ndarray:
-    """Per-map probability distributions: MIT min-max then divide by the sum (all-zero maps stay
-    zero, constant non-zero maps become NaN); pysaliency shifts by -min if negative, divides by the
-    sum, and makes a zero-sum map uniform."""
+def _to_density(maps: np.ndarray, convention: str, out: np.ndarray) -> np.ndarray:
+    """Per-map probability distributions, written to ``out``: MIT min-max then divide by the sum
+    (all-zero maps stay zero, constant non-zero maps become NaN); pysaliency shifts by -min if
+    negative, divides by the sum, and makes a zero-sum map uniform."""
     if convention == "mit":
-        nonzero = (maps != 0).any(axis=(1, 2))
-        scaled = np.where(nonzero[:, None, None], minmax(maps), maps)
-    else:
-        low = np.minimum(maps.min(axis=(1, 2), keepdims=True), 0.0)
-        scaled = maps - low
-        zero = scaled.sum(axis=(1, 2)) == 0
-        scaled = np.where(zero[:, None, None], 1.0, scaled)
-    total = scaled.sum(axis=(1, 2), keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total != 0, scaled / np.where(total != 0, total, 1), scaled)
+        _minmax_distribution(maps, out=out)
+        out[~(maps != 0).any(axis=(1, 2))] = 0.0
+        return out
+    np.subtract(maps, np.minimum(maps.min(axis=(1, 2), keepdims=True), 0.0), out=out)
+    out[out.sum(axis=(1, 2)) == 0] = 1.0
+    return _divide_by_sum(out, out=out)
+
+
+def _minmax_distribution(maps: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Each map min-max normalised, then divided by its sum (in ``out`` or a new array)."""
+    scaled = minmax(maps, out=out)
+    return _divide_by_sum(scaled, out=scaled)
 
 
 def sim(saliency, fixation_density, *, convention: str = "mit"):
@@ -438,10 +492,11 @@ def sim(saliency, fixation_density, *, convention: str = "mit"):
     """
     check_choice(convention, "convention", CONVENTIONS)
     maps, density, batched = _saliency_and_density(saliency, fixation_density)
-    scores = np.minimum(_to_density(maps, convention), _to_density(density, convention))
-    scores = scores.sum(axis=(1, 2))
-    scores[has_nan(maps)] = np.nan
-    return unstack(scores, batched)
+    predicted, truth = _pair(maps)
+    _to_density(maps, convention, out=predicted)  # a NaN anywhere makes the whole map NaN
+    _to_density(density, convention, out=truth)
+    scores = np.minimum(predicted, truth, out=predicted)
+    return unstack(scores.sum(axis=(1, 2)), batched)
 
 
 def kld(saliency, fixation_density, *, convention: str = "mit"):
@@ -477,28 +532,38 @@ def kld(saliency, fixation_density, *, convention: str = "mit"):
     maps, density, batched = _saliency_and_density(saliency, fixation_density)
     if (density < 0).any():
         raise ValueError(f"fixation_density must be non-negative; got a minimum {density.min()}")
+    # The terms are built in place in one array, in the same operation order as the formulas.
     if convention == "mit":
-        if (np.nan_to_num(maps, nan=0.0) < 0).any():
+        if (maps < 0).any():  # False for NaN
             raise ValueError(
                 "saliency must be non-negative for the MIT KL divergence (apply a ReLU or a "
                 f"min-max first); got a minimum {np.nanmin(maps)}"
             )
-        predicted = _divide_by_sum(maps)
-        truth = _divide_by_sum(density)
-        scores = (truth * np.log(EPS + truth / (predicted + EPS))).sum(axis=(1, 2))
+        terms, truth = _pair(maps)
+        _divide_by_sum(density, out=truth)
+        _divide_by_sum(maps, out=terms)
+        terms += EPS
+        np.divide(truth, terms, out=terms)
+        terms += EPS
+        np.log(terms, out=terms)  # ln(eps + Q / (P + eps))
     else:
-        predicted = _divide_by_sum(
-            maps - np.minimum(maps.min(axis=(1, 2), keepdims=True), 0) + 1e-20
-        )
-        truth = _divide_by_sum(density + 1e-20)
-        scores = (truth * (np.log(truth) - np.log(predicted))).sum(axis=(1, 2))
-    return unstack(scores, batched)
+        terms, truth = _pair(maps)
+        np.subtract(maps, np.minimum(maps.min(axis=(1, 2), keepdims=True), 0), out=terms)
+        terms += 1e-20
+        np.log(_divide_by_sum(terms, out=terms), out=terms)  # ln P
+        np.add(density, 1e-20, out=truth)
+        _divide_by_sum(truth, out=truth)
+        np.subtract(np.log(truth), terms, out=terms)  # ln Q - ln P
+    terms *= truth
+    return unstack(terms.sum(axis=(1, 2)), batched)
 
 
-def _divide_by_sum(maps: np.ndarray) -> np.ndarray:
+def _divide_by_sum(maps: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Each map divided by its sum (a map summing to 0 is left as it is); ``out`` may be
+    ``maps`` to divide in place."""
     total = maps.sum(axis=(1, 2), keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total != 0, maps / np.where(total != 0, total, 1), maps)
+        return np.divide(maps, np.where(total != 0, total, 1), out=out)
 
 
 def info_gain(saliency, fixation_mask, baseline=None):
@@ -527,20 +592,22 @@ def info_gain(saliency, fixation_mask, baseline=None):
         >>> round(info_gain(saliency, saliency > 0), 6)  # log2(1) - log2(1/4)
         2.0
     """
-    maps, weights, batched = _saliency_and_mask(saliency, fixation_mask)
-    predicted = _divide_by_sum(minmax(maps))
+    maps, fixations, batched = _saliency_and_mask(saliency, fixation_mask)
+    predicted = _minmax_distribution(maps)
     if baseline is None:
-        reference = np.full_like(maps, 1.0 / maps[0].size)
+        references = [None] * maps.shape[0]  # uniform
     else:
         reference, _ = as_maps(baseline, "baseline")
-        if reference.shape[0] == 1 and maps.shape[0] > 1:
-            reference = np.broadcast_to(reference, maps.shape)
-        check_same_shape(maps, reference, "saliency", "baseline")
-        reference = _divide_by_sum(minmax(reference))
-    gain = np.log2(EPS + predicted) - np.log2(EPS + reference)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        scores = (gain * weights).sum(axis=(1, 2)) / weights.sum(axis=(1, 2))
-    return unstack(scores, batched)
+        references = _minmax_distribution(_broadcast(maps, reference, "baseline"))
+
+    def score(single, fixation, distribution, reference):
+        # Only the fixated pixels need a logarithm.
+        indices, weights = fixation
+        reference = 1.0 / single.size if reference is None else reference.ravel()[indices]
+        gain = np.log2(EPS + distribution.ravel()[indices]) - np.log2(EPS + reference)
+        return np.sum(gain * weights) / np.sum(weights)
+
+    return _per_map(score, maps, fixations, predicted, references, batched=batched)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -549,7 +616,18 @@ def info_gain(saliency, fixation_mask, baseline=None):
 
 def _transport_cost(source: np.ndarray, target: np.ndarray, distances: np.ndarray) -> float:
     """Exact optimal-transport cost between two distributions of equal mass (POT if present,
-    else the HiGHS linear program in scipy; both are exact)."""
+    else the HiGHS linear program in scipy; both are exact).
+
+    The distances are a metric, so the mass two cells share can stay where it is at no cost and
+    only each cell's surplus has to move (the Kantorovich-Rubinstein duality): the same optimum
+    from a problem between the cells that give and the cells that take.
+    """
+    surplus = source - target
+    giving, taking = surplus > 0, surplus < 0
+    if not (giving.any() and taking.any()):
+        return 0.0
+    source, target = surplus[giving], -surplus[taking]
+    distances = np.ascontiguousarray(distances[np.ix_(giving, taking)])
     try:
         import ot
     except ImportError:
@@ -559,9 +637,10 @@ def _transport_cost(source: np.ndarray, target: np.ndarray, distances: np.ndarra
     from scipy.optimize import linprog
     from scipy.sparse import identity, kron, vstack
 
-    count = source.size
-    ones = np.ones((1, count))
-    equalities = vstack([kron(identity(count), ones), kron(ones, identity(count))]).tocsr()
+    rows, columns = (np.ones((1, size)) for size in distances.shape)
+    equalities = vstack(
+        [kron(identity(source.size), columns), kron(rows, identity(target.size))]
+    ).tocsr()
     # The last equality is implied by the others (equal total mass).
     result = linprog(
         distances.ravel(),
@@ -605,7 +684,7 @@ def emd(saliency, fixation_density, *, downsize: int = 32):
     if int(downsize) != downsize or downsize < 1:
         raise ValueError(f"downsize must be a positive integer; got {downsize!r}")
     maps, density, batched = _saliency_and_density(saliency, fixation_density)
-    if (np.nan_to_num(maps) < 0).any() or (density < 0).any():
+    if (maps < 0).any() or (density < 0).any():  # NaN < 0 is False
         raise ValueError("emd needs non-negative maps (apply a ReLU or a min-max first)")
     height, width = maps.shape[1:]
     cells = (int(np.ceil(height / downsize)), int(np.ceil(width / downsize)))
@@ -658,5 +737,6 @@ def mae(saliency, human_map):
         raise ValueError(
             f"human_map must lie in [0, 1]; got values in [{human.min()}, {human.max()}]"
         )
-    scores = np.abs(minmax(maps) - human).mean(axis=(1, 2))
-    return unstack(scores, batched)
+    errors = minmax(maps)
+    errors -= human
+    return unstack(np.abs(errors, out=errors).mean(axis=(1, 2)), batched)
