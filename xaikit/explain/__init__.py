@@ -1,4 +1,42 @@
-"""Explanation methods.
+"""Explanation methods: the CAM family, perturbation and pixel methods, Dense Attention and
+Hessian-CIAM, all behind one engine.
 
-The CAM family, perturbation and pixel methods, Dense Attention and Hessian-CIAM.
+``xaikit.explain`` is both this subpackage and a function: ``xk.explain(model, x, ...)`` calls
+:func:`xaikit.explain.engine.explain`, and ``xk.explain.targets`` holds the target objects.
+
+Examples:
+    >>> import xaikit as xk
+    >>> callable(xk.explain), xk.explain.targets.TopK(2).k
+    (True, 2)
+    >>> "gradcam" in xk.explain.METHODS
+    True
 """
+
+from __future__ import annotations
+
+import sys
+import types
+
+from xaikit.explain import (  # noqa: F401  (importing registers the methods)
+    dense_attention,
+    gradient,
+    hessian,
+    perturbation,
+    pixel,
+    targets,
+)
+from xaikit.explain.engine import explain
+from xaikit.explain.explanation import Explanation
+from xaikit.explain.registry import METHODS, LayerMap, Method, register
+
+__all__ = ["METHODS", "Explanation", "LayerMap", "Method", "explain", "register", "targets"]
+
+
+class _CallableModule(types.ModuleType):
+    """Module type whose instances forward calls to :func:`explain`."""
+
+    def __call__(self, *args, **kwargs):
+        return explain(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

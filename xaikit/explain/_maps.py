@@ -1,0 +1,97 @@
+"""Map helpers shared by every method: resizing, per-sample normalisation, channel SVD."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+_RELATIVE_FLATNESS = 1e-6
+
+
+def upsample(
+    tensor: torch.Tensor, size: tuple[int, ...], align_corners: bool = False
+) -> torch.Tensor:
+    """Resize ``(B, C, *S)`` to ``(B, C, *size)``: bilinear for 2D, trilinear for 3D.
+
+    A ``(B, *S)`` map (no channel axis) is resized the same way and returned without one.
+    Half-pixel centres (``align_corners=False``) match OpenCV's ``cv2.resize``.
+    """
+    squeeze = tensor.ndim == len(size) + 1
+    if squeeze:
+        tensor = tensor.unsqueeze(1)
+    if tuple(tensor.shape[2:]) != tuple(size):
+        mode = {1: "linear", 2: "bilinear", 3: "trilinear"}[len(size)]
+        tensor = F.interpolate(tensor, size=size, mode=mode, align_corners=align_corners)
+    return tensor.squeeze(1) if squeeze else tensor
+
+
+def minmax(maps: torch.Tensor) -> torch.Tensor:
+    """Min-max normalise each sample of ``(B, ...)`` to [0, 1], ignoring NaN.
+
+    Convention: a constant sample (spread <= 1e-6 of its magnitude, i.e. constant up to float
+    rounding) becomes all zeros, since it highlights nothing; NaN entries stay NaN; a sample
+    with no finite value stays all NaN.
+
+    Examples:
+        >>> import torch
+        >>> minmax(torch.tensor([[1.0, 3.0, float("nan")], [2.0, 2.0, 2.0]])).tolist()
+        [[0.0, 1.0, nan], [0.0, 0.0, 0.0]]
+    """
+    flat = maps.reshape(maps.shape[0], -1)
+    finite = torch.isfinite(flat)
+    low = torch.where(finite, flat, torch.inf).amin(dim=1, keepdim=True)
+    high = torch.where(finite, flat, -torch.inf).amax(dim=1, keepdim=True)
+    span = high - low
+    # A map flat up to float rounding (e.g. a 1x1 map after bilinear resizing) is constant.
+    flat_enough = span <= _RELATIVE_FLATNESS * torch.maximum(low.abs(), high.abs())
+    span = torch.where(flat_enough, torch.zeros_like(span), span)
+    scaled = torch.where(span > 0, (flat - low) / span.clamp_min(torch.finfo(flat.dtype).tiny), 0.0)
+    scaled = torch.where(finite, scaled, torch.nan)
+    return scaled.reshape(maps.shape)
+
+
+def absmax(maps: torch.Tensor) -> torch.Tensor:
+    """``|map| / max |map|`` per sample, for signed pixel attributions; all-zero stays zero."""
+    magnitude = maps.abs()
+    top = magnitude.reshape(maps.shape[0], -1).nan_to_num(nan=0.0).amax(dim=1)
+    top = top.reshape(-1, *([1] * (maps.ndim - 1)))
+    return torch.where(top > 0, magnitude / top.clamp_min(torch.finfo(maps.dtype).tiny), 0.0)
+
+
+def spatial_sum(tensor: torch.Tensor) -> torch.Tensor:
+    """Sum ``(B, C, *S)`` over every spatial axis, keeping them as size 1 for broadcasting."""
+    return tensor.sum(dim=tuple(range(2, tensor.ndim)), keepdim=True)
+
+
+def first_component(
+    features: torch.Tensor, center: bool, orient_like: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Project ``(B, C, *S)`` features on their first principal direction over channels.
+
+    Each sample is read as an ``(S, C)`` matrix (positions x channels), optionally centred
+    per channel, and multiplied by its first right singular vector. A singular vector's sign
+    is arbitrary (LAPACK builds differ); with ``orient_like`` (a ``(B, *S)`` map) the sign is
+    fixed so that the projection correlates non-negatively with it (the polarity check of
+    Hessian-CIAM's Eq. 3).
+
+    Returns:
+        ``(B, *S)`` projections.
+    """
+    batch, channels = features.shape[:2]
+    matrix = features.reshape(batch, channels, -1).transpose(1, 2).nan_to_num(nan=0.0).double()
+    if center:
+        matrix = matrix - matrix.mean(dim=1, keepdim=True)
+    _, _, vh = torch.linalg.svd(matrix, full_matrices=False)
+    projection = (matrix @ vh[:, 0, :].unsqueeze(-1)).squeeze(-1)
+    if orient_like is not None:
+        flip = pearson(projection, orient_like.reshape(batch, -1).double()) < 0
+        projection = torch.where(flip[:, None], -projection, projection)
+    return projection.to(features.dtype).reshape(batch, *features.shape[2:])
+
+
+def pearson(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+    """Pearson correlation of each row of two ``(B, N)`` tensors; 0 where a row is constant."""
+    first = first - first.mean(dim=1, keepdim=True)
+    second = second - second.mean(dim=1, keepdim=True)
+    denominator = first.norm(dim=1) * second.norm(dim=1)
+    return torch.where(denominator > 0, (first * second).sum(dim=1) / denominator, 0.0)

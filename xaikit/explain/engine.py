@@ -1,0 +1,385 @@
+"""The explainer engine: hooks, one forward, one backward, every method and layer.
+
+:func:`explain` resolves the layers and the target, captures the requested layers'
+activations in one forward pass and, when any requested method needs them, their gradients
+in one ``torch.autograd.grad`` call. Every method of the registry then reads the same
+tensors. Parameters' ``.grad`` are never touched, the model's flags are restored, and no
+autograd graph outlives the call.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from contextlib import nullcontext
+
+import torch
+from torch import nn
+
+import xaikit
+from xaikit.explain import targets as targets_module
+from xaikit.explain._maps import absmax, minmax, upsample
+from xaikit.explain.explanation import Explanation
+from xaikit.explain.hooks import ActivationCapture, output_replaced, preserved_state
+from xaikit.explain.registry import METHODS, LayerMap, Method
+from xaikit.models.layers import layers as layer_catalogue
+from xaikit.models.layers import resolve_layers
+
+AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+class Context:
+    """What one call shares between methods: the model, the input and the single pass.
+
+    Attributes:
+        model, x: the model and the (possibly box-expanded) input ``(B, C, *S)``.
+        layer_names: requested layer names in the order given.
+        target: the resolved :class:`~xaikit.explain.targets.Target`.
+        options: method options passed to :func:`explain` (``batch_size``, ``steps``...).
+        outputs, scores, classes: model outputs (detached), target scores ``(B,)`` and
+            explained classes ``(B,)`` (``None`` for non-class targets).
+        activations, gradients: ``{layer: (B, C, *s)}``, detached.
+    """
+
+    def __init__(
+        self, model, x, layers, target, capture, options, need_gradients, autocast, explicit_target
+    ):
+        self.model = model
+        self.explicit_target = explicit_target
+        self.x = x
+        self.layers = layers
+        self.layer_names = [name for name, _ in layers]
+        self.target = target
+        self.capture = capture
+        self.options = options
+        self.autocast = autocast
+        self.batch_size = int(options.get("batch_size", 32))
+        self.progress = bool(options.get("progress", True))
+        self.input_size = tuple(x.shape[2:])
+        self.activations: dict[str, torch.Tensor] = {}
+        self.gradients: dict[str, torch.Tensor] = {}
+        self._run_pass(need_gradients)
+
+    def autocast_context(self):
+        """``torch.autocast`` for the requested dtype, or a no-op."""
+        if self.autocast is None:
+            return nullcontext()
+        return torch.autocast(device_type=self.x.device.type, dtype=self.autocast)
+
+    def _run_pass(self, need_gradients: bool) -> None:
+        x = self.x.detach()
+        if need_gradients:
+            x = x.clone().requires_grad_(True)  # so frozen models still build a graph
+        grad_mode = torch.enable_grad() if need_gradients else torch.no_grad()
+        with grad_mode, self.autocast_context():
+            outputs = self.model(x)
+            scores = self.target.score(outputs)
+            if scores.shape != (x.shape[0],):
+                raise ValueError(
+                    f"target scores must have shape ({x.shape[0]},); got {scores.shape}"
+                )
+            self.classes = self.target.classes(outputs)
+            captured = self.capture.activations
+            for name in self.layer_names:
+                if name not in captured:
+                    raise ValueError(f"layer {name!r} did not run in the model's forward pass")
+                if captured[name].ndim != x.ndim:
+                    raise ValueError(
+                        f"layer {name!r} outputs shape {tuple(captured[name].shape)}, not a "
+                        f"feature map with the input's {x.ndim - 2} spatial axes; pick a layer "
+                        "before global pooling (see xaikit.models.layers(model))"
+                    )
+            if need_gradients:
+                tensors = [captured[name] for name in self.layer_names]
+                grads = torch.autograd.grad(scores.sum(), tensors, allow_unused=True)
+                for name, tensor, grad in zip(self.layer_names, tensors, grads, strict=True):
+                    grad = torch.zeros_like(tensor) if grad is None else grad
+                    self.gradients[name] = grad.detach().float()
+        self._forward_order = list(captured)
+        for name in self.layer_names:
+            self.activations[name] = captured[name].detach().float()
+        captured.clear()
+        self.outputs = outputs.detach() if isinstance(outputs, torch.Tensor) else outputs
+        self.scores = scores.detach().float()
+        del outputs, scores
+
+    def forward_order(self) -> list[str]:
+        """Requested layer names in the order their forwards finished."""
+        return list(self._forward_order)
+
+    def gradients_of(self, scalar) -> tuple[dict, dict]:
+        """One extra forward and backward of ``scalar(activations) -> (B,)`` to every layer.
+
+        Returns:
+            ``(activations, gradients)``, both ``{layer: (B, C, *s)}`` and detached.
+        """
+        x = self.x.detach().clone().requires_grad_(True)
+        captured = self.capture.activations
+        with torch.enable_grad(), self.autocast_context():
+            self.model(x)
+            tensors = [captured[name] for name in self.layer_names]
+            values = scalar(captured)
+            grads = torch.autograd.grad(values.sum(), tensors, allow_unused=True)
+        activations = {
+            n: t.detach().float() for n, t in zip(self.layer_names, tensors, strict=True)
+        }
+        gradients = {
+            name: torch.zeros_like(activations[name]) if grad is None else grad.detach().float()
+            for name, grad in zip(self.layer_names, grads, strict=True)
+        }
+        captured.clear()
+        return activations, gradients
+
+    def label_free_score(self, outputs) -> torch.Tensor:
+        """The explicit target's score, else the log-sum-exp of the logits (smooth max)."""
+        if self.explicit_target:
+            return self.target.score(outputs)
+        if not isinstance(outputs, torch.Tensor) or outputs.ndim != 2:
+            raise ValueError("a label-free score needs (B, K) outputs; pass a callable target")
+        return torch.logsumexp(outputs.float(), dim=1)
+
+    def _layer_gradient(self, layer, module, shift=None, create_graph=False):
+        x = self.x.detach().clone().requires_grad_(True)
+        captured = self.capture.activations
+        replace = (lambda out: out + shift) if shift is not None else (lambda out: out)
+        with torch.enable_grad(), output_replaced(module, replace):
+            scores = self.label_free_score(self.model(x))
+            activation = captured[layer]
+            (gradient,) = torch.autograd.grad(scores.sum(), activation, create_graph=create_graph)
+        captured.clear()
+        return activation, gradient
+
+    def hessian_vector_product(self, layer, module, mode: str, step: float) -> torch.Tensor:
+        """``H v`` of the label-free score at ``layer``'s activation, ``v`` all ones.
+
+        ``"finite_difference"``: ``(g(A + r v) - g(A)) / r`` with ``r = step * mean |A|`` per
+        sample; ``"exact"``: double backward.
+        """
+        if mode == "exact":
+            activation, gradient = self._layer_gradient(layer, module, create_graph=True)
+            with torch.enable_grad():
+                (hvp,) = torch.autograd.grad(gradient.sum(), activation, allow_unused=True)
+            return torch.zeros_like(activation) if hvp is None else hvp.detach().float()
+        activation, gradient = self._layer_gradient(layer, module)
+        scale = activation.detach().abs().flatten(1).mean(dim=1).clamp_min(1e-12) * step
+        scale = scale.reshape(-1, *([1] * (activation.ndim - 1)))
+        _, shifted = self._layer_gradient(layer, module, shift=scale)
+        return ((shifted - gradient) / scale).detach().float()
+
+    def score_batches(self, inputs_for, count: int, description: str) -> torch.Tensor:
+        """Target scores of ``count`` perturbed inputs, forwarded ``batch_size`` at a time
+        with capture paused and no gradient.
+
+        Args:
+            inputs_for: ``(start, stop) -> (inputs (n, C, *S), sample index (n,))``.
+            count: number of perturbed inputs.
+            description: progress bar label.
+
+        Returns:
+            ``(count,)`` scores.
+        """
+        from tqdm.auto import tqdm
+
+        starts = range(0, count, self.batch_size)
+        scores = []
+        with self.capture.paused(), torch.no_grad(), self.autocast_context():
+            for start in tqdm(starts, desc=description, disable=not self.progress, leave=False):
+                stop = min(start + self.batch_size, count)
+                inputs, samples = inputs_for(start, stop)
+                scores.append(self.sample_scores(self.model(inputs), samples).float())
+        return torch.cat(scores)
+
+    def sample_scores(self, outputs, samples: torch.Tensor) -> torch.Tensor:
+        """Score outputs of perturbed copies of the samples ``samples`` with their targets."""
+        return self.target_for(samples).score(outputs)
+
+    def target_for(self, samples: torch.Tensor) -> targets_module.Target:
+        """The target restricted to the given samples (classes are fixed to the explained ones)."""
+        if self.classes is not None and not isinstance(self.target, targets_module.Counterfactual):
+            return targets_module.ClassTarget(self.classes[samples.to(self.classes.device)])
+        if isinstance(self.target, targets_module.Counterfactual) and self.classes is not None:
+            return targets_module.Counterfactual(
+                targets_module.ClassTarget(self.classes[samples.to(self.classes.device)])
+            )
+        if isinstance(self.target, targets_module.ScoreFunction):
+            return self.target  # documented: a callable must score each row on its own
+        raise ValueError(
+            "perturbation methods need a class target (None, ints, TopK, ClassTarget) or a "
+            "callable that scores each row on its own; detection boxes are not supported there"
+        )
+
+
+def _check_input(x) -> None:
+    if not isinstance(x, torch.Tensor):
+        raise ValueError(f"x must be a torch.Tensor (B, C, H, W) or (B, C, T, H, W); got {type(x)}")
+    if x.ndim not in (4, 5):
+        raise ValueError(f"x must have shape (B, C, H, W) or (B, C, T, H, W); got {tuple(x.shape)}")
+    if x.numel() == 0:
+        raise ValueError(f"x is empty: shape {tuple(x.shape)}")
+    if not torch.isfinite(x).all():
+        raise ValueError("x contains NaN or infinite values")
+
+
+def _check_methods(method) -> list[str]:
+    names = [method] if isinstance(method, str) else list(method)
+    if not names:
+        raise ValueError(f"method is empty; choose from {sorted(METHODS)}")
+    for name in names:
+        if name not in METHODS:
+            close = difflib.get_close_matches(str(name), list(METHODS), n=3)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise ValueError(f"unknown method {name!r}{hint}; valid methods: {sorted(METHODS)}")
+    return list(dict.fromkeys(names))
+
+
+def _model_device(model: nn.Module) -> torch.device | None:
+    parameter = next(model.parameters(), None)
+    return parameter.device if parameter is not None else None
+
+
+def _default_layer(model: nn.Module, x: torch.Tensor) -> str:
+    feature_maps = [
+        info
+        for info in layer_catalogue(model, x[:1])
+        if info.is_feature_map and any(size > 1 for size in info.shape[1:])
+    ]
+    if not feature_maps:
+        raise ValueError("the model has no layer with a feature-map output; pass layers=")
+    return feature_maps[-1].name
+
+
+def _finish(method: Method, results: dict[str, LayerMap], context: Context) -> Explanation:
+    maps, raw = {}, {}
+    for key, entry in results.items():
+        if entry.full is not None:
+            full = entry.full.clamp_min(0) if method.relu else entry.full
+        else:  # ReLU at feature resolution, then resize (Grad-CAM and pytorch-grad-cam order)
+            full = upsample(
+                entry.raw.clamp_min(0) if method.relu else entry.raw, context.input_size
+            )
+        if method.normalise == "minmax":
+            full = minmax(full)
+        elif method.normalise == "absmax":
+            full = absmax(full)
+        maps[key] = full.detach()
+        raw[key] = entry.raw.detach()
+    return Explanation(
+        method=method.name,
+        maps=maps,
+        raw=raw,
+        targets=context.classes,
+        scores=context.scores,
+        layers=[key for key in results if "+" not in key],
+    )
+
+
+def explain(
+    model: nn.Module,
+    x: torch.Tensor,
+    method: str | Sequence[str] = "gradcam",
+    layers: str | nn.Module | Sequence[str | nn.Module] | None = None,
+    target=None,
+    *,
+    device: str | torch.device | None = None,
+    batch_size: int = 32,
+    progress: bool = True,
+    autocast: str | None = None,
+    **options,
+) -> Explanation | dict[str, Explanation]:
+    """Explain ``model``'s output on ``x`` with one or several methods and layers.
+
+    One forward pass captures every requested layer; one backward pass (``torch.autograd.grad``
+    on those activations only) serves every gradient method. Perturbation methods then run
+    batched forwards with capture paused; pixel methods run their own pass.
+
+    Args:
+        model: any ``nn.Module`` taking one tensor.
+        x: ``(B, C, H, W)`` images or ``(B, C, T, H, W)`` clips.
+        method: a method name or a list of names (see ``xaikit.explain.METHODS``).
+        layers: layer names (``"layer4"``, ``"features.28"``) or modules; ``None`` takes
+            the last layer with a feature-map output larger than 1x1. Pixel methods and
+            RISE ignore it.
+        target: ``None`` (predicted class), an int, one int per sample, a callable
+            ``outputs -> Tensor[B]`` or an ``xaikit.explain.targets`` object.
+        device: where to compute; ``None`` uses the model's device. A model elsewhere is
+            moved there for the call and moved back afterwards.
+        batch_size: perturbed inputs per forward (Score-CAM, Ablation-CAM, RISE) and
+            interpolation steps per pass (Integrated Gradients).
+        progress: show ``tqdm`` progress bars for long loops.
+        autocast: ``None``, ``"bf16"`` or ``"fp16"`` mixed precision for the passes.
+        **options: method options: ``n_masks``, ``cells``, ``p``, ``seed`` (RISE),
+            ``steps`` (Integrated Gradients), ``hvp``, ``r``, ``smooth`` (Hessian-CIAM),
+            ``gestalt_layer`` (Dense Attention).
+
+    Returns:
+        An :class:`Explanation` for one method name, else ``{method: Explanation}``.
+
+    Raises:
+        ValueError: bad input shape, unknown method or layer (with suggestions), a target
+            that does not fit the batch, or a layer that is not a feature map.
+        RuntimeError: called under ``torch.inference_mode()``, where no gradient exists.
+
+    Examples:
+        >>> import torch
+        >>> from torch import nn
+        >>> import xaikit as xk
+        >>> _ = torch.manual_seed(0)
+        >>> net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(),
+        ...                     nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2))
+        >>> expl = xk.explain(net, torch.rand(2, 3, 8, 8), method="gradcam", layers=["1"])
+        >>> tuple(expl.maps["1"].shape), float(expl.maps["1"].max()) <= 1.0
+        ((2, 8, 8), True)
+        >>> both = xk.explain(net, torch.rand(1, 3, 8, 8), method=["gradcam", "layercam"],
+        ...                   layers=["0", "1"], target=1)
+        >>> sorted(both), sorted(both["layercam"].maps)
+        (['gradcam', 'layercam'], ['0', '1'])
+    """
+    if not isinstance(model, nn.Module):
+        raise ValueError(f"model must be a torch.nn.Module; got {type(model).__name__}")
+    _check_input(x)
+    names = _check_methods(method)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int; got {batch_size!r}")
+    if autocast is not None and autocast not in AUTOCAST_DTYPES:
+        raise ValueError(f"autocast must be None, 'bf16' or 'fp16'; got {autocast!r}")
+    if torch.is_inference_mode_enabled():
+        raise RuntimeError(
+            "xaikit.explain cannot run inside torch.inference_mode(); call it outside"
+        )
+
+    home = _model_device(model)
+    compute = xaikit.device(device) if device is not None else (home or xaikit.device())
+    moved = home is not None and home != compute
+    if moved:
+        model.to(compute)
+    try:
+        x = x.to(compute)
+        target_object = targets_module.resolve(target, batch_size=x.shape[0])
+        sample_index = target_object.sample_index(x.shape[0])
+        if sample_index is not None:
+            x = x[sample_index.to(compute)]
+        methods = [METHODS[name] for name in names]
+        if layers is None and any(m.uses_layers for m in methods):
+            layers = [_default_layer(model, x)]
+        resolved = resolve_layers(model, layers) if layers is not None else []
+        options = dict(options, batch_size=batch_size, progress=progress)
+        with preserved_state(model), ActivationCapture(resolved) as capture:
+            context = Context(
+                model,
+                x,
+                resolved,
+                target_object,
+                capture,
+                options,
+                need_gradients=any(m.needs_gradients for m in methods),
+                autocast=AUTOCAST_DTYPES.get(autocast),
+                explicit_target=target is not None,
+            )
+            explanations = {m.name: _finish(m, m.run(context), context) for m in methods}
+    finally:
+        if moved:
+            model.to(home)
+    index = sample_index if sample_index is not None else torch.arange(x.shape[0])
+    for explanation in explanations.values():
+        explanation.sample_index = index
+    return explanations[names[0]] if isinstance(method, str) else explanations

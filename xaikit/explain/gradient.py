@@ -1,0 +1,181 @@
+"""The gradient (and activation-only) CAM family, each a pure function of one layer.
+
+Shapes: activations ``A`` and gradients ``G = dy/dA`` are ``(B, C, h, w)`` for images or
+``(B, C, t, h, w)`` for video; every function returns the raw map ``(B, h, w)`` /
+``(B, t, h, w)`` before the final ReLU and normalisation, which the engine applies
+(pytorch-grad-cam's convention: ReLU, min-max per sample, resize to the input).
+Sums and means run over all spatial (and temporal) axes, so every method works in 2D and 3D.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from xaikit.explain._maps import first_component, spatial_sum, upsample
+from xaikit.explain.registry import LayerMap, layer_method, register
+
+_EPS_PLUSPLUS = 1e-6  # pytorch-grad-cam's epsilon in the Grad-CAM++ denominator
+_EPS_XGRAD = 1e-7  # and in XGrad-CAM's activation sum
+
+
+def _spatial_mean(tensor: torch.Tensor) -> torch.Tensor:
+    return tensor.mean(dim=tuple(range(2, tensor.ndim)), keepdim=True)
+
+
+@layer_method("gradcam")
+def gradcam(activation: torch.Tensor, gradient: torch.Tensor) -> torch.Tensor:
+    """Grad-CAM: channel weights are the spatial mean of the gradient, ``sum_k w_k A_k``.
+
+    Examples:
+        >>> import torch
+        >>> a = torch.tensor([[[[1.0, 2.0]], [[3.0, 0.0]]]])   # (1, 2, 1, 2)
+        >>> g = torch.tensor([[[[1.0, 1.0]], [[-1.0, 0.0]]]])
+        >>> gradcam(a, g).tolist()   # weights 1 and -0.5
+        [[[-0.5, 2.0]]]
+    """
+    return (_spatial_mean(gradient) * activation).sum(dim=1)
+
+
+@layer_method("hirescam")
+def hirescam(activation: torch.Tensor, gradient: torch.Tensor) -> torch.Tensor:
+    """HiResCAM: element-wise ``sum_k G_k * A_k`` (no spatial averaging of the gradient)."""
+    return (gradient * activation).sum(dim=1)
+
+
+@layer_method("layercam")
+def layercam(activation: torch.Tensor, gradient: torch.Tensor) -> torch.Tensor:
+    """LayerCAM: ``sum_k ReLU(G_k) * A_k``."""
+    return (gradient.clamp_min(0) * activation).sum(dim=1)
+
+
+@layer_method("xgradcam")
+def xgradcam(activation: torch.Tensor, gradient: torch.Tensor) -> torch.Tensor:
+    """XGrad-CAM: weights ``sum_s G A / (sum_s A + eps)`` per channel."""
+    weights = spatial_sum(gradient * activation) / (spatial_sum(activation) + _EPS_XGRAD)
+    return (weights * activation).sum(dim=1)
+
+
+@layer_method("gradcam++")
+def gradcam_plusplus(activation: torch.Tensor, gradient: torch.Tensor) -> torch.Tensor:
+    """Grad-CAM++ (Eq. 19 of Chattopadhay et al., exponential-score closed form).
+
+    ``alpha = G^2 / (2 G^2 + sum_s A * G^3 + eps)`` (zero where ``G = 0``), weights
+    ``sum_s alpha * ReLU(G)``.
+    """
+    squared = gradient.pow(2)
+    alpha = squared / (2 * squared + spatial_sum(activation) * squared * gradient + _EPS_PLUSPLUS)
+    alpha = torch.where(gradient != 0, alpha, torch.zeros_like(alpha))
+    weights = spatial_sum(alpha * gradient.clamp_min(0))
+    return (weights * activation).sum(dim=1)
+
+
+@layer_method("eigencam", needs_gradients=False)
+def eigencam(activation: torch.Tensor, gradient: torch.Tensor | None = None) -> torch.Tensor:
+    """Eigen-CAM: projection of the centred ``(positions, channels)`` activations on their
+    first principal direction (class-independent, as in pytorch-grad-cam).
+
+    The SVD's arbitrary sign is fixed so the map correlates positively with the channel sum
+    of the activations; pytorch-grad-cam keeps whatever sign LAPACK returns, so the two agree
+    up to that sign.
+    """
+    return first_component(activation, center=True, orient_like=activation.sum(dim=1))
+
+
+def three_d_cam_terms(
+    activation: torch.Tensor, gradient: torch.Tensor, size: tuple[int, ...]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """3DCAM of one layer (Yudistira et al., Eq. 1-2) at feature and at input resolution.
+
+    ``beta = sum_c G_c`` and ``alpha = sum_c A_c``; each is upsampled (trilinear for video,
+    bilinear for images: the paper's 2DCAM), divided by its per-sample maximum and passed
+    through a ReLU; the map is their product, so it lies in [0, 1]. Reading of the paper:
+    the activation field is summed over channels like the gradient, so both factors are
+    ``(B, *S)``. A factor whose maximum is <= 0 has no positive evidence and gives zeros.
+
+    Returns:
+        ``(raw, full)``: the product at feature resolution and at ``size``.
+    """
+    beta = gradient.sum(dim=1)
+    alpha = activation.sum(dim=1)
+
+    def product(beta_map: torch.Tensor, alpha_map: torch.Tensor) -> torch.Tensor:
+        return _max_relu(beta_map) * _max_relu(alpha_map)
+
+    raw = product(beta, alpha)
+    full = product(upsample(beta, size), upsample(alpha, size))
+    return raw, full
+
+
+def _max_relu(values: torch.Tensor) -> torch.Tensor:
+    """``ReLU(x / max x)`` per sample, zero when ``max x <= 0``."""
+    top = values.reshape(values.shape[0], -1).amax(dim=1)
+    top = top.reshape(-1, *([1] * (values.ndim - 1)))
+    return torch.where(top > 0, values.clamp_min(0) / top.clamp_min(1e-30), 0.0)
+
+
+def _three_d_cam(context, negate: bool) -> dict[str, LayerMap]:
+    results = {}
+    for layer in context.layer_names:
+        gradient = context.gradients[layer]
+        raw, full = three_d_cam_terms(
+            context.activations[layer], -gradient if negate else gradient, context.input_size
+        )
+        results[layer] = LayerMap(raw, full)
+    return results
+
+
+@register("3dcam", needs_gradients=True, normalise="none")
+def run_3dcam(context) -> dict[str, LayerMap]:
+    """3DCAM per layer (see :func:`three_d_cam_terms`); combine layers with
+    ``Explanation.combine(how="sum")`` for Sum-3DCAM."""
+    return _three_d_cam(context, negate=False)
+
+
+@register("3dcam_counterfactual", needs_gradients=True, normalise="none")
+def run_3dcam_counterfactual(context) -> dict[str, LayerMap]:
+    """Counterfactual 3DCAM (the paper's Eq. 7): the gradients are negated, so the map shows
+    what speaks against the explained score."""
+    return _three_d_cam(context, negate=True)
+
+
+@register("sum_3dcam", needs_gradients=True, normalise="none")
+def run_sum_3dcam(context) -> dict[str, LayerMap]:
+    """Per-layer 3DCAMs plus Sum-3DCAM (``ReLU(sum_k 3DCAM_k)``, Eq. 6) under the key
+    ``"+".join(layers)``, max-normalised per sample to [0, 1] (the raw entry is unnormalised)."""
+    results = _three_d_cam(context, negate=False)
+    total = torch.stack([entry.full for entry in results.values()]).sum(dim=0).clamp_min(0)
+    key = "+".join(context.layer_names)
+    if key not in results:
+        results[key] = LayerMap(total, _max_relu(total))
+    return results
+
+
+def final_linear(model: nn.Module) -> nn.Linear:
+    """The last ``nn.Linear`` registered in ``model`` (the classifier CAM reads)."""
+    linears = [module for module in model.modules() if isinstance(module, nn.Linear)]
+    if not linears:
+        raise ValueError("cam needs a final nn.Linear classifier; the model has none")
+    return linears[-1]
+
+
+@register("cam", needs_gradients=False)
+def run_cam(context) -> dict[str, LayerMap]:
+    """CAM (Zhou et al.): ``M_c = sum_k w_k^c A_k`` with ``w^c`` the final linear layer's row
+    for the explained class. Needs a class target and a layer with as many channels as the
+    classifier has inputs (the layer before global average pooling)."""
+    if context.classes is None:
+        raise ValueError("cam needs a class target (None, an int, ints, TopK or ClassTarget)")
+    weight = final_linear(context.model).weight.detach()
+    results = {}
+    for layer in context.layer_names:
+        activation = context.activations[layer]
+        if activation.shape[1] != weight.shape[1]:
+            raise ValueError(
+                f"cam: layer {layer!r} has {activation.shape[1]} channels but the final linear "
+                f"layer takes {weight.shape[1]} inputs; pick the layer before global pooling"
+            )
+        class_weights = weight[context.classes].to(activation.dtype)
+        shape = class_weights.shape + (1,) * (activation.ndim - 2)
+        results[layer] = LayerMap((class_weights.reshape(shape) * activation).sum(dim=1))
+    return results

@@ -1,0 +1,84 @@
+"""The method registry: one entry per method name, each a small function of the pass context.
+
+A gradient-family method is a pure function ``(activation, gradient) -> raw map`` on
+``(B, C, *S)`` tensors; :func:`layer_method` lifts it to every requested layer. Other
+families receive the :class:`~xaikit.explain.engine.Context` and return
+``{key: LayerMap}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+NORMALISATIONS = ("minmax", "absmax", "none")
+
+
+@dataclass
+class LayerMap:
+    """One map: ``raw`` at feature resolution; ``full`` at input resolution, or ``None`` to let
+    the engine upsample ``raw`` (bilinear / trilinear, half-pixel centres)."""
+
+    raw: torch.Tensor
+    full: torch.Tensor | None = None
+
+
+@dataclass(frozen=True)
+class Method:
+    """A registered explanation method.
+
+    Attributes:
+        name: public name (``"gradcam"``).
+        run: ``context -> {key: LayerMap}``.
+        needs_gradients: whether the shared pass must back-propagate the target score.
+        uses_layers: whether the method reads the requested layers (pixel methods and RISE
+            do not and use the key ``"input"``).
+        relu: apply a ReLU at input resolution before normalising (CAM convention).
+        normalise: ``"minmax"`` per sample, ``"absmax"`` (``|a| / max |a|``) or ``"none"``
+            (the method's maps are already in [0, 1]).
+    """
+
+    name: str
+    run: Callable
+    needs_gradients: bool = False
+    uses_layers: bool = True
+    relu: bool = True
+    normalise: str = "minmax"
+
+
+METHODS: dict[str, Method] = {}
+
+
+def register(name: str, **options) -> Callable:
+    """Decorator registering ``run(context) -> {key: LayerMap}`` under ``name``."""
+
+    def decorator(run: Callable) -> Callable:
+        if name in METHODS:
+            raise ValueError(f"method {name!r} is already registered")
+        METHODS[name] = Method(name=name, run=run, **options)
+        return run
+
+    return decorator
+
+
+def layer_method(name: str, needs_gradients: bool = True, **options) -> Callable:
+    """Decorator registering a pure ``(activation, gradient) -> raw`` function for every layer.
+
+    Activations and gradients are ``(B, C, *S)``; the function returns ``(B, *S)``.
+    """
+
+    def decorator(function: Callable) -> Callable:
+        def run(context) -> dict[str, LayerMap]:
+            results = {}
+            for layer in context.layer_names:
+                activation = context.activations[layer]
+                gradient = context.gradients[layer] if needs_gradients else None
+                results[layer] = LayerMap(function(activation, gradient))
+            return results
+
+        register(name, needs_gradients=needs_gradients, **options)(run)
+        return function
+
+    return decorator

@@ -1,0 +1,296 @@
+"""What a map explains: a scalar score per sample, computed from the model's outputs.
+
+Every target turns the model outputs into a ``(B,)`` tensor whose gradient the explainers
+follow. :func:`resolve` accepts the short forms of :func:`xaikit.explain` (``None``, an int,
+one int per sample, a callable) and the objects defined here.
+
+Examples:
+    >>> import torch
+    >>> logits = torch.tensor([[1.0, 3.0, 2.0], [5.0, 0.0, 4.0]])
+    >>> resolve(None, batch_size=2).score(logits).tolist()
+    [3.0, 5.0]
+    >>> resolve([2, 1], batch_size=2).score(logits).tolist()
+    [2.0, 0.0]
+    >>> TopK(2).score(logits).tolist()
+    [2.0, 4.0]
+    >>> Counterfactual().score(logits).tolist()
+    [-3.0, -5.0]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+
+__all__ = [
+    "ClassTarget",
+    "Counterfactual",
+    "DetectionBox",
+    "ScoreFunction",
+    "Target",
+    "TopK",
+    "resolve",
+]
+
+
+class Target:
+    """Base class: ``score(outputs) -> (B,)``; ``classes(outputs) -> (B,)`` or ``None``."""
+
+    def sample_index(self, batch_size: int) -> torch.Tensor | None:
+        """Input image of each explained sample, or ``None`` for one sample per image."""
+        return None
+
+    def score(self, outputs) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def classes(self, outputs) -> torch.Tensor | None:
+        """Class index explained per sample, when the target is a class; else ``None``."""
+        return None
+
+    def check(self, batch_size: int) -> None:
+        """Raise ``ValueError`` when the target does not fit a batch of ``batch_size``."""
+
+
+def _logits(outputs) -> torch.Tensor:
+    if not isinstance(outputs, torch.Tensor) or outputs.ndim != 2:
+        got = tuple(outputs.shape) if isinstance(outputs, torch.Tensor) else type(outputs).__name__
+        raise ValueError(
+            "a class target needs model outputs of shape (B, K); got "
+            f"{got}. Pass a callable target (outputs -> Tensor[B]) for other outputs"
+        )
+    return outputs
+
+
+class ClassTarget(Target):
+    """The score of a given class: one class for the whole batch or one per sample.
+
+    Args:
+        classes: ``None`` (the predicted class of each sample), an int, or a sequence /
+            1-D tensor with one int per sample.
+    """
+
+    def __init__(self, classes: int | Sequence[int] | torch.Tensor | None = None):
+        if classes is None or isinstance(classes, int):
+            self._classes = classes
+        else:
+            values = torch.as_tensor(classes)
+            if values.ndim != 1 or values.numel() == 0 or values.dtype.is_floating_point:
+                raise ValueError(
+                    "classes must be None, an int or a non-empty 1-D sequence of ints; "
+                    f"got {classes!r}"
+                )
+            self._classes = values.long()
+
+    def check(self, batch_size: int) -> None:
+        if isinstance(self._classes, torch.Tensor) and self._classes.numel() != batch_size:
+            raise ValueError(
+                f"got {self._classes.numel()} class targets for a batch of {batch_size}; "
+                "give one per sample or a single int for all"
+            )
+
+    def classes(self, outputs) -> torch.Tensor:
+        logits = _logits(outputs)
+        if self._classes is None:
+            return logits.detach().argmax(dim=1)
+        if isinstance(self._classes, int):
+            chosen = torch.full((logits.shape[0],), self._classes, device=logits.device)
+        else:
+            chosen = self._classes.to(logits.device)
+        if (chosen < 0).any() or (chosen >= logits.shape[1]).any():
+            raise ValueError(
+                f"class targets must lie in [0, {logits.shape[1] - 1}]; got {chosen.tolist()}"
+            )
+        return chosen
+
+    def score(self, outputs) -> torch.Tensor:
+        logits = _logits(outputs)
+        return logits.gather(1, self.classes(logits)[:, None]).squeeze(1)
+
+
+class TopK(ClassTarget):
+    """The class ranked ``k``-th by the model (``TopK(1)`` is the predicted class).
+
+    Args:
+        k: rank, starting at 1.
+    """
+
+    def __init__(self, k: int = 1):
+        if not isinstance(k, int) or k < 1:
+            raise ValueError(f"k must be an int >= 1; got {k!r}")
+        super().__init__(None)
+        self.k = k
+
+    def classes(self, outputs) -> torch.Tensor:
+        logits = _logits(outputs)
+        if self.k > logits.shape[1]:
+            raise ValueError(f"k={self.k} but the model has only {logits.shape[1]} classes")
+        return logits.detach().topk(self.k, dim=1).indices[:, -1]
+
+
+class ScoreFunction(Target):
+    """Wrap a callable ``outputs -> Tensor[B]``; the returned shape is checked."""
+
+    def __init__(self, function: Callable):
+        if not callable(function):
+            raise ValueError(f"expected a callable outputs -> Tensor[B]; got {function!r}")
+        self.function = function
+
+    def score(self, outputs) -> torch.Tensor:
+        scores = self.function(outputs)
+        if not isinstance(scores, torch.Tensor) or scores.ndim != 1:
+            got = tuple(scores.shape) if isinstance(scores, torch.Tensor) else type(scores)
+            raise ValueError(f"a target callable must return a (B,) tensor; got {got}")
+        return scores
+
+
+class Counterfactual(Target):
+    """The negated score of another target (default: the predicted class).
+
+    Its gradients are the negated gradients of the base target, so a gradient method shows
+    the regions that speak *against* the decision (the 3DCAM paper's Eq. 7).
+    """
+
+    def __init__(self, base=None):
+        self.base = resolve(base)
+
+    def check(self, batch_size: int) -> None:
+        self.base.check(batch_size)
+
+    def sample_index(self, batch_size: int) -> torch.Tensor | None:
+        return self.base.sample_index(batch_size)
+
+    def classes(self, outputs) -> torch.Tensor | None:
+        return self.base.classes(outputs)
+
+    def score(self, outputs) -> torch.Tensor:
+        return -self.base.score(outputs)
+
+
+def box_iou(boxes_a: torch.Tensor, boxes_b: torch.Tensor) -> torch.Tensor:
+    """IoU of ``(N, 4)`` and ``(M, 4)`` boxes in ``(x1, y1, x2, y2)`` pixels -> ``(N, M)``."""
+    top_left = torch.maximum(boxes_a[:, None, :2], boxes_b[None, :, :2])
+    bottom_right = torch.minimum(boxes_a[:, None, 2:], boxes_b[None, :, 2:])
+    intersection = (bottom_right - top_left).clamp_min(0).prod(dim=2)
+    area_a = (boxes_a[:, 2:] - boxes_a[:, :2]).clamp_min(0).prod(dim=1)
+    area_b = (boxes_b[:, 2:] - boxes_b[:, :2]).clamp_min(0).prod(dim=1)
+    union = area_a[:, None] + area_b[None, :] - intersection
+    return intersection / union.clamp_min(torch.finfo(intersection.dtype).tiny)
+
+
+def decode_yolo(outputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Raw YOLO-style predictions ``(B, N, 5 + K)`` (cx, cy, w, h, objectness, K class
+    scores) -> boxes ``(B, N, 4)`` as x1y1x2y2 and class scores ``(B, N, K)`` =
+    objectness x class score."""
+    if not isinstance(outputs, torch.Tensor) or outputs.ndim != 3 or outputs.shape[2] < 6:
+        got = tuple(outputs.shape) if isinstance(outputs, torch.Tensor) else type(outputs)
+        raise ValueError(
+            "DetectionBox expects raw predictions of shape (B, N, 5 + K) "
+            f"(cx, cy, w, h, objectness, class scores); got {got}. Pass decode= for other heads"
+        )
+    centre, size = outputs[..., :2], outputs[..., 2:4]
+    boxes = torch.cat([centre - size / 2, centre + size / 2], dim=-1)
+    return boxes, outputs[..., 4:5] * outputs[..., 5:]
+
+
+class DetectionBox(Target):
+    """The score of the raw prediction that best matches each given box.
+
+    Each box becomes its own sample: the engine repeats the image once per box, so every
+    detection gets its own map from one batched forward and backward.
+
+    Args:
+        boxes: ``(M, 4)`` boxes ``(x1, y1, x2, y2)`` in input pixels, or a list with one
+            ``(M_i, 4)`` tensor per image.
+        labels: class of each box (same layout as ``boxes``); ``None`` matches on IoU and
+            takes the best class of the matched prediction.
+        decode: ``outputs -> (boxes (B, N, 4) x1y1x2y2, class scores (B, N, K))``;
+            default :func:`decode_yolo`.
+
+    Matching: among the image's raw predictions, the one with the highest IoU with the box
+    (ties: the higher score of the box's label) is chosen without gradient; its class score
+    (objectness x class probability for YOLO) is the differentiable target.
+    """
+
+    def __init__(self, boxes, labels=None, decode: Callable | None = None):
+        per_image = boxes if isinstance(boxes, (list, tuple)) else [boxes]
+        tensors = [torch.as_tensor(b, dtype=torch.float32).reshape(-1, 4) for b in per_image]
+        if sum(len(t) for t in tensors) == 0:
+            raise ValueError("DetectionBox needs at least one box of shape (4,)")
+        self.boxes = torch.cat(tensors)
+        self._image = torch.cat([torch.full((len(t),), i) for i, t in enumerate(tensors)])
+        self.n_images = len(tensors)
+        if labels is None:
+            self.labels = None
+        else:
+            label_list = labels if isinstance(labels, (list, tuple)) else [labels]
+            flat = torch.cat([torch.as_tensor(lab).reshape(-1).long() for lab in label_list])
+            if flat.numel() != self.boxes.shape[0]:
+                raise ValueError(f"got {flat.numel()} labels for {self.boxes.shape[0]} boxes")
+            self.labels = flat
+        self.decode = decode or decode_yolo
+
+    def check(self, batch_size: int) -> None:
+        if batch_size != self.n_images:
+            raise ValueError(
+                f"DetectionBox has boxes for {self.n_images} image(s) but the batch has "
+                f"{batch_size}; pass one (M_i, 4) tensor per image"
+            )
+
+    def sample_index(self, batch_size: int) -> torch.Tensor:
+        return self._image.clone()
+
+    def score(self, outputs) -> torch.Tensor:
+        boxes, scores = self.decode(outputs)
+        if boxes.shape[0] != self.boxes.shape[0]:
+            raise ValueError(
+                f"expected outputs for {self.boxes.shape[0]} box samples; got {boxes.shape[0]}"
+            )
+        wanted = self.boxes.to(boxes.device)
+        picked = []
+        with torch.no_grad():
+            for row in range(boxes.shape[0]):
+                iou = box_iou(wanted[row : row + 1], boxes[row].detach().float())[0]
+                if self.labels is None:
+                    class_scores = scores[row].detach().amax(dim=1)
+                else:
+                    class_scores = scores[row, :, self.labels[row]].detach()
+                best = torch.argmax(iou * 1e6 + class_scores)
+                label = (
+                    scores[row, best].detach().argmax()
+                    if self.labels is None
+                    else self.labels[row].to(boxes.device)
+                )
+                picked.append((best, label))
+        return torch.stack([scores[row, best, label] for row, (best, label) in enumerate(picked)])
+
+
+def resolve(target, batch_size: int | None = None) -> Target:
+    """Turn any accepted target form into a :class:`Target` and check it fits the batch.
+
+    Args:
+        target: ``None`` (predicted class), an int (one class for all), a sequence / 1-D
+            tensor of ints (one per sample), a callable ``outputs -> Tensor[B]``, or a
+            :class:`Target`.
+        batch_size: when given, the target is checked against it: one per sample or
+            broadcast, never silently truncated.
+
+    Raises:
+        ValueError: a target of the wrong length or kind.
+    """
+    if isinstance(target, Target):
+        resolved = target
+    elif target is None or isinstance(target, int) and not isinstance(target, bool):
+        resolved = ClassTarget(target)
+    elif isinstance(target, (list, tuple, torch.Tensor)):
+        resolved = ClassTarget(target)
+    elif callable(target):
+        resolved = ScoreFunction(target)
+    else:
+        raise ValueError(
+            "target must be None, an int, one int per sample, a callable outputs -> Tensor[B] "
+            f"or an xaikit.explain.targets object; got {target!r}"
+        )
+    if batch_size is not None:
+        resolved.check(batch_size)
+    return resolved
