@@ -1,1 +1,22 @@
-"""Frames, clips, synthetic scenes, annotations and eye-tracking fixations."""
+"""Frames, clips, synthetic scenes, annotations and eye-tracking fixations.
+
+Everything here returns plain values: frames as (H, W, 3) uint8 RGB numpy arrays, clips as
+(T, H, W, 3) arrays, tables as pandas DataFrames.
+"""
+
+from xaikit.data import annotations, fixations, synthetic
+from xaikit.data.errors import DataFileError, VideoError
+from xaikit.data.fixations import fixation_map
+from xaikit.data.video import VideoReader, open_video, write_video
+
+__all__ = [
+    "DataFileError",
+    "VideoError",
+    "VideoReader",
+    "annotations",
+    "fixation_map",
+    "fixations",
+    "open_video",
+    "synthetic",
+    "write_video",
+]

@@ -1,0 +1,490 @@
+"""Eye-tracking fixations: reading them, mapping them onto the image, and turning them into maps.
+
+Fixation tables are pandas DataFrames with one row per fixation and at least the columns
+``x``, ``y`` (pixels) and ``duration`` (milliseconds); ``subject``, ``image``, ``start``,
+``end``, ``eye`` and ``trial`` are optional.
+
+Pixel convention (used everywhere here): coordinates are continuous, pixel ``(row r, col c)``
+covers ``c <= x < c + 1`` and ``r <= y < r + 1``, so a fixation falls in pixel
+``(floor(y), floor(x))``. A fixation is inside an image of width W and height H when
+``0 <= x < W`` and ``0 <= y < H``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from xaikit.data.errors import DataFileError, check_readable_file
+
+__all__ = [
+    "display_to_image",
+    "fixation_map",
+    "fixation_mask",
+    "gaussian_kernel",
+    "read_eyelink_asc",
+    "read_fixations",
+    "write_fixations",
+]
+
+REQUIRED_COLUMNS = ("x", "y", "duration")
+OPTIONAL_COLUMNS = ("subject", "image", "start", "end", "eye", "trial")
+
+
+# ------------------------------------------------------------------------------ reading
+
+
+def read_fixations(path: str | os.PathLike, **read_csv_options) -> pd.DataFrame:
+    """Read a fixation table from a CSV file.
+
+    Column names are matched case-insensitively and stripped of spaces; ``x``, ``y`` and
+    ``duration`` are required, ``subject``, ``image``, ``start``, ``end``, ``eye``, ``trial``
+    are kept when present, other columns are kept as they are. Rows whose ``x``, ``y`` or
+    ``duration`` is empty (e.g. track loss) are dropped with a warning that counts them.
+
+    Args:
+        path: The CSV file.
+        **read_csv_options: Passed to :func:`pandas.read_csv` (e.g. ``sep=";"``).
+
+    Returns:
+        DataFrame with float columns ``x``, ``y``, ``duration`` and any other columns.
+
+    Raises:
+        DataFileError: the file is missing, empty, not parseable as CSV, lacks a required
+            column, or holds a non-numeric value in a required column.
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "fix.csv"
+        >>> _ = path.write_text("X,Y,Duration,subject\\n10,20,250,s1\\n30.5,40,100,s2\\n")
+        >>> read_fixations(path)
+              x     y  duration subject
+        0  10.0  20.0     250.0      s1
+        1  30.5  40.0     100.0      s2
+    """
+    check_readable_file(path)
+    try:
+        table = pd.read_csv(path, **read_csv_options)
+    except Exception as error:  # pandas raises several parser error types
+        raise DataFileError(path, f"cannot be read as CSV ({error})") from error
+    table = table.rename(columns=lambda name: str(name).strip().lower())
+    missing = [name for name in REQUIRED_COLUMNS if name not in table.columns]
+    if missing:
+        raise DataFileError(
+            path,
+            f"missing column(s) {missing}; a fixation table needs {list(REQUIRED_COLUMNS)} "
+            f"(found {list(table.columns)})",
+        )
+    for name in REQUIRED_COLUMNS:
+        numbers = pd.to_numeric(table[name], errors="coerce")
+        bad = numbers.isna() & table[name].notna()
+        if bad.any():
+            rows = list(table.index[bad][:5])
+            raise DataFileError(path, f"column {name!r} holds non-numbers in row(s) {rows}")
+        table[name] = numbers.astype(float)
+    return _drop_incomplete(table, str(path))
+
+
+def write_fixations(path: str | os.PathLike, fixations: pd.DataFrame) -> None:
+    """Write a fixation table to CSV (no index column), readable by :func:`read_fixations`.
+
+    Raises:
+        ValueError: the table lacks ``x``, ``y`` or ``duration``.
+
+    Examples:
+        >>> import tempfile, pathlib, pandas as pd
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "out.csv"
+        >>> write_fixations(path, pd.DataFrame({"x": [1.5], "y": [2.0], "duration": [80.0]}))
+        >>> path.read_text().splitlines()
+        ['x,y,duration', '1.5,2.0,80.0']
+    """
+    _require_columns(fixations, REQUIRED_COLUMNS)
+    fixations.to_csv(path, index=False)
+
+
+def _drop_incomplete(table: pd.DataFrame, source: str) -> pd.DataFrame:
+    incomplete = table[list(REQUIRED_COLUMNS)].isna().any(axis=1)
+    if incomplete.any():
+        warnings.warn(
+            f"{source}: dropped {int(incomplete.sum())} fixation(s) without a position or duration",
+            stacklevel=3,
+        )
+    return table[~incomplete].reset_index(drop=True)
+
+
+_EFIX = re.compile(r"^EFIX\s+([LR])\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)")
+_MSG = re.compile(r"^MSG\s+(\d+(?:\.\d+)?)\s+(?:-?\d+\s+)?(.*)$")
+
+
+def read_eyelink_asc(
+    path: str | os.PathLike,
+    *,
+    subject: str | None = None,
+    start_message: str | None = None,
+    end_message: str | None = None,
+) -> pd.DataFrame:
+    """Read the fixations (``EFIX`` events) of an EyeLink ``.asc`` file (from ``edf2asc``).
+
+    An ``EFIX <eye> <start> <end> <duration> <x> <y> <pupil>`` line becomes one row. The trial
+    is the text after the latest ``TRIALID`` message (``None`` before the first one).
+
+    When ``start_message`` is given, only fixations that lie entirely within a display period
+    are kept (as in the humans-vs-CNN paper): a period opens at a message containing
+    ``start_message`` and closes at the next message containing ``end_message`` (or at the
+    next ``start_message``, or the end of the file). ``image`` is then the text that follows
+    ``start_message`` in its message, stripped (``None`` when nothing follows).
+
+    Args:
+        path: The ``.asc`` file.
+        subject: Value of the ``subject`` column; defaults to the file name without suffix.
+        start_message: Text marking the onset of an image, e.g. ``"DISPLAY_ON"``.
+        end_message: Text marking its offset, e.g. ``"DISPLAY_OFF"``.
+
+    Returns:
+        DataFrame with columns ``x``, ``y``, ``duration`` (ms, as recorded), ``start``,
+        ``end`` (tracker clock, ms), ``eye`` (``"L"``/``"R"``), ``trial``, ``subject`` and,
+        with ``start_message``, ``image``. Fixations without a position (``.``) are dropped
+        with a warning.
+
+    Raises:
+        DataFileError: the file is missing or empty, holds no ``EFIX`` line, or an ``EFIX``
+            line has non-numeric times.
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "s01.asc"
+        >>> _ = path.write_text(
+        ...     "MSG\\t1000 TRIALID 7\\n"
+        ...     "EFIX R   1010\\t1260\\t251\\t  512.0\\t  384.5\\t  1200\\n")
+        >>> read_eyelink_asc(path)[["x", "y", "duration", "trial", "subject"]]
+               x      y  duration trial subject
+        0  512.0  384.5     251.0     7     s01
+    """
+    check_readable_file(path)
+    rows, trial = [], None
+    periods: list[list] = []  # [onset, offset or None, image]
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for number, line in enumerate(handle, start=1):
+            line = line.strip()
+            if line.startswith("MSG"):
+                trial = _read_message(line, trial, periods, start_message, end_message)
+            elif line.startswith("EFIX"):
+                rows.append(_read_efix(line, number, path, trial))
+    if not rows:
+        raise DataFileError(path, "no EFIX (end of fixation) line: is this an EyeLink .asc file?")
+    table = pd.DataFrame(rows, columns=["x", "y", "duration", "start", "end", "eye", "trial"])
+    table["subject"] = (
+        subject if subject is not None else os.path.splitext(os.path.basename(path))[0]
+    )
+    if start_message is not None:
+        table = _keep_within_periods(table, periods)
+    return _drop_incomplete(table, str(path))
+
+
+def _read_message(line, trial, periods, start_message, end_message):
+    match = _MSG.match(line)
+    if match is None:
+        return trial
+    time, text = float(match.group(1)), match.group(2).strip()
+    if text.startswith("TRIALID"):
+        trial = text[len("TRIALID") :].strip() or None
+    if start_message is not None and start_message in text:
+        if periods and periods[-1][1] is None:
+            periods[-1][1] = time
+        image = text.split(start_message, 1)[1].strip() or None
+        periods.append([time, None, image])
+    elif end_message is not None and end_message in text and periods and periods[-1][1] is None:
+        periods[-1][1] = time
+    return trial
+
+
+def _read_efix(line, number, path, trial):
+    match = _EFIX.match(line)
+    if match is None:
+        raise DataFileError(path, f"line {number} is not a valid EFIX line: {line!r}")
+    eye, start, end, duration, x, y = match.groups()
+    try:
+        start, end, duration = float(start), float(end), float(duration)
+    except ValueError as error:
+        raise DataFileError(path, f"line {number} has non-numeric times: {line!r}") from error
+    return [_number_or_nan(x), _number_or_nan(y), duration, start, end, eye, trial]
+
+
+def _number_or_nan(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:  # EyeLink writes "." for a missing value
+        return math.nan
+
+
+def _keep_within_periods(table: pd.DataFrame, periods) -> pd.DataFrame:
+    images = np.full(len(table), None, dtype=object)
+    keep = np.zeros(len(table), bool)
+    for onset, offset, image in periods:
+        offset = math.inf if offset is None else offset
+        inside = (table["start"] >= onset) & (table["end"] <= offset)
+        keep |= inside.to_numpy()
+        images[inside.to_numpy()] = image
+    table = table.assign(image=images)
+    return table[keep].reset_index(drop=True)
+
+
+# ------------------------------------------------------------------------------ geometry
+
+
+def display_to_image(
+    fixations: pd.DataFrame,
+    image_size: tuple[int, int],
+    screen_size: tuple[int, int],
+    scale: float | None = None,
+) -> pd.DataFrame:
+    """Map fixations from screen coordinates to the coordinates of the original image.
+
+    The image (``image_size`` = (width, height) pixels) was shown scaled by ``scale`` and
+    centred on a screen of ``screen_size`` = (width, height), as in the humans-vs-CNN paper
+    (PASCAL images shown at twice their size, centred on a 1920x1080 screen). With the pixel
+    convention of this module, screen point ``X`` maps to ``x = (X - (Ws - s * w) / 2) / s``,
+    and likewise for ``y``. Points off the displayed image map outside ``[0, w) x [0, h)``;
+    :func:`fixation_map` and :func:`fixation_mask` drop them.
+
+    Args:
+        fixations: Table with columns ``x`` and ``y`` in screen pixels.
+        image_size: ``(width, height)`` of the original image.
+        screen_size: ``(width, height)`` of the screen.
+        scale: Display scale factor; ``None`` picks the largest that fits the screen.
+
+    Returns:
+        A copy of ``fixations`` with ``x``, ``y`` in image pixels.
+
+    Raises:
+        ValueError: a size or the scale is not positive, or ``x``/``y`` columns are missing.
+
+    Examples:
+        >>> import pandas as pd
+        >>> screen = pd.DataFrame({"x": [960.0, 460.0], "y": [540.0, 165.0], "duration": 1.0})
+        >>> display_to_image(screen, (500, 375), (1920, 1080), scale=2)[["x", "y"]]
+               x      y
+        0  250.0  187.5
+        1    0.0    0.0
+    """
+    (width, height), (screen_width, screen_height) = (
+        _positive_size(image_size, "image_size"),
+        _positive_size(screen_size, "screen_size"),
+    )
+    if scale is None:
+        scale = min(screen_width / width, screen_height / height)
+    if not np.isfinite(scale) or scale <= 0:
+        raise ValueError(f"scale must be a positive number; got {scale!r}")
+    _require_columns(fixations, ("x", "y"))
+    mapped = fixations.copy()
+    mapped["x"] = (fixations["x"] - (screen_width - scale * width) / 2) / scale
+    mapped["y"] = (fixations["y"] - (screen_height - scale * height) / 2) / scale
+    return mapped
+
+
+def _positive_size(size, name: str) -> tuple[int, int]:
+    if (
+        not isinstance(size, (tuple, list))
+        or len(size) != 2
+        or not all(isinstance(v, (int, np.integer)) and v > 0 for v in size)
+    ):
+        raise ValueError(f"{name} must be (width, height) with positive ints; got {size!r}")
+    return int(size[0]), int(size[1])
+
+
+def _require_columns(table, columns) -> None:
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"expected a pandas DataFrame of fixations; got {type(table).__name__}")
+    missing = [name for name in columns if name not in table.columns]
+    if missing:
+        raise ValueError(f"the fixation table lacks column(s) {missing}; has {list(table.columns)}")
+
+
+# ------------------------------------------------------------------------------ maps
+
+
+def fixation_map(
+    fixations,
+    size,
+    sigma: float = 20,
+    kernel: int = 80,
+    *,
+    renormalize: bool = False,
+) -> np.ndarray:
+    """Duration-weighted human fixation map, built as in the humans-vs-CNN paper.
+
+    Steps (Ebrahimpour et al., "Do humans look where deep CNNs attend?"):
+
+    1. A zero (H, W) map; each fixation adds its duration to pixel ``(floor(y), floor(x))``,
+       so repeated fixations on a pixel sum. Fixations outside the image are dropped and
+       counted in a warning.
+    2. The map is divided by its maximum, so it lies in [0, 1].
+    3. It is filtered with a ``kernel`` x ``kernel`` Gaussian of standard deviation ``sigma``
+       the way MATLAB's ``imfilter(map, fspecial('gaussian', kernel, sigma))`` does it:
+
+       * the kernel is sampled at offsets ``-(kernel-1)/2 ... (kernel-1)/2`` (so it is cut off
+         at about ``kernel / 2`` pixels, +-2 sigma for the defaults, and not at 4 sigma as
+         ``scipy.ndimage.gaussian_filter`` does) and normalised to sum 1;
+       * correlation with zeros outside the image (mass near a border leaks out);
+       * for an even ``kernel`` the anchor is element ``kernel // 2 - 1`` (0-based, MATLAB's
+         ``floor((kernel + 1) / 2)``), so an isolated fixation peaks on the two pixels
+         ``floor(x) - 1`` and ``floor(x)`` (half a pixel up-left of its pixel centre).
+
+    4. Not re-normalised by default (the paper does not, so the maximum is below 1);
+       ``renormalize=True`` divides by the maximum once more so the map peaks at exactly 1.
+
+    Args:
+        fixations: A DataFrame with ``x``, ``y``, ``duration`` columns (image pixels, ms),
+            or an (N, 3) array of ``x, y, duration``, or an (N, 2) array of ``x, y``
+            (each fixation then weighs 1).
+        size: ``(width, height)`` of the image, or the image itself as an (H, W) or
+            (H, W, C) array.
+        sigma: Gaussian standard deviation in pixels (> 0).
+        kernel: Side of the square kernel in pixels (>= 1).
+        renormalize: Divide by the maximum after the blur as well.
+
+    Returns:
+        (H, W) float64 map in [0, 1]. All zeros when no fixation falls inside the image or
+        all durations are zero (a warning says so).
+
+    Raises:
+        ValueError: bad ``size``, ``sigma`` or ``kernel``, negative or NaN durations, or
+            NaN coordinates.
+
+    Examples:
+        One fixation, a 4x4 kernel with sigma 1 (1-D weights 0.1345, 0.3655, 0.3655, 0.1345):
+
+        >>> import numpy as np
+        >>> m = fixation_map(np.array([[2.5, 2.5, 300.0]]), (5, 5), sigma=1, kernel=4)
+        >>> np.round(m[2], 4)
+        array([0.0492, 0.1336, 0.1336, 0.0492, 0.    ])
+        >>> float(fixation_map(np.array([[2.5, 2.5, 300.0]]), (5, 5), 1, 4, renormalize=True).max())
+        1.0
+    """
+    _check_blur(sigma, kernel)
+    height, width = _height_width(size)
+    rows, columns, weights = _pixels(fixations, width, height, weighted=True)
+    counts = np.zeros((height, width), np.float64)
+    np.add.at(counts, (rows, columns), weights)
+    peak = counts.max(initial=0.0)
+    if peak <= 0:
+        warnings.warn(
+            "no fixation with a positive duration lies inside the image: the map is all zeros",
+            stacklevel=2,
+        )
+        return counts
+    blurred = _imfilter_gaussian(counts / peak, sigma, kernel)
+    if renormalize:
+        blurred /= blurred.max()
+    return blurred
+
+
+def fixation_mask(fixations, size) -> np.ndarray:
+    """Binary fixation map: True at every pixel holding at least one fixation.
+
+    The ground truth AUC-Judd and NSS read (repeated fixations on a pixel collapse to one).
+    Same inputs, pixel convention and out-of-image rule as :func:`fixation_map`.
+
+    Returns:
+        (H, W) bool array.
+
+    Examples:
+        >>> import numpy as np
+        >>> fixation_mask(np.array([[0.2, 1.9], [0.7, 1.1], [2.0, 0.0]]), (3, 2)).astype(int)
+        array([[0, 0, 1],
+               [1, 0, 0]])
+    """
+    height, width = _height_width(size)
+    rows, columns, _ = _pixels(fixations, width, height, weighted=False)
+    mask = np.zeros((height, width), bool)
+    mask[rows, columns] = True
+    return mask
+
+
+def gaussian_kernel(sigma: float = 20, kernel: int = 80) -> np.ndarray:
+    """MATLAB ``fspecial('gaussian', [kernel kernel], sigma)``: a (kernel, kernel) float64 array.
+
+    Sampled at offsets ``-(kernel-1)/2 ... (kernel-1)/2``; values below ``eps * max`` are set to
+    zero; normalised to sum 1.
+
+    Examples:
+        >>> np.round(gaussian_kernel(1, 4)[0], 4)
+        array([0.0181, 0.0492, 0.0492, 0.0181])
+    """
+    _check_blur(sigma, kernel)
+    offsets = np.arange(kernel) - (kernel - 1) / 2
+    values = np.exp(-(offsets[:, None] ** 2 + offsets[None, :] ** 2) / (2 * sigma**2))
+    values[values < np.finfo(float).eps * values.max()] = 0
+    return values / values.sum()
+
+
+def _check_blur(sigma, kernel) -> None:
+    if not isinstance(sigma, (int, float, np.number)) or not np.isfinite(sigma) or sigma <= 0:
+        raise ValueError(f"sigma must be a positive number of pixels; got {sigma!r}")
+    if not isinstance(kernel, (int, np.integer)) or kernel < 1:
+        raise ValueError(f"kernel must be an int >= 1 (the side in pixels); got {kernel!r}")
+
+
+def _imfilter_gaussian(image: np.ndarray, sigma: float, kernel: int) -> np.ndarray:
+    from scipy import ndimage
+
+    # MATLAB anchors an even kernel at element kernel // 2 - 1; scipy's default anchor is
+    # kernel // 2, so shift it by origin = -1 (no shift for odd kernels).
+    origin = -1 if kernel % 2 == 0 else 0
+    offsets = np.arange(kernel) - (kernel - 1) / 2
+    if offsets[-1] <= 6 * sigma:
+        # No kernel value falls below eps * max, so the kernel is the outer product of this
+        # 1-D Gaussian and two 1-D passes give the same result 40x faster for 80x80.
+        weights = np.exp(-(offsets**2) / (2 * sigma**2))
+        weights /= weights.sum()
+        rows = ndimage.correlate1d(image, weights, axis=0, mode="constant", origin=origin)
+        return ndimage.correlate1d(rows, weights, axis=1, mode="constant", origin=origin)
+    weights = gaussian_kernel(sigma, kernel)
+    return ndimage.correlate(image, weights, mode="constant", cval=0.0, origin=origin)
+
+
+def _height_width(size) -> tuple[int, int]:
+    if isinstance(size, np.ndarray) and size.ndim in (2, 3):
+        return int(size.shape[0]), int(size.shape[1])
+    width, height = _positive_size(size, "size")
+    return height, width
+
+
+def _pixels(fixations, width: int, height: int, weighted: bool):
+    x, y, duration = _fixation_arrays(fixations, weighted)
+    if np.isnan(x).any() or np.isnan(y).any():
+        raise ValueError("fixation coordinates contain NaN; drop those rows first")
+    if weighted and (np.isnan(duration).any() or (duration < 0).any()):
+        raise ValueError("fixation durations must be non-negative numbers (no NaN)")
+    inside = (x >= 0) & (x < width) & (y >= 0) & (y < height)
+    outside = int(np.count_nonzero(~inside))
+    if outside:
+        warnings.warn(
+            f"dropped {outside} of {len(x)} fixation(s) outside the {width}x{height} image",
+            stacklevel=3,
+        )
+    rows = np.floor(y[inside]).astype(np.intp)
+    columns = np.floor(x[inside]).astype(np.intp)
+    return rows, columns, duration[inside]
+
+
+def _fixation_arrays(fixations, weighted: bool):
+    if isinstance(fixations, pd.DataFrame):
+        _require_columns(fixations, ("x", "y", "duration") if weighted else ("x", "y"))
+        x = fixations["x"].to_numpy(float)
+        y = fixations["y"].to_numpy(float)
+        duration = fixations["duration"].to_numpy(float) if weighted else np.ones(len(x))
+        return x, y, duration
+    array = np.asarray(fixations, dtype=float)
+    if array.ndim != 2 or array.shape[1] not in (2, 3):
+        raise ValueError(
+            "fixations must be a DataFrame with x, y, duration columns or an (N, 2) / (N, 3) "
+            f"array of x, y[, duration]; got an array of shape {array.shape}"
+        )
+    duration = array[:, 2] if array.shape[1] == 3 and weighted else np.ones(len(array))
+    return array[:, 0], array[:, 1], duration
