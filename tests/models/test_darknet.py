@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import CfgBuilder, yolov3, yolov3_tiny
 from xaikit.models import Darknet, load_darknet
 from xaikit.models.darknet_cfg import Section
 from xaikit.models.darknet_layers import MaxPool
+
+from .conftest import CfgBuilder, yolov3, yolov3_tiny
 
 TOLERANCE = 1e-4  # absolute, on head values of magnitude ~0.5
 

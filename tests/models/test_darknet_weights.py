@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import yolov3, yolov3_tiny
 from xaikit.models import Darknet, load_darknet, save_darknet_weights
 from xaikit.models.darknet_weights import read_header, weights_file_size
+
+from .conftest import yolov3, yolov3_tiny
 
 
 @pytest.mark.parametrize(
