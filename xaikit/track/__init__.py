@@ -1,1 +1,54 @@
-"""Detections over video, identities across frames, and behaviour tables."""
+"""Detections over video, identities across frames, and behaviour tables.
+
+One job per module: :mod:`~xaikit.track.detection` runs a detector over a video,
+:mod:`~xaikit.track.association` links detections into identities (with the Kalman filter of
+:mod:`~xaikit.track.motion`), :mod:`~xaikit.track.smoothing` removes velocity spikes and fills
+gaps, :mod:`~xaikit.track.behaviour` and :mod:`~xaikit.track.zones` measure behaviour,
+:mod:`~xaikit.track.evaluation` scores against ground truth, :mod:`~xaikit.track.export` and
+:mod:`~xaikit.track.render` write tables and the overlay video, and
+:mod:`~xaikit.track.pipeline` chains them for one video (the ``xaikit track`` command).
+"""
+
+from xaikit.track.association import track
+from xaikit.track.behaviour import (
+    cm_per_pixel,
+    distance_travelled,
+    immobility_bouts,
+    occupancy,
+    speed,
+    summary,
+    trajectory,
+)
+from xaikit.track.detection import VideoDetections, detect_video
+from xaikit.track.evaluation import evaluate_detections, evaluate_tracks
+from xaikit.track.export import save_table
+from xaikit.track.pipeline import TrackingResult, analyse_video
+from xaikit.track.render import overlay_frames, write_overlay
+from xaikit.track.smoothing import filter_velocity_spikes, interpolate_gaps, spike_threshold
+from xaikit.track.zones import Zone, open_field_centre, zone_visits
+
+__all__ = [
+    "TrackingResult",
+    "VideoDetections",
+    "Zone",
+    "analyse_video",
+    "cm_per_pixel",
+    "detect_video",
+    "distance_travelled",
+    "evaluate_detections",
+    "evaluate_tracks",
+    "filter_velocity_spikes",
+    "immobility_bouts",
+    "interpolate_gaps",
+    "occupancy",
+    "open_field_centre",
+    "overlay_frames",
+    "save_table",
+    "speed",
+    "spike_threshold",
+    "summary",
+    "track",
+    "trajectory",
+    "write_overlay",
+    "zone_visits",
+]

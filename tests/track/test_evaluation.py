@@ -1,0 +1,54 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.track.conftest import noisy_detections
+from xaikit.metrics import detection
+from xaikit.track import evaluate_detections, evaluate_tracks
+
+
+def test_detection_scores_match_the_metric_functions(crossing_clip):
+    truth = crossing_clip.truth
+    found = noisy_detections(truth, 4)
+    scores = evaluate_detections(found, truth)
+    per_frame_found = [found[found.frame == f][["x0", "y0", "x1", "y1", "score"]].to_numpy()
+                       for f in range(len(crossing_clip))]  # fmt: skip
+    per_frame_truth = [truth[truth.frame == f][["x0", "y0", "x1", "y1"]].to_numpy()
+                       for f in range(len(crossing_clip))]  # fmt: skip
+    expected = detection.precision_recall_f1(per_frame_found, per_frame_truth)
+    assert {key: scores[key] for key in expected} == expected
+    assert scores["ap"] == detection.average_precision(per_frame_found, per_frame_truth)
+    assert scores["ap_voc11"] == detection.average_precision(
+        per_frame_found, per_frame_truth, method="voc11"
+    )
+    # 5 % misses, 6 % jitter: high but imperfect.
+    assert 0.85 < scores["recall"] < 0.99 and 0.85 < scores["ap"] < 0.99
+
+
+def test_perfect_detections_and_tracks_score_one(crossing_clip):
+    truth = crossing_clip.truth
+    perfect = truth.assign(score=1.0)
+    scores = evaluate_detections(perfect, truth)
+    assert scores["precision"] == scores["recall"] == scores["ap"] == scores["average_iou"] == 1
+    tracks = evaluate_tracks(truth.rename(columns={"mouse": "track"}), truth)
+    assert tracks["mota"] == tracks["idf1"] == 1.0 and tracks["id_switches"] == 0
+
+
+def test_swapped_identities_are_counted():
+    truth = pd.DataFrame({"frame": [0, 0, 1, 1], "id": [0, 1, 0, 1], "x0": [0.0, 50, 0, 50],
+                          "y0": 0.0, "x1": [10.0, 60, 10, 60], "y1": 10.0})  # fmt: skip
+    tracks = truth.rename(columns={"id": "track"}).copy()
+    tracks.loc[2:, "track"] = [1, 0]
+    scores = evaluate_tracks(tracks, truth)
+    assert scores["id_switches"] == 2 and scores["mota"] == 0.5 and scores["idf1"] == 0.5
+
+
+def test_bad_ground_truth_is_refused():
+    found = pd.DataFrame({"frame": [0], "x0": [0.0], "y0": 0.0, "x1": 1.0, "y1": 1.0,
+                          "score": 0.5})  # fmt: skip
+    with pytest.raises(ValueError, match="identity column"):
+        evaluate_detections(found, found)
+    with pytest.raises(ValueError, match="no boxes"):
+        evaluate_detections(found, found.assign(id=0).iloc[:0])
+    with pytest.raises(TypeError, match="DataFrame"):
+        evaluate_tracks(found, np.zeros((1, 6)))

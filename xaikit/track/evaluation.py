@@ -1,0 +1,125 @@
+"""Detections and tracks against ground truth: the mice paper's Tables 2 and 3, and CLEAR MOT.
+
+Only table plumbing lives here; the scores come from :mod:`xaikit.metrics.detection` and
+:mod:`xaikit.metrics.tracking`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from xaikit.metrics import detection as detection_metrics
+from xaikit.metrics.tracking import clear_mot
+from xaikit.track._tables import BOX, check_table
+
+__all__ = ["IDENTITY_COLUMNS", "evaluate_detections", "evaluate_tracks", "truth_rows"]
+
+#: Names accepted for the identity column of a ground-truth table, in order of preference.
+IDENTITY_COLUMNS = ("track", "mouse", "id")
+
+
+def truth_rows(truth: pd.DataFrame) -> pd.DataFrame:
+    """Ground truth as ``frame, track, x0, y0, x1, y1`` (identity from ``track``, ``mouse`` or
+    ``id``, as :func:`xaikit.data.synthetic.arena` writes ``mouse``).
+
+    Examples:
+        >>> import pandas as pd
+        >>> truth = pd.DataFrame({"frame": [0], "mouse": [1], "x0": [0], "y0": [0], "x1": [4],
+        ...                       "y1": [4]})
+        >>> truth_rows(truth).columns.tolist()
+        ['frame', 'track', 'x0', 'y0', 'x1', 'y1']
+    """
+    if not isinstance(truth, pd.DataFrame):
+        raise TypeError(f"truth must be a pandas DataFrame; got {type(truth).__name__}")
+    identity = next((name for name in IDENTITY_COLUMNS if name in truth.columns), None)
+    if identity is None:
+        raise ValueError(
+            f"truth needs an identity column, one of {IDENTITY_COLUMNS}; got {list(truth.columns)}"
+        )
+    table = check_table(
+        truth.rename(columns={identity: "track"}), ("frame", "track", *BOX), "truth"
+    )
+    if table.empty:
+        raise ValueError("truth has no boxes; there is nothing to evaluate against")
+    return table[["frame", "track", *BOX]]
+
+
+def _per_frame(table: pd.DataFrame, columns: list[str], frames: np.ndarray) -> list[np.ndarray]:
+    groups = table.groupby("frame").indices
+    values = table[columns].to_numpy(dtype=np.float64)
+    empty = np.zeros((0, len(columns)))
+    return [values[groups[frame]] if frame in groups else empty for frame in frames]
+
+
+def evaluate_detections(
+    detections: pd.DataFrame,
+    truth: pd.DataFrame,
+    *,
+    score_threshold: float = 0.25,
+    iou_threshold: float = 0.5,
+) -> dict[str, float]:
+    """Precision, recall, F1 and average IoU (mice paper Table 2, Darknet's summary at
+    ``score_threshold``) and AP@``iou_threshold`` (Table 3; all-point and VOC 11-point).
+
+    Every frame of the ground truth or the detections counts as one image; class is ignored
+    (one class, mice).
+
+    Args:
+        detections: ``frame, x0, y0, x1, y1, score`` rows (a detection or a track table).
+        truth: ground truth with ``frame, x0, y0, x1, y1`` (see :func:`truth_rows`).
+        score_threshold: detections must score above it for precision, recall, F1, IoU.
+        iou_threshold: IoU for a match.
+
+    Returns:
+        ``{"precision", "recall", "f1", "average_iou", "ap", "ap_voc11", "tp", "fp", "fn"}``.
+
+    Examples:
+        >>> import pandas as pd
+        >>> truth = pd.DataFrame({"frame": [0, 1], "id": 0, "x0": 0.0, "y0": 0.0, "x1": 10.0,
+        ...                       "y1": 10.0})
+        >>> found = pd.DataFrame({"frame": [0, 1], "x0": [0.0, 50.0], "y0": 0.0,
+        ...                       "x1": [10.0, 60.0], "y1": 10.0, "score": [0.9, 0.8]})
+        >>> scores = evaluate_detections(found, truth)
+        >>> scores["precision"], scores["recall"], scores["ap"], scores["average_iou"]
+        (0.5, 0.5, 0.5, 0.5)
+    """
+    ground = truth_rows(truth)
+    found = check_table(detections, ("frame", *BOX, "score"), "detections")
+    frames = np.union1d(ground["frame"].unique(), found["frame"].unique())
+    per_detection = _per_frame(found, [*BOX, "score"], frames)
+    per_truth = _per_frame(ground, BOX, frames)
+    scores = detection_metrics.precision_recall_f1(
+        per_detection, per_truth, score_threshold=score_threshold, iou_threshold=iou_threshold
+    )
+    for name, method in (("ap", "all"), ("ap_voc11", "voc11")):
+        scores[name] = detection_metrics.average_precision(
+            per_detection, per_truth, iou_threshold=iou_threshold, method=method
+        )
+    return scores
+
+
+def evaluate_tracks(
+    tracks: pd.DataFrame, truth: pd.DataFrame, *, iou_threshold: float = 0.5
+) -> dict[str, float]:
+    """CLEAR MOT (MOTA, MOTP, ID switches) and IDF1 of a track table against ground truth.
+
+    See :func:`xaikit.metrics.tracking.clear_mot`.
+
+    Examples:
+        >>> import pandas as pd
+        >>> truth = pd.DataFrame({"frame": [0, 1], "mouse": 0, "x0": 0.0, "y0": 0.0,
+        ...                       "x1": 10.0, "y1": 10.0})
+        >>> tracks = truth.rename(columns={"mouse": "track"})
+        >>> scores = evaluate_tracks(tracks, truth)
+        >>> scores["mota"], scores["idf1"], scores["id_switches"]
+        (1.0, 1.0, 0)
+    """
+    ground = truth_rows(truth)
+    mine = check_table(tracks, ("frame", "track", *BOX), "tracks")
+    columns = ["frame", "track", *BOX]
+    return clear_mot(
+        ground[columns].to_numpy(np.float64),
+        mine[columns].to_numpy(np.float64),
+        iou_threshold=iou_threshold,
+    )

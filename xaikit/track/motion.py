@@ -1,0 +1,66 @@
+"""Constant-velocity Kalman filter of one box, the motion model of the tracker."""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Noise of position and velocity as fractions of the box size per frame (ByteTrack / BoT-SORT).
+POSITION_NOISE = 1 / 20
+VELOCITY_NOISE = 1 / 160
+
+
+class BoxKalman:
+    """Kalman filter of a box ``(cx, cy, w, h)`` moving at constant velocity, one step per frame.
+
+    The state is ``(cx, cy, w, h, vcx, vcy, vw, vh)``; process and measurement noise scale with
+    the box's width and height, as in BoT-SORT's ``KalmanFilterXYWH``.
+
+    Args:
+        box: ``(4,)`` first measurement ``x0, y0, x1, y1`` in pixels.
+
+    Examples:
+        >>> kalman = BoxKalman([0, 0, 10, 10])
+        >>> for step in range(1, 11):  # the box moves 2 px per frame to the right
+        ...     _ = kalman.predict()
+        ...     kalman.update([2 * step, 0, 2 * step + 10, 10])
+        >>> [round(float(value), 1) for value in kalman.predict()]  # measured next: 22, 0, 32, 10
+        [21.8, 0.0, 31.8, 10.0]
+    """
+
+    def __init__(self, box):
+        measurement = _to_xywh(box)
+        self.mean = np.concatenate([measurement, np.zeros(4)])
+        size = np.tile(measurement[2:], 2)
+        std = np.concatenate([2 * POSITION_NOISE * size, 10 * VELOCITY_NOISE * size])
+        self.covariance = np.diag(np.square(std))
+        self._transition = np.eye(8)
+        self._transition[:4, 4:] = np.eye(4)
+
+    def predict(self) -> np.ndarray:
+        """Advance one frame; return the predicted box ``(4,)`` as ``x0, y0, x1, y1``."""
+        size = np.tile(self.mean[2:4], 2)
+        noise = np.diag(np.square(np.concatenate([POSITION_NOISE * size, VELOCITY_NOISE * size])))
+        self.mean = self._transition @ self.mean
+        self.mean[2:4] = np.maximum(self.mean[2:4], 1e-3)
+        self.covariance = self._transition @ self.covariance @ self._transition.T + noise
+        return self.box
+
+    def update(self, box) -> None:
+        """Correct the state with a measured box ``x0, y0, x1, y1``."""
+        measurement = _to_xywh(box)
+        noise = np.diag(np.square(POSITION_NOISE * np.tile(self.mean[2:4], 2)))
+        projected = self.covariance[:4, :4] + noise
+        gain = np.linalg.solve(projected, self.covariance[:4, :]).T
+        self.mean = self.mean + gain @ (measurement - self.mean[:4])
+        self.covariance = self.covariance - gain @ projected @ gain.T
+
+    @property
+    def box(self) -> np.ndarray:
+        """The current box estimate ``(4,)`` as ``x0, y0, x1, y1``."""
+        cx, cy, w, h = self.mean[:4]
+        return np.array([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2])
+
+
+def _to_xywh(box) -> np.ndarray:
+    x0, y0, x1, y1 = np.asarray(box, dtype=np.float64)
+    return np.array([(x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0])

@@ -1,0 +1,114 @@
+"""One video end to end: detect, track, clean, summarise, evaluate and write everything."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from xaikit.track.association import track
+from xaikit.track.behaviour import summary
+from xaikit.track.detection import VideoDetections, detect_video, frame_source
+from xaikit.track.evaluation import evaluate_detections, evaluate_tracks
+from xaikit.track.export import check_format, save_table
+from xaikit.track.render import write_overlay
+from xaikit.track.smoothing import filter_velocity_spikes, interpolate_gaps
+
+__all__ = ["TrackingResult", "analyse_video"]
+
+_NO_SUMMARY = pd.DataFrame({"track": pd.Series(dtype="int64")})
+
+
+@dataclass
+class TrackingResult:
+    """Everything :func:`analyse_video` computed.
+
+    Attributes:
+        detections: the detector's run (:class:`~xaikit.track.detection.VideoDetections`).
+        tracks: per-frame table after spike filtering and gap interpolation.
+        summary: per-animal table (:func:`~xaikit.track.behaviour.summary`); empty when
+            nothing was tracked.
+        metrics: ``{"timing": ..., "detection": ..., "tracking": ...}`` (the last two only
+            with ground truth).
+        files: name → path of every file written.
+    """
+
+    detections: VideoDetections
+    tracks: pd.DataFrame
+    summary: pd.DataFrame
+    metrics: dict
+    files: dict[str, Path] = field(default_factory=dict)
+
+
+def analyse_video(
+    model,
+    video,
+    out: str | os.PathLike | None = None,
+    *,
+    truth: pd.DataFrame | None = None,
+    animals: int | None = None,
+    tracker: dict | None = None,
+    zones=(),
+    scale: float | None = None,
+    max_gap: int = 10,
+    table_format: str = "csv",
+    overlay: bool = True,
+    batch_size: int = 8,
+    fps: float | None = None,
+    device=None,
+    progress: bool = True,
+) -> TrackingResult:
+    """Detect, track (:func:`~xaikit.track.association.track`), drop velocity spikes, fill
+    gaps of at most ``max_gap`` frames, summarise and, with ``truth``, evaluate one video.
+
+    Files written into ``out`` (when given): ``detections``, ``tracks`` and ``summary`` tables
+    (``.csv`` or ``.parquet``), ``metrics.json`` and ``overlay.mp4``.
+
+    Args:
+        model: a detector with ``detect`` (see :func:`~xaikit.track.detection.detect_video`).
+        video: a path, a VideoReader, an ArenaClip or a ``(T, H, W, 3)`` uint8 array.
+        out: output folder (created); ``None`` writes nothing.
+        truth: ground truth (``frame, mouse|track|id, x0, y0, x1, y1``) to score against.
+        animals: number of animals, if known.
+        tracker: more keyword arguments of :func:`~xaikit.track.association.track`
+            (``high_score``, ``low_score``, ``max_missed``...).
+        zones: :class:`~xaikit.track.zones.Zone` objects for the summary.
+        scale: centimetres per pixel.
+        max_gap: longest gap interpolated, in frames.
+        table_format: ``"csv"`` or ``"parquet"``.
+        overlay: write the overlay video.
+        batch_size: frames per forward pass.
+        fps: frame rate of an array of frames.
+        device: ``None`` picks CUDA, then MPS, then CPU.
+        progress: show progress bars.
+
+    Returns:
+        A :class:`TrackingResult`.
+    """
+    check_format(table_format)
+    run = detect_video(
+        model, video, batch_size=batch_size, fps=fps, device=device, progress=progress
+    )
+    linked = track(run.table, animals=animals, **(tracker or {}))
+    tracks = interpolate_gaps(filter_velocity_spikes(linked), max_gap)
+    table = summary(tracks, zones=zones, scale=scale) if len(tracks) else _NO_SUMMARY
+    metrics: dict = {"timing": run.timing(), "frames": len(run.times), "fps": run.fps}
+    if truth is not None:
+        metrics["detection"] = evaluate_detections(run.table, truth)
+        metrics["tracking"] = evaluate_tracks(tracks, truth)
+    result = TrackingResult(run, tracks, table, metrics)
+    if out is not None:
+        folder = Path(out)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, frame in (("detections", run.table), ("tracks", tracks), ("summary", table)):
+            result.files[name] = save_table(frame, folder / f"{name}.{table_format}")
+        result.files["metrics"] = folder / "metrics.json"
+        result.files["metrics"].write_text(json.dumps(metrics, indent=2, default=float))
+        if overlay:
+            frames, _, video_fps, _ = frame_source(video, fps)
+            result.files["overlay"] = folder / "overlay.mp4"
+            write_overlay(result.files["overlay"], frames, tracks, video_fps)
+    return result
