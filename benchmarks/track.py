@@ -3,7 +3,8 @@
 Runs demo-mice (or, while its weights are missing, its cfg with random weights — the speed is
 the same, the boxes are not) over a 640x480 synthetic resident-intruder video. Per-detection
 Grad-CAM explains every detection above 0.25 of each frame with ``xk.explain`` and a
-``DetectionBox`` target on the last stride-32 conv layer.
+``DetectionBox`` target on the last stride-32 conv layer (the maps
+:class:`xaikit.track.DetectionCAMCache` stores).
 
     python benchmarks/track.py [--frames 60] [--batch-size 8]
 """
@@ -18,6 +19,7 @@ import torch
 import xaikit as xk
 from xaikit.data.synthetic import arena
 from xaikit.track import detect_video
+from xaikit.track.cam_cache import explain_detections
 
 
 def load_detector():
@@ -32,20 +34,12 @@ def load_detector():
 
 def gradcam_per_detection(model, frames, layer: str) -> tuple[float, int]:
     """Seconds to explain every detection (score > 0.25) of every frame; number explained."""
-
-    def decode(outputs):
-        predictions = model.decode(outputs)
-        return predictions[..., :4], predictions[..., 4:5] * predictions[..., 5:]
-
     began, explained = time.perf_counter(), 0
     for frame in frames:
         found = model.detect([frame], conf_threshold=0.25)[0][:10]  # at most 10 per frame
         if len(found) == 0:
             continue
-        x, mappings = model.preprocess([frame])
-        boxes = mappings[0].boxes_to_input(found[:, :4])  # frame pixels -> input pixels
-        target = xk.explain.targets.DetectionBox(boxes, decode=decode)
-        xk.explain(model, x, method="gradcam", layers=[layer], target=target)
+        explain_detections(model, frame, found[:, :4], "gradcam", layer)
         explained += len(found)
     return time.perf_counter() - began, explained
 

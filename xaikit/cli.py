@@ -61,6 +61,11 @@ def _add_track(commands) -> None:
     track.add_argument("--max-gap", type=int, default=10, help="longest gap filled (frames)")
     track.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: best available)")
     track.add_argument("--no-overlay", action="store_true", help="skip the overlay video")
+    track.add_argument(
+        "--no-appearance",
+        action="store_true",
+        help="track on boxes alone, without the colour of each animal",
+    )
     track.set_defaults(run=_run_track)
 
 
@@ -129,6 +134,7 @@ def _run_track(arguments) -> int:
             overlay=not arguments.no_overlay,
             batch_size=arguments.batch_size,
             device=arguments.device,
+            appearance=not arguments.no_appearance,
         )
         line = (
             f"{video.name}: {result.metrics['frames']} frames, "

@@ -1,10 +1,13 @@
 """Shared fixtures: synthetic arena ground truth and detector-like noisy detections of it."""
 
+import functools
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from xaikit.data.synthetic import arena
+from xaikit.track.appearance import describe_detections
 
 
 def noisy_detections(
@@ -61,7 +64,21 @@ def noisy_detections(
 @pytest.fixture(scope="session")
 def crossing_clip():
     """Two mice that cross (resident-intruder, 320x240, 150 frames; seed 1: IoU up to 0.82)."""
-    return arena("resident_intruder", frames=150, size=(320, 240), seed=1)
+    return crossing(1)[0]
+
+
+NOISE_SEEDS = (0, 1, 2)
+
+
+@functools.cache
+def crossing(seed: int):
+    """Resident-intruder clip (a dark and a light mouse), its descriptors per noise seed."""
+    clip = arena("resident_intruder", frames=150, size=(320, 240), seed=seed)
+    runs = []
+    for noise_seed in NOISE_SEEDS:
+        detections = noisy_detections(clip.truth, noise_seed)
+        runs.append((detections, describe_detections(clip.frames, detections)))
+    return clip, runs
 
 
 TINY_CFG = """[net]

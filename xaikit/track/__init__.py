@@ -4,6 +4,8 @@ One job per module: :mod:`~xaikit.track.detection` runs a detector over a video,
 :mod:`~xaikit.track.association` links detections into identities (with the Kalman filter of
 :mod:`~xaikit.track.motion`), :mod:`~xaikit.track.smoothing` removes velocity spikes and fills
 gaps, :mod:`~xaikit.track.behaviour` and :mod:`~xaikit.track.zones` measure behaviour,
+:mod:`~xaikit.track.appearance` describes each detection's colours for the tracker,
+:mod:`~xaikit.track.cam_cache` caches per-detection CAMs of a whole video on disk,
 :mod:`~xaikit.track.evaluation` scores against ground truth, :mod:`~xaikit.track.export` and
 :mod:`~xaikit.track.render` write tables and the overlay video, and
 :mod:`~xaikit.track.pipeline` chains them for one video (the ``xaikit track`` command).
@@ -19,6 +21,7 @@ from xaikit.track.behaviour import (
     summary,
     trajectory,
 )
+from xaikit.track.cam_cache import DetectionCAMCache
 from xaikit.track.detection import VideoDetections, detect_video
 from xaikit.track.evaluation import evaluate_detections, evaluate_tracks
 from xaikit.track.export import save_table
@@ -28,6 +31,7 @@ from xaikit.track.smoothing import filter_velocity_spikes, interpolate_gaps, spi
 from xaikit.track.zones import Zone, open_field_centre, zone_visits
 
 __all__ = [
+    "DetectionCAMCache",
     "TrackingResult",
     "VideoDetections",
     "Zone",

@@ -14,6 +14,15 @@ Per frame, every track's box is predicted by a constant-velocity Kalman filter
    track's box diagonal, pairs farther than ``reid_distance`` excluded: re-identification after
    misses that moved the animal out of IoU reach.
 
+Appearance (when ``frames`` or precomputed ``appearance`` descriptors are given): every
+identity keeps an exponential moving average of the colour descriptors of its detections
+(:mod:`~xaikit.track.appearance`), and every matching above maximises its geometric score
+(IoU, or minus the distance) minus ``appearance_weight`` x the Hellinger distance between the
+identity's descriptor and the detection's. The gates (``match_iou``, ``low_match_iou``,
+``reid_distance``) stay geometric: appearance only chooses among plausible pairs, which decides
+crossings where both predicted boxes overlap both detections. A detection overlapping another
+one of its frame (IoU >= 0.1) mixes both animals' colours, so it does not update the average.
+
 A confident detection left over starts a tentative track, which becomes an identity once it is
 matched in ``min_hits`` consecutive frames (a tentative track that misses a frame is dropped,
 with its rows). A track unmatched for more than ``max_missed`` frames ends.
@@ -33,15 +42,21 @@ from scipy.optimize import linear_sum_assignment
 
 from xaikit.metrics.detection import box_iou
 from xaikit.track._tables import BOX, DETECTION_COLUMNS, TRACK_COLUMNS, check_table, empty_tracks
+from xaikit.track.appearance import appearance_distance, describe_detections
 from xaikit.track.motion import BoxKalman
 
 __all__ = ["track"]
+
+#: A detection overlapping another of its frame at least this much does not update the
+#: identity's appearance (its central region holds both animals).
+MIXED_IOU = 0.1
 
 
 @dataclass(eq=False)
 class _Track:
     kalman: BoxKalman
     last_box: np.ndarray
+    descriptor: np.ndarray | None = None
     hits: int = 1
     missed: int = 0
     confirmed: bool = False
@@ -55,6 +70,8 @@ class _Track:
 def track(
     detections: pd.DataFrame,
     *,
+    frames=None,
+    appearance=None,
     animals: int | None = None,
     high_score: float = 0.5,
     low_score: float = 0.1,
@@ -63,6 +80,8 @@ def track(
     reid_distance: float = 1.0,
     max_missed: int = 30,
     min_hits: int = 2,
+    appearance_weight: float = 1.0,
+    appearance_momentum: float = 0.9,
 ) -> pd.DataFrame:
     """Link per-frame detections into tracks, one identity per animal.
 
@@ -74,6 +93,12 @@ def track(
     Args:
         detections: one row per detection with columns ``frame, time, x0, y0, x1, y1, score``
             (as :func:`~xaikit.track.detection.detect_video` gives); boxes in pixels.
+        frames: the video's frames, indexable by frame number (a ``(T, H, W, 3)`` uint8 array
+            or a :class:`~xaikit.data.VideoReader`), to describe each detection's colours;
+            ``None`` (and no ``appearance``) tracks on boxes alone.
+        appearance: precomputed ``(N, D)`` descriptors, row ``i`` for the ``i``-th row of
+            ``detections`` (:func:`~xaikit.track.appearance.describe_detections`,
+            :attr:`~xaikit.track.detection.VideoDetections.appearance`); not with ``frames``.
         animals: the number of animals, if known: never more than this many identities.
         high_score: detections at or above it are matched first and can start tracks.
         low_score: detections in ``[low_score, high_score)`` only continue tracks.
@@ -82,6 +107,9 @@ def track(
         reid_distance: farthest re-identification, in box diagonals.
         max_missed: frames a track survives unmatched (ByteTrack's ``track_buffer``).
         min_hits: consecutive matches that confirm a new track.
+        appearance_weight: weight of the appearance distance (in [0, 1]) against IoU or the
+            distance in diagonals; 0 ignores appearance.
+        appearance_momentum: weight of the old descriptor in the moving average, in [0, 1).
 
     Returns:
         The track table: one row per track and matched frame, columns ``frame, time, track,
@@ -90,8 +118,10 @@ def track(
 
     Raises:
         TypeError: ``detections`` is not a DataFrame.
-        ValueError: a column is missing or NaN, a box is inverted, or a parameter is out of
-            range (``animals < 1``, ``low_score > high_score``, ``min_hits < 1``...).
+        ValueError: a column is missing or NaN, a box is inverted, a parameter is out of
+            range (``animals < 1``, ``low_score > high_score``, ``min_hits < 1``...), or both
+            ``frames`` and ``appearance`` are given, or ``appearance`` does not have one row per
+            detection.
 
     Examples:
         >>> import pandas as pd
@@ -103,15 +133,39 @@ def track(
         >>> tracks = track(detections)
         >>> tracks.groupby("track")["cx"].apply(list).to_dict()
         {0: [20.0, 22.0, 24.0, 26.0], 1: [110.0, 108.0, 106.0, 104.0]}
+
+        With frames, a dark and a light animal whose boxes overlap (IoU 0.21) and that swap
+        places between two frames (IoU alone keeps each identity in place) keep their
+        identities by colour:
+
+        >>> import numpy as np
+        >>> video = np.full((4, 40, 80, 3), 128, np.uint8)
+        >>> for f in range(4):
+        ...     video[f, 5:35, 0:26], video[f, 5:35, 40:66] = (0, 255) if f < 2 else (255, 0)
+        >>> rows = [(f, f / 10, x, 5, x + 40, 35, 0.9) for f in range(4) for x in (0, 26)]
+        >>> swapped = pd.DataFrame(rows, columns=detections.columns)
+        >>> track(swapped).groupby("track")["cx"].apply(list).to_dict()
+        {0: [20.0, 20.0, 20.0, 20.0], 1: [46.0, 46.0, 46.0, 46.0]}
+        >>> track(swapped, frames=video).groupby("track")["cx"].apply(list).to_dict()
+        {0: [20.0, 20.0, 46.0, 46.0], 1: [46.0, 46.0, 20.0, 20.0]}
     """
     _check_parameters(animals, high_score, low_score, match_iou, low_match_iou, reid_distance)
     for name, value in (("max_missed", max_missed), ("min_hits", min_hits)):
         if not isinstance(value, (int, np.integer)) or value < (0 if name == "max_missed" else 1):
             raise ValueError(f"{name} must be an int >= {0 if name == 'max_missed' else 1}")
+    if not (appearance_weight >= 0 and 0 <= appearance_momentum < 1):
+        raise ValueError(
+            "need appearance_weight >= 0 and 0 <= appearance_momentum < 1; got "
+            f"{appearance_weight} and {appearance_momentum}"
+        )
     table = check_table(detections, DETECTION_COLUMNS, "detections")
-    table = table[table["score"] >= low_score]
+    descriptors = _descriptors(detections, table, frames, appearance)
+    keep = (table["score"] >= low_score).to_numpy()
+    table = table[keep]
+    descriptors = None if descriptors is None else descriptors[keep]
     if table.empty:
         return empty_tracks()
+    cue = (descriptors, appearance_weight, appearance_momentum)
 
     alive: list[_Track] = []
     confirmed: list[_Track] = []
@@ -120,10 +174,30 @@ def track(
     groups = dict(zip(frames[starts], np.split(np.arange(len(table)), starts[1:]), strict=True))
     values = table[["time", *BOX, "score"]].to_numpy(dtype=np.float64)
     for frame in range(int(frames[0]), int(frames[-1]) + 1):
-        rows = values[groups.get(frame, np.zeros(0, dtype=np.int64))]
-        alive = _step(alive, frame, rows, confirmed, animals, high_score, min_hits, max_missed,
-                      match_iou, low_match_iou, reid_distance)  # fmt: skip
+        picked = groups.get(frame, np.zeros(0, dtype=np.int64))
+        looks = None if descriptors is None else descriptors[picked]
+        alive = _step(alive, frame, values[picked], looks, confirmed, animals, high_score,
+                      min_hits, max_missed, match_iou, low_match_iou, reid_distance,
+                      cue[1:])  # fmt: skip
     return _table(confirmed)
+
+
+def _descriptors(detections, table, frames, appearance) -> np.ndarray | None:
+    """Appearance descriptors in the row order of ``table`` (sorted by frame), or ``None``."""
+    if frames is not None and appearance is not None:
+        raise ValueError("give frames or precomputed appearance descriptors, not both")
+    if frames is not None:
+        return describe_detections(frames, table)
+    if appearance is None:
+        return None
+    appearance = np.asarray(appearance, dtype=np.float64)
+    if appearance.ndim != 2 or len(appearance) != len(detections):
+        raise ValueError(
+            f"appearance must be (N, D) with one row per detection (N = {len(detections)}); "
+            f"got shape {appearance.shape}"
+        )
+    order = np.argsort(detections["frame"].to_numpy(), kind="stable")  # as check_table sorts
+    return appearance[order]
 
 
 def _check_parameters(animals, high_score, low_score, match_iou, low_match_iou, reid_distance):
@@ -141,30 +215,39 @@ def _check_parameters(animals, high_score, low_score, match_iou, low_match_iou, 
         raise ValueError(f"reid_distance must be >= 0; got {reid_distance}")
 
 
-def _step(alive, frame, rows, confirmed, animals, high_score, min_hits, max_missed,
-          match_iou, low_match_iou, reid_distance):  # fmt: skip
+def _step(alive, frame, rows, looks, confirmed, animals, high_score, min_hits, max_missed,
+          match_iou, low_match_iou, reid_distance, cue):  # fmt: skip
+    weight, momentum = cue
     predicted = np.array([t.kalman.predict() for t in alive]).reshape(-1, 4)
     high = np.flatnonzero(rows[:, 5] >= high_score)
     low = np.flatnonzero(rows[:, 5] < high_score)
     matches: dict[int, int] = {}  # track index -> row index
+    unlike = weight * _appearance_gaps(alive, looks, len(rows))
 
     everyone = np.arange(len(alive))
-    _assign(matches, everyone, high, box_iou(predicted, rows[:, 1:5]), match_iou)
+    iou = box_iou(predicted, rows[:, 1:5])
+    _assign(matches, everyone, high, iou - unlike, iou >= match_iou)
     recent = np.array([i for i in everyone if i not in matches and alive[i].missed == 0], int)
-    _assign(matches, recent, low, box_iou(predicted, rows[:, 1:5]), low_match_iou)
+    _assign(matches, recent, low, iou - unlike, iou >= low_match_iou)
 
     waiting = np.array([i for i in everyone if i not in matches], dtype=np.int64)
     left = np.array([j for j in high if j not in matches.values()], dtype=np.int64)
     full = animals is not None and len(confirmed) >= animals
-    closeness = -_distances(alive, predicted, rows)
-    _assign(matches, waiting, left, closeness, -np.inf if full else -reid_distance)
+    distance = _distances(alive, predicted, rows)
+    _assign(matches, waiting, left, -distance - unlike, full | (distance <= reid_distance))
 
+    mixed = _mixed(rows)
     survivors = []
     for index, current in enumerate(alive):
         if index in matches:
             row = rows[matches[index]]
             current.kalman.update(row[1:5])
             current.last_box = row[1:5]
+            look = None if looks is None else looks[matches[index]]
+            if look is not None and not mixed[matches[index]] and not np.isnan(look[0]):
+                old = current.descriptor
+                fresh = np.isnan(old[0])
+                current.descriptor = look if fresh else momentum * old + (1 - momentum) * look
             current.hits += 1
             current.missed = 0
             current.rows.append((frame, *row))
@@ -181,7 +264,8 @@ def _step(alive, frame, rows, confirmed, animals, high_score, min_hits, max_miss
     for j in sorted((j for j in high if j not in used), key=lambda j: -rows[j, 5]):
         if animals is not None and len(survivors) >= animals:
             break
-        new = _Track(BoxKalman(rows[j, 1:5]), rows[j, 1:5], rows=[(frame, *rows[j])])
+        look = None if looks is None else looks[j]
+        new = _Track(BoxKalman(rows[j, 1:5]), rows[j, 1:5], look, rows=[(frame, *rows[j])])
         if min_hits == 1:
             new.confirmed = True
             confirmed.append(new)
@@ -189,12 +273,12 @@ def _step(alive, frame, rows, confirmed, animals, high_score, min_hits, max_miss
     return survivors
 
 
-def _assign(matches, track_indices, row_indices, score, threshold) -> None:
-    """Hungarian matching maximising ``score``, pairs below ``threshold`` left out."""
+def _assign(matches, track_indices, row_indices, score, gate) -> None:
+    """Hungarian matching maximising ``score`` over the pairs where ``gate`` is true."""
     if len(track_indices) == 0 or len(row_indices) == 0:
         return
     block = score[np.ix_(track_indices, row_indices)]
-    allowed = block >= threshold
+    allowed = gate[np.ix_(track_indices, row_indices)]
     finite = np.where(allowed, block, 0.0)
     # A large bonus per allowed pair makes the assignment maximise the number of matches first.
     bonus = 1.0 + np.abs(finite).max() * len(track_indices)
@@ -202,6 +286,22 @@ def _assign(matches, track_indices, row_indices, score, threshold) -> None:
     for r, c in zip(rows, columns, strict=True):
         if allowed[r, c]:
             matches[int(track_indices[r])] = int(row_indices[c])
+
+
+def _appearance_gaps(alive, looks, count: int) -> np.ndarray:
+    """``(tracks, rows)`` appearance distance of each identity to each row; 0 where either
+    descriptor is unknown (NaN) or without descriptors."""
+    if looks is None or not alive or not count:
+        return np.zeros((len(alive), count))
+    gaps = appearance_distance(np.stack([current.descriptor for current in alive]), looks)
+    return np.nan_to_num(gaps, nan=0.0)
+
+
+def _mixed(rows) -> np.ndarray:
+    """Whether each row overlaps another row of its frame at IoU >= :data:`MIXED_IOU`."""
+    overlap = box_iou(rows[:, 1:5], rows[:, 1:5])
+    np.fill_diagonal(overlap, 0.0)
+    return (overlap >= MIXED_IOU).any(axis=1) if len(rows) else np.zeros(0, bool)
 
 
 def _distances(alive, predicted, rows) -> np.ndarray:

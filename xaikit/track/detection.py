@@ -13,6 +13,7 @@ import pandas as pd
 from xaikit._arrays import to_numpy
 from xaikit._runtime import device as resolve_device
 from xaikit.track._tables import DETECTION_COLUMNS
+from xaikit.track.appearance import DESCRIPTOR_SIZE, describe_frame
 
 __all__ = ["VideoDetections", "detect_video", "frame_source"]
 
@@ -30,6 +31,9 @@ class VideoDetections:
             the mice paper's Fig. 5).
         fps: frames per second of the video.
         size: ``(width, height)`` of the frames.
+        appearance: ``(N, 128)`` colour descriptor of each row of ``table``
+            (:func:`~xaikit.track.appearance.describe_detections`; the tracker's ``appearance``),
+            or ``None`` when not computed.
     """
 
     table: pd.DataFrame
@@ -37,6 +41,7 @@ class VideoDetections:
     inference_time: np.ndarray
     fps: float
     size: tuple[int, int]
+    appearance: np.ndarray | None = None
 
     def timing(self) -> dict[str, float]:
         """Mean and standard deviation of the per-frame time (s) and the frames per second.
@@ -94,6 +99,7 @@ def detect_video(
     iou_threshold: float = 0.45,
     fps: float | None = None,
     device=None,
+    describe: bool = True,
     progress: bool = True,
 ) -> VideoDetections:
     """Detect objects in every frame of a video, ``batch_size`` frames per forward pass.
@@ -114,6 +120,8 @@ def detect_video(
         iou_threshold: NMS threshold.
         fps: frame rate of an array of frames (ignored otherwise).
         device: ``None`` picks CUDA, then MPS, then CPU (see :func:`xaikit.device`).
+        describe: also compute each detection's colour descriptor while its frame is in
+            memory (``appearance``; not counted in ``inference_time``).
         progress: show a ``tqdm`` progress bar.
 
     Returns:
@@ -147,7 +155,7 @@ def detect_video(
     target = resolve_device(device)
     if hasattr(model, "to"):
         model.to(target)
-    rows, inference = [], np.zeros(len(times))
+    rows, looks, inference = [], [], np.zeros(len(times))
     with tqdm(total=len(times), desc="detect", unit="frame", disable=not progress) as bar:
         for start in range(0, len(times), batch_size):
             batch = [np.asarray(frame) for frame in frames[start : start + batch_size]]
@@ -162,8 +170,11 @@ def detect_video(
                 rows.append(
                     np.column_stack([np.full((len(boxes), 2), (frame, times[frame])), boxes])
                 )
+                if describe:
+                    looks.append(describe_frame(batch[offset], boxes[:, :4], boxes[:, 4]))
             bar.update(len(batch))
     data = np.concatenate(rows) if rows else np.zeros((0, 8))
     table = pd.DataFrame(data, columns=[*DETECTION_COLUMNS, "class"])
     table = table.astype({"frame": np.int64, "class": np.int64})
-    return VideoDetections(table, times, inference, fps, size)
+    appearance = np.concatenate([np.zeros((0, DESCRIPTOR_SIZE)), *looks]) if describe else None
+    return VideoDetections(table, times, inference, fps, size, appearance)

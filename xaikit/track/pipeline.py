@@ -59,6 +59,7 @@ def analyse_video(
     batch_size: int = 8,
     fps: float | None = None,
     device=None,
+    appearance: bool = True,
     progress: bool = True,
 ) -> TrackingResult:
     """Detect, track (:func:`~xaikit.track.association.track`), drop velocity spikes, fill
@@ -83,6 +84,8 @@ def analyse_video(
         batch_size: frames per forward pass.
         fps: frame rate of an array of frames.
         device: ``None`` picks CUDA, then MPS, then CPU.
+        appearance: let the tracker tell animals apart by colour too (descriptors computed
+            from the frames during detection); ``False`` tracks on boxes alone.
         progress: show progress bars.
 
     Returns:
@@ -90,9 +93,15 @@ def analyse_video(
     """
     check_format(table_format)
     run = detect_video(
-        model, video, batch_size=batch_size, fps=fps, device=device, progress=progress
+        model,
+        video,
+        batch_size=batch_size,
+        fps=fps,
+        device=device,
+        describe=appearance,
+        progress=progress,
     )
-    linked = track(run.table, animals=animals, **(tracker or {}))
+    linked = track(run.table, appearance=run.appearance, animals=animals, **(tracker or {}))
     tracks = interpolate_gaps(filter_velocity_spikes(linked), max_gap)
     table = summary(tracks, zones=zones, scale=scale) if len(tracks) else _NO_SUMMARY
     metrics: dict = {"timing": run.timing(), "frames": len(run.times), "fps": run.fps}
