@@ -35,6 +35,31 @@ def test_one_forward_and_one_backward_serve_every_gradient_method(tiny_cnn, imag
     assert result["gradcam"].raw["features.3"].shape == (2, 8, 8)
 
 
+def test_maps_finished_together_equal_single_method_single_layer_calls(tiny_cnn, images):
+    # One call resizes and normalises every (method, layer) map batched together; each must
+    # equal what a call for that method and layer alone returns (minmax, absmax, none rules).
+    methods = [
+        "gradcam",
+        "gradcam++",
+        "xgradcam",
+        "hirescam",
+        "layercam",
+        "eigencam",
+        "3dcam",
+        "sum_3dcam",
+        "guided_gradcam",
+    ]
+    layers = ["features.1", "features.3"]
+    together = xk.explain(tiny_cnn, images, method=methods, layers=layers, target=[1, 3])
+    for method in methods:
+        for layer in layers:
+            alone = xk.explain(tiny_cnn, images, method=method, layers=[layer], target=[1, 3])
+            torch.testing.assert_close(together[method].maps[layer], alone.maps[layer])
+            torch.testing.assert_close(together[method].raw[layer], alone.raw[layer])
+    assert together["sum_3dcam"].layers == layers
+    assert together["sum_3dcam"].maps["features.1+features.3"].shape == (2, 16, 16)
+
+
 def test_bad_inputs_raise_clear_errors(tiny_cnn, images):
     with pytest.raises(ValueError, match=r"\(B, C, H, W\) or \(B, C, T, H, W\); got \(3, 16, 16\)"):
         xk.explain(tiny_cnn, images[0])

@@ -123,6 +123,24 @@ def test_eigencam_matches_pytorch_grad_cam_up_to_sign(
         assert np.corrcoef(raw[sample].ravel(), sums.ravel())[0, 1] >= 0
 
 
+@pytest.mark.parametrize("layer", ["layer1", "layer4"])
+def test_resnet18_eigencam_matches_pytorch_grad_cam_up_to_sign(layer):
+    # layer1 at 64x64: 64 channels x 256 positions (channel Gram matrix); layer4: 512 channels
+    # x 4 positions (position Gram matrix). Both against pytorch-grad-cam's full SVD.
+    model = torchvision_model("resnet18")
+    module = getattr(model, layer)
+    x = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(4))
+    ours = xk.explain(model, x, method="eigencam", layers=[layer]).raw[layer].numpy()
+    with EigenCAM(model=model, target_layers=[module]) as cam:
+        cam(x, targets=None)
+        activations = cam.activations_and_grads.activations[0].numpy()
+        theirs = cam.get_cam_image(x, module, None, activations, None, False)
+    for sample in range(len(x)):
+        sign = np.sign((ours[sample] * theirs[sample]).sum())
+        scale = np.abs(theirs[sample]).max()
+        np.testing.assert_allclose(ours[sample], sign * theirs[sample], atol=TOL * scale)
+
+
 def test_gradcam_raw_matches_captum_layer_gradcam(tiny_cnn, images):
     ours = xk.explain(tiny_cnn, images, method="gradcam", layers=["features.2"], target=[0, 4])
     theirs = LayerGradCam(tiny_cnn, tiny_cnn.features[2]).attribute(images, target=[0, 4])

@@ -68,25 +68,57 @@ def first_component(
 ) -> torch.Tensor:
     """Project ``(B, C, *S)`` features on their first principal direction over channels.
 
-    Each sample is read as an ``(S, C)`` matrix (positions x channels), optionally centred
-    per channel, and multiplied by its first right singular vector. A singular vector's sign
-    is arbitrary (LAPACK builds differ); with ``orient_like`` (a ``(B, *S)`` map) the sign is
-    fixed so that the projection correlates non-negatively with it (the polarity check of
-    Hessian-CIAM's Eq. 3).
+    Each sample is read as an ``(S, C)`` matrix ``M`` (positions x channels), optionally
+    centred per channel, and multiplied by its first right singular vector ``v``. ``v`` comes
+    from the eigen-decomposition of the smaller Gram matrix, ``M^T M`` (C x C) or ``M M^T``
+    (S x S, then ``v ~ M^T u``), batched over samples: the same vector as a full SVD of
+    ``M``, at a fraction of the cost (see :func:`_top_right_singular_vectors`). A singular
+    vector's sign is arbitrary (LAPACK builds differ); with ``orient_like`` (a ``(B, *S)``
+    map) the sign is fixed so that the projection correlates non-negatively with it (the
+    polarity check of Hessian-CIAM's Eq. 3).
 
     Returns:
         ``(B, *S)`` projections.
+
+    Examples:
+        >>> import torch
+        >>> features = torch.tensor([[[[0.0, 3.0, 6.0]], [[0.0, 4.0, 8.0]]]])  # (1, 2, 1, 3)
+        >>> first_component(features, center=True, orient_like=features.sum(dim=1)).round(
+        ...     decimals=4).tolist()   # centred rows (-3, -4), (0, 0), (3, 4) on (3, 4) / 5
+        [[[-5.0, 0.0, 5.0]]]
     """
     batch, channels = features.shape[:2]
-    matrix = features.reshape(batch, channels, -1).transpose(1, 2).nan_to_num(nan=0.0).double()
+    matrix = features.reshape(batch, channels, -1).nan_to_num(nan=0.0)  # (B, C, S): M^T
     if center:
-        matrix = matrix - matrix.mean(dim=1, keepdim=True)
-    _, _, vh = torch.linalg.svd(matrix, full_matrices=False)
-    projection = (matrix @ vh[:, 0, :].unsqueeze(-1)).squeeze(-1)
+        matrix = matrix - matrix.mean(dim=2, keepdim=True)
+    direction = _top_right_singular_vectors(matrix)  # (B, C)
+    projection = (direction.unsqueeze(1) @ matrix).squeeze(1)  # (B, S)
     if orient_like is not None:
-        flip = pearson(projection, orient_like.reshape(batch, -1).double()) < 0
+        flip = pearson(projection, orient_like.reshape(batch, -1).to(projection.dtype)) < 0
         projection = torch.where(flip[:, None], -projection, projection)
-    return projection.to(features.dtype).reshape(batch, *features.shape[2:])
+    return projection.reshape(batch, *features.shape[2:])
+
+
+def _top_right_singular_vectors(transposed: torch.Tensor) -> torch.Tensor:
+    """First right singular vector ``(B, C)`` of each ``M`` given as ``M^T`` ``(B, C, S)``.
+
+    Everything runs in the features' dtype. For the *first* singular vector this is as
+    accurate as an SVD of ``M`` in that dtype: both perturb it by about
+    ``eps * s1 / (s1 - s2)`` (squaring ``M`` only hurts the small singular values, which are
+    not used).
+    """
+    channels, positions = transposed.shape[1:]
+    if channels <= positions:
+        return _top_eigenvector(transposed @ transposed.transpose(1, 2))
+    left = _top_eigenvector(transposed.transpose(1, 2) @ transposed)  # (B, S)
+    right = (transposed @ left.unsqueeze(-1)).squeeze(-1)  # M^T u = s1 v
+    return right / right.norm(dim=1, keepdim=True).clamp_min(torch.finfo(right.dtype).tiny)
+
+
+def _top_eigenvector(gram: torch.Tensor) -> torch.Tensor:
+    """Eigenvector ``(B, N)`` of the largest eigenvalue of each symmetric ``(B, N, N)``."""
+    _, vectors = torch.linalg.eigh(gram)  # ascending eigenvalues
+    return vectors[..., -1]
 
 
 def pearson(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:

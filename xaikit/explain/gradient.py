@@ -20,7 +20,13 @@ _EPS_XGRAD = 1e-7  # and in XGrad-CAM's activation sum
 
 
 def _spatial_mean(tensor: torch.Tensor) -> torch.Tensor:
-    return tensor.mean(dim=tuple(range(2, tensor.ndim)), keepdim=True)
+    return tensor.mean(dim=tuple(range(2, tensor.ndim)))
+
+
+def _weighted_channel_sum(weights: torch.Tensor, activation: torch.Tensor) -> torch.Tensor:
+    """``sum_k w_k A_k`` for weights ``(B, C)`` or ``(B, C, 1, ...)``: one batched matrix
+    product, no ``(B, C, *S)`` temporary."""
+    return torch.einsum("bc,bc...->b...", weights.flatten(1), activation)
 
 
 @layer_method("gradcam")
@@ -34,7 +40,7 @@ def gradcam(activation: torch.Tensor, gradient: torch.Tensor) -> torch.Tensor:
         >>> gradcam(a, g).tolist()   # weights 1 and -0.5
         [[[-0.5, 2.0]]]
     """
-    return (_spatial_mean(gradient) * activation).sum(dim=1)
+    return _weighted_channel_sum(_spatial_mean(gradient), activation)
 
 
 @layer_method("hirescam")
@@ -53,7 +59,7 @@ def layercam(activation: torch.Tensor, gradient: torch.Tensor) -> torch.Tensor:
 def xgradcam(activation: torch.Tensor, gradient: torch.Tensor) -> torch.Tensor:
     """XGrad-CAM: weights ``sum_s G A / (sum_s A + eps)`` per channel."""
     weights = spatial_sum(gradient * activation) / (spatial_sum(activation) + _EPS_XGRAD)
-    return (weights * activation).sum(dim=1)
+    return _weighted_channel_sum(weights, activation)
 
 
 @layer_method("gradcam++")
@@ -61,13 +67,14 @@ def gradcam_plusplus(activation: torch.Tensor, gradient: torch.Tensor) -> torch.
     """Grad-CAM++ (Eq. 19 of Chattopadhay et al., exponential-score closed form).
 
     ``alpha = G^2 / (2 G^2 + sum_s A * G^3 + eps)`` (zero where ``G = 0``), weights
-    ``sum_s alpha * ReLU(G)``.
+    ``sum_s alpha * ReLU(G)``. Only ``G > 0`` contributes, so the sum runs on ``P = ReLU(G)``:
+    ``alpha * P = P^2 / (2 P^2 + sum_s A * P^3 + eps) * P``, which is zero where ``G <= 0``.
     """
-    squared = gradient.pow(2)
-    alpha = squared / (2 * squared + spatial_sum(activation) * squared * gradient + _EPS_PLUSPLUS)
-    alpha = torch.where(gradient != 0, alpha, torch.zeros_like(alpha))
-    weights = spatial_sum(alpha * gradient.clamp_min(0))
-    return (weights * activation).sum(dim=1)
+    positive = gradient.clamp_min(0)
+    squared = positive.pow(2)
+    denominator = squared * (2 + spatial_sum(activation) * positive) + _EPS_PLUSPLUS
+    weights = spatial_sum(squared / denominator * positive)
+    return _weighted_channel_sum(weights, activation)
 
 
 @layer_method("eigencam", needs_gradients=False)
@@ -176,6 +183,5 @@ def run_cam(context) -> dict[str, LayerMap]:
                 f"layer takes {weight.shape[1]} inputs; pick the layer before global pooling"
             )
         class_weights = weight[context.classes].to(activation.dtype)
-        shape = class_weights.shape + (1,) * (activation.ndim - 2)
-        results[layer] = LayerMap((class_weights.reshape(shape) * activation).sum(dim=1))
+        results[layer] = LayerMap(_weighted_channel_sum(class_weights, activation))
     return results
