@@ -1,15 +1,40 @@
 """Drawing: heatmap overlays and figure grids that work without widgets."""
 
 from xaikit.viz.boxes import draw_boxes, draw_trail, identity_color
+from xaikit.viz.charts import metric_bars
+from xaikit.viz.compose import blend_map, compose_frame, side_by_side
+from xaikit.viz.encode import decode_image, encode_jpeg, encode_png, figure_bytes
 from xaikit.viz.figures import figure_grid
 from xaikit.viz.overlay import colorize, normalize_map, overlay
+from xaikit.viz.plots import (
+    method_layer_grid,
+    overlay_grid,
+    save_figure,
+    table_figure,
+    threshold_plot,
+    time_strip,
+)
 
 __all__ = [
+    "blend_map",
     "colorize",
+    "compose_frame",
+    "decode_image",
+    "encode_jpeg",
+    "encode_png",
+    "figure_bytes",
+    "metric_bars",
+    "side_by_side",
     "draw_boxes",
     "draw_trail",
     "identity_color",
     "figure_grid",
     "normalize_map",
+    "method_layer_grid",
     "overlay",
+    "overlay_grid",
+    "save_figure",
+    "table_figure",
+    "threshold_plot",
+    "time_strip",
 ]

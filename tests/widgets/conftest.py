@@ -1,0 +1,91 @@
+"""Tiny random models and a tiny synthetic video that every widget test reuses."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from ipywidgets.widgets.widget import _instances
+from torch import nn
+
+
+class TinyCNN(nn.Module):
+    """conv(3->6) · relu · conv(6->8, stride 2) · relu · GAP · linear(8->5); any (B, 3, H, W)."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 6, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(6, 8, 3, stride=2, padding=1),
+            nn.ReLU(),
+        )
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(8, 5)
+
+    def forward(self, x):
+        return self.fc(self.pool(self.features(x)).flatten(1))
+
+
+class TinyVideoCNN(nn.Module):
+    """Conv3d(3->4) · relu · Conv3d(4->6, stride 2) · relu · GAP · linear(6->4); any clip."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv3d(3, 4, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv3d(4, 6, 3, stride=2, padding=1),
+            nn.ReLU(),
+        )
+        self.pool = nn.AdaptiveAvgPool3d(1)
+        self.fc = nn.Linear(6, 4)
+
+    def forward(self, x):
+        return self.fc(self.pool(self.features(x)).flatten(1))
+
+
+@pytest.fixture
+def tiny_cnn():
+    torch.manual_seed(0)
+    return TinyCNN().eval()
+
+
+@pytest.fixture
+def tiny_video_cnn():
+    torch.manual_seed(0)
+    return TinyVideoCNN().eval()
+
+
+def moving_square(frames: int = 10, height: int = 48, width: int = 64) -> np.ndarray:
+    """(T, H, W, 3) uint8: a grey background and a white 12x12 square moving right 4 px a frame."""
+    video = np.full((frames, height, width, 3), 60, np.uint8)
+    for index in range(frames):
+        x0 = 4 + 4 * index
+        video[index, 18:30, x0 : x0 + 12] = 255
+    return video
+
+
+@pytest.fixture
+def video():
+    return moving_square()
+
+
+@pytest.fixture
+def tracks():
+    """The square's box as a one-track table (track 3)."""
+    rows = [
+        {"frame": i, "track_id": 3, "x0": 4 + 4 * i, "y0": 18, "x1": 16 + 4 * i, "y1": 30}
+        for i in range(10)
+    ]
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture
+def no_leaks():
+    """Yields a function returning the widgets created since the test started and still open."""
+    before = set(_instances)
+
+    def alive():
+        return set(_instances) - before
+
+    return alive

@@ -1,0 +1,77 @@
+"""CompareGrid: the method x layer grid and its scores against boxes or fixations."""
+
+import numpy as np
+import pytest
+
+from xaikit.viz.encode import decode_image
+from xaikit.widgets import CompareGrid
+from xaikit.widgets._scores import box_scores
+
+LAYERS = ["features.1", "features.3"]
+BOX = [[28, 18, 39, 29]]  # the square of frame 6, inclusive corners
+
+
+@pytest.fixture
+def frame(video):
+    return video[6]
+
+
+@pytest.fixture
+def grid(frame, tiny_cnn):
+    grid = CompareGrid(frame, tiny_cnn, ["gradcam", "layercam"], LAYERS, boxes=BOX)
+    yield grid
+    grid.close()
+
+
+def test_one_panel_per_method_and_layer_titled_with_its_score(grid):
+    pictures, titles = grid.panels()
+    assert len(pictures) == 4 and all(p.shape == (48, 64, 3) for p in pictures)
+    assert grid.metric.options == ("energy-box IoU 90%", "hit point")
+    expected = box_scores(grid.maps[("layercam", "features.3")], BOX)["energy-box IoU 90%"]
+    assert titles[3] == f"layercam · features.3\nenergy-box IoU 90% ↑ {expected:.3f}"
+    grid.metric.value = "hit point"
+    assert grid.panels()[1][3].endswith(f"hit point ↑ {grid.scores['hit point'].iloc[3]:.3f}")
+
+
+def test_controls_redraw_the_picture(grid):
+    first = decode_image(grid.picture.value)
+    grid.alpha.value = 1.0
+    assert np.abs(decode_image(grid.picture.value).astype(int) - first).mean() > 1
+    figure = grid.figure()
+    assert len([axis for axis in figure.axes if axis.get_images()]) == 4
+
+
+def test_fixation_reference_scores_a_map_against_itself(frame, tiny_cnn):
+    probe = CompareGrid(frame, tiny_cnn, ["gradcam"], ["features.3"])
+    human = probe.maps[("gradcam", "features.3")]
+    probe.close()
+    grid = CompareGrid(frame, tiny_cnn, ["gradcam", "layercam"], ["features.3"], human_map=human)
+    row = grid.scores.iloc[0]
+    assert row["CC"] == pytest.approx(1.0) and row["MAE"] == pytest.approx(0.0, abs=1e-6)
+    assert "NSS" not in grid.scores  # no fixated pixels without fixations
+    grid.close()
+
+
+def test_pixel_methods_fill_the_first_column(frame, tiny_cnn):
+    grid = CompareGrid(frame, tiny_cnn, ["gradcam", "guided_backprop"], LAYERS)
+    pictures, titles = grid.panels()
+    assert titles[2] == "guided_backprop · input" and titles[3] == ""
+    assert (pictures[3] == 255).all()
+    grid.close()
+
+
+def test_bad_input_and_callback_errors(frame, tiny_cnn, grid, monkeypatch, no_leaks):
+    with pytest.raises(ValueError, match=r"unknown method 'cam3d'; valid methods"):
+        CompareGrid(frame, tiny_cnn, ["cam3d"])
+    with pytest.raises(ValueError, match="human_map must have the image's shape"):
+        CompareGrid(frame, tiny_cnn, human_map=np.zeros((4, 4)))
+    monkeypatch.setattr(grid, "figure", lambda: 1 / 0)
+    grid.cmap.value = "gray"
+    assert grid.error_message == "ZeroDivisionError: division by zero"
+
+
+def test_close_frees_widgets(frame, tiny_cnn, no_leaks, tmp_path):
+    grid = CompareGrid(frame, tiny_cnn, layers=["features.3"])
+    assert grid.save(tmp_path / "grid.pdf").read_bytes()[:4] == b"%PDF"
+    grid.close()
+    assert no_leaks() == set()

@@ -1,0 +1,253 @@
+"""VideoExplorer: drive it by setting values and check the pictures it puts in the widget."""
+
+import ipywidgets as W
+import numpy as np
+import pytest
+from ipywidgets.widgets.widget_link import Link
+
+from xaikit.viz.boxes import identity_color
+from xaikit.viz.encode import decode_image
+from xaikit.widgets import VideoExplorer
+from xaikit.widgets._maps import MapStore
+
+LAYERS = ["features.1", "features.3"]
+
+
+def shown(explorer) -> np.ndarray:
+    return decode_image(explorer.image.value).astype(int)
+
+
+def close_to(pixel, colour, tolerance=40):
+    return bool(np.all(np.abs(np.asarray(pixel) - np.asarray(colour)) <= tolerance))
+
+
+@pytest.fixture
+def explorer(video, tiny_cnn, tracks):
+    explorer = VideoExplorer(
+        video, tiny_cnn, methods=["gradcam", "layercam"], layers=LAYERS, tracks=tracks,
+        batch_size=4, fps=10,
+    )  # fmt: skip
+    yield explorer
+    explorer.close()
+
+
+class TestScrubbing:
+    def test_slider_shows_the_frame_and_its_time(self, video):
+        explorer = VideoExplorer(video, fps=10)
+        assert close_to(shown(explorer)[24, 30], (60, 60, 60))  # square not there yet
+        explorer.slider.value = 5  # square now covers x 24..35
+        assert close_to(shown(explorer)[24, 30], (255, 255, 255))
+        assert explorer.info.value == "frame 5 / 9 · 0.50 s"
+        explorer.close()
+
+    def test_arrow_keys_step_and_stop_at_the_ends(self, video):
+        explorer = VideoExplorer(video)
+        explorer.handle_event({"type": "keydown", "key": "ArrowRight"})
+        assert explorer.slider.value == 1
+        explorer.handle_event({"type": "keydown", "key": "ArrowLeft"})
+        explorer.handle_event({"type": "keydown", "key": "ArrowLeft"})
+        assert explorer.slider.value == 0
+        explorer.close()
+
+    def test_play_and_slider_are_linked_in_the_browser(self, explorer):
+        link = explorer._link
+        assert isinstance(link, Link)
+        assert link.source == (explorer.play, "value") and link.target == (explorer.slider, "value")
+
+    def test_reads_a_video_file(self, video, tmp_path):
+        from xaikit.data import write_video
+
+        path = tmp_path / "square.mp4"
+        write_video(path, video, fps=10)
+        explorer = VideoExplorer(path)
+        explorer.slider.value = 5
+        assert close_to(shown(explorer)[24, 30], (255, 255, 255))
+        assert explorer.info.value.endswith("0.50 s")
+        explorer.close()
+
+
+class TestOverlays:
+    def test_heatmap_toggle_opacity_and_colormap_change_the_picture(self, explorer):
+        explorer.slider.value = 2
+        with_map = shown(explorer)
+        explorer.show_map.value = False
+        plain = shown(explorer)
+        assert np.abs(with_map - plain).mean() > 10
+        explorer.show_map.value = True
+        explorer.alpha.value = 0.0
+        assert np.abs(shown(explorer) - plain).mean() < 3  # a transparent map shows the frame
+        explorer.alpha.value = 0.8
+        jet = shown(explorer)
+        explorer.cmap.value = "gray"
+        grey = shown(explorer)
+        assert np.abs(jet - grey).mean() > 10
+        spread = np.abs(grey[..., 0] - grey[..., 2]).mean()
+        assert spread < np.abs(jet[..., 0] - jet[..., 2]).mean()  # gray is colourless
+
+    def test_layer_and_method_pick_their_own_map(self, explorer):
+        explorer.slider.value = 2
+        explorer.show_boxes.value = explorer.show_trails.value = False
+        explorer.alpha.value = 1.0
+        explorer.cmap.value = "gray"
+        for method in ("gradcam", "layercam"):
+            explorer.method.value = method
+            for layer in LAYERS:
+                explorer.layer.value = layer
+                expected = explorer.maps.get(2, method, layer).astype(np.float32)
+                picture = shown(explorer)[..., 0] / 255.0
+                # The grey picture is the map itself, upsampled: compare cell means.
+                h, w = expected.shape
+                cells = picture.reshape(h, 48 // h, w, 64 // w).mean(axis=(1, 3))
+                assert np.abs(cells - expected).mean() < 0.08, (method, layer)
+
+    def test_layer_picker_shows_readable_labels(self, explorer):
+        labels = [label for label, _ in explorer.layer.options]
+        assert labels == [
+            "features.1 · stride 1 · 6 ch · 48x64",
+            "features.3 · stride 2 · 8 ch · 24x32",
+        ]
+
+    def test_boxes_and_trails_in_identity_colour(self, explorer):
+        explorer.show_map.value = False
+        explorer.slider.value = 5  # box x 24..36, trail through centres x 10..30 at y 24
+        picture = shown(explorer)
+        colour = identity_color(3)
+        assert close_to(picture[18, 28], colour, 60)  # top edge of the box
+        assert close_to(picture[24, 14], colour, 60)  # on the trail
+        explorer.show_trails.value = False
+        assert close_to(shown(explorer)[24, 14], (60, 60, 60))
+        explorer.show_boxes.value = False
+        assert close_to(shown(explorer)[18, 28], (255, 255, 255))
+
+    def test_detections_without_tracks(self, video, tracks):
+        detections = tracks.drop(columns="track_id").assign(label="square")
+        explorer = VideoExplorer(video, detections=detections)
+        assert explorer.show_trails.disabled and explorer.show_boxes.value
+        assert not close_to(shown(explorer)[18, 6], (255, 255, 255))  # box edge drawn
+        explorer.close()
+
+
+class TestMaps:
+    def test_maps_are_computed_in_batches_and_cached(self, explorer, monkeypatch):
+        calls = []
+        original = MapStore._compute
+        monkeypatch.setattr(
+            MapStore, "_compute", lambda self, b: (calls.append(b), original(self, b))
+        )
+        for index in range(1, 4):  # batch 0 (frames 0-3) was computed for frame 0
+            explorer.slider.value = index
+        assert calls == []
+        explorer.slider.value = 6
+        assert calls == [1]
+        explorer.precompute()
+        assert calls == [1, 2] and explorer.progress.value == 1.0
+        explorer.method.value = "layercam"
+        explorer.slider.value = 9
+        assert calls == [1, 2]
+        assert explorer.maps.get(9, "gradcam", "features.3").shape == (24, 32)
+
+    def test_click_reads_the_map_values(self, explorer):
+        explorer.slider.value = 3
+        explorer.handle_event({"type": "click", "dataX": 30.0, "dataY": 20.0})
+        values = explorer.probe(30.0, 20.0)
+        assert set(values) == {
+            f"{m} · {layer}" for m in ("gradcam", "layercam") for layer in LAYERS
+        }
+        assert all(0.0 <= value <= 1.0 for value in values.values())
+        assert "x=30, y=20" in explorer.probe_label.value
+        assert f"{values['gradcam · features.3']:.3f}" in explorer.probe_label.value
+
+    def test_unknown_method_or_layer_lists_valid_names(self, video, tiny_cnn, no_leaks):
+        with pytest.raises(
+            ValueError, match=r"unknown method 'gradkam'; valid methods: \[.*'gradcam'"
+        ):
+            VideoExplorer(video, tiny_cnn, methods=["gradkam"])
+        with pytest.raises(ValueError, match=r"unknown layer 'layer9'; .*'features.3'"):
+            VideoExplorer(video, tiny_cnn, layers=["layer9"])
+        assert no_leaks() == set()
+
+    def test_bad_tables_say_what_is_missing(self, video, tracks):
+        with pytest.raises(ValueError, match=r"tracks lacks column\(s\) \['track_id'\]"):
+            VideoExplorer(video, tracks=tracks.drop(columns="track_id"))
+
+
+class TestErrorsAndLifecycle:
+    def test_errors_show_inside_the_widget_and_clear(self, explorer, monkeypatch):
+        def broken(*args):
+            raise RuntimeError("map store exploded")
+
+        monkeypatch.setattr(explorer.maps, "get", broken)
+        before = explorer.image.value
+        explorer.slider.value = 7
+        assert explorer.error_message == "RuntimeError: map store exploded"
+        assert "map store exploded" in explorer.error.value
+        assert explorer.error.layout.display is None and explorer.error in explorer.box.children
+        assert explorer.image.value == before
+        monkeypatch.undo()
+        explorer.slider.value = 8
+        assert explorer.error_message == "" and explorer.error.layout.display == "none"
+
+    def test_probe_outside_the_picture_shows_an_error(self, explorer):
+        explorer.probe(500, 5)
+        assert "outside the 64x48 picture" in explorer.error_message
+
+    def test_close_frees_every_widget(self, video, tiny_cnn, no_leaks):
+        explorer = VideoExplorer(video, tiny_cnn, layers=["features.3"])
+        explorer.smooth.value = True
+        assert len(no_leaks()) > 20
+        explorer.close()
+        assert no_leaks() == set()
+        assert explorer.closed
+
+    def test_saves_the_current_figure(self, explorer, tmp_path):
+        explorer.slider.value = 4
+        figure = explorer.figure()
+        drawn = figure.axes[0].get_images()[0].get_array()
+        assert np.array_equal(np.asarray(drawn), explorer.picture())
+        assert "frame 4" in figure.axes[0].get_title()
+        for suffix, magic in ((".png", b"\x89PNG"), (".pdf", b"%PDF"), (".svg", b"<?xml")):
+            path = explorer.save(tmp_path / f"frame{suffix}")
+            assert path.read_bytes()[: len(magic)] == magic
+        with pytest.raises(ValueError, match="unknown figure format"):
+            explorer.save(tmp_path / "frame.gif")
+
+
+class TestSmoothPlayback:
+    def test_flipbook_holds_every_frame_linked_to_play(self, explorer):
+        explorer.slider.value = 2
+        explorer.smooth.value = True
+        (stack,) = explorer.view.children
+        assert isinstance(stack, W.Stack) and len(stack.children) == 10
+        assert stack.selected_index == 2
+        for index in (0, 5, 9):
+            assert stack.children[index].value == explorer.encoded(index)
+        assert any(
+            isinstance(w, Link) and w.source == (explorer.play, "value") and w.target[0] is stack
+            for w in explorer._flipbook
+        )
+        explorer.cmap.value = "gray"  # a new setting re-encodes the flipbook
+        (restyled,) = explorer.view.children
+        assert restyled is not stack and stack.children == () or stack.comm is None
+        explorer.smooth.value = False
+        assert explorer.view.children == (explorer.image,)
+        assert explorer._flipbook == []
+
+    def test_too_long_for_a_flipbook_says_so(self, video):
+        explorer = VideoExplorer(video, max_flipbook_frames=5)
+        explorer.smooth.value = True
+        assert "max_flipbook_frames=5" in explorer.error_message
+        assert explorer.smooth.value is False
+        explorer.close()
+
+
+def test_clicks_and_keys_on_the_picture_reach_the_explorer(video, tiny_cnn):
+    ipyevents = pytest.importorskip("ipyevents", reason="click-to-probe needs ipyevents")
+    explorer = VideoExplorer(video, tiny_cnn, layers=["features.3"])
+    events = explorer._events
+    assert isinstance(events, ipyevents.Event) and events.source is explorer.image
+    assert set(events.watched_events) == {"click", "keydown"}
+    assert events.xy_coordinate_system == "data"  # picture pixels, whatever its CSS size
+    events._handle_mouse_msg(None, {"type": "keydown", "key": "ArrowRight"}, [])
+    events._handle_mouse_msg(None, {"type": "click", "dataX": 10, "dataY": 12}, [])
+    assert explorer.slider.value == 1 and "x=10, y=12 (frame 1)" in explorer.probe_label.value
+    explorer.close()

@@ -1,0 +1,134 @@
+"""Compose a displayed frame: heatmap, detection boxes and track trails in one picture.
+
+:func:`blend_map` is the fast path the video widgets call on every slider move: the map is
+quantised to 256 levels at its own (feature) resolution, resized as ``uint8`` and coloured
+with OpenCV's LUT, about 5x faster than :func:`xaikit.viz.overlay` at 640x480. Use
+:func:`~xaikit.viz.overlay` for maps with NaN or outside [0, 1].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import cv2
+import numpy as np
+
+from xaikit._arrays import to_numpy
+from xaikit.viz.boxes import draw_boxes, draw_trail
+from xaikit.viz.overlay import _lookup_table
+
+
+def _frame(frame) -> np.ndarray:
+    picture = to_numpy(frame)
+    if picture.ndim != 3 or picture.shape[2] != 3 or picture.dtype != np.uint8:
+        raise ValueError(
+            f"frame must be (H, W, 3) uint8 RGB; got shape {picture.shape}, dtype {picture.dtype}"
+        )
+    return picture
+
+
+def blend_map(frame, heatmap, alpha: float = 0.5, cmap: str = "jet") -> np.ndarray:
+    """Blend a map in [0, 1] of any size over a frame with a colormap.
+
+    Args:
+        frame: ``(H, W, 3)`` ``uint8`` RGB.
+        heatmap: ``(h, w)`` map with values in [0, 1] (clipped; NaN counts as 0), e.g. a CAM
+            at feature resolution; it is resized bilinearly to ``(H, W)``.
+        alpha: opacity of the map, in [0, 1].
+        cmap: matplotlib colormap name.
+
+    Returns:
+        ``(H, W, 3)`` ``uint8`` RGB; the inputs are not modified.
+
+    Examples:
+        >>> import numpy as np
+        >>> frame = np.zeros((4, 4, 3), np.uint8)
+        >>> blend_map(frame, np.ones((2, 2)), alpha=1.0, cmap="gray")[0, 0].tolist()
+        [255, 255, 255]
+        >>> blend_map(frame, np.ones((2, 2)), alpha=0.0)[0, 0].tolist()
+        [0, 0, 0]
+    """
+    picture = _frame(frame)
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must lie in [0, 1]; got {alpha}")
+    values = to_numpy(heatmap)
+    if values.ndim != 2:
+        raise ValueError(f"heatmap must have shape (h, w); got shape {values.shape}")
+    height, width = picture.shape[:2]
+    levels = np.nan_to_num(values.astype(np.float32), nan=0.0)
+    levels = cv2.convertScaleAbs(np.clip(levels, 0.0, 1.0), alpha=255.0)  # uint8 0..255
+    if levels.shape != (height, width):
+        levels = cv2.resize(levels, (width, height), interpolation=cv2.INTER_LINEAR)
+    colours = cv2.LUT(cv2.merge([levels, levels, levels]), _lookup_table(cmap).reshape(256, 1, 3))
+    return cv2.addWeighted(picture, 1.0 - alpha, colours, alpha, 0.0)
+
+
+def compose_frame(
+    frame,
+    heatmap=None,
+    *,
+    alpha: float = 0.5,
+    cmap: str = "jet",
+    boxes=None,
+    labels=None,
+    identities=None,
+    trails: Mapping[int, np.ndarray] | None = None,
+) -> np.ndarray:
+    """One displayed frame: the heatmap blended in, then trails, then boxes on top.
+
+    Args:
+        frame: ``(H, W, 3)`` ``uint8`` RGB.
+        heatmap: ``(h, w)`` map in [0, 1] or ``None`` (see :func:`blend_map`).
+        alpha: heatmap opacity in [0, 1].
+        cmap: matplotlib colormap name.
+        boxes: ``(N, 4)`` ``x0, y0, x1, y1`` in frame pixels, or ``None``.
+        labels: one caption per box, or ``None``.
+        identities: one colour index (track id) per box, or ``None``.
+        trails: ``{identity: (M, 2) x, y points, oldest first}``, or ``None``.
+
+    Returns:
+        ``(H, W, 3)`` ``uint8`` RGB copy.
+
+    Examples:
+        >>> import numpy as np
+        >>> frame = np.zeros((20, 20, 3), np.uint8)
+        >>> out = compose_frame(frame, np.ones((2, 2)), alpha=1.0, cmap="gray",
+        ...                     boxes=[[2, 2, 12, 12]], identities=[3])
+        >>> out[2, 5].tolist(), out[15, 15].tolist()
+        ([214, 39, 40], [255, 255, 255])
+    """
+    picture = _frame(frame) if heatmap is None else blend_map(frame, heatmap, alpha, cmap)
+    for identity, points in (trails or {}).items():
+        picture = draw_trail(picture, points, identity=identity)
+    if boxes is not None and len(boxes):
+        picture = draw_boxes(picture, boxes, labels=labels, identities=identities)
+    return picture
+
+
+def side_by_side(pictures, gap: int = 4, fill: int = 255) -> np.ndarray:
+    """Place RGB pictures in a row, top-aligned, separated by ``gap`` pixels of ``fill``.
+
+    Args:
+        pictures: ``(H_i, W_i, 3)`` ``uint8`` arrays.
+        gap: pixels between pictures.
+        fill: grey level of the gap and of the padding below shorter pictures.
+
+    Returns:
+        ``(max H_i, sum W_i + gap * (n - 1), 3)`` ``uint8``.
+
+    Examples:
+        >>> import numpy as np
+        >>> side_by_side([np.zeros((2, 2, 3), np.uint8), np.zeros((3, 1, 3), np.uint8)]).shape
+        (3, 7, 3)
+    """
+    arrays = [_frame(picture) for picture in pictures]
+    if not arrays:
+        raise ValueError("side_by_side needs at least one picture")
+    height = max(array.shape[0] for array in arrays)
+    width = sum(array.shape[1] for array in arrays) + gap * (len(arrays) - 1)
+    canvas = np.full((height, width, 3), fill, np.uint8)
+    left = 0
+    for array in arrays:
+        canvas[: array.shape[0], left : left + array.shape[1]] = array
+        left += array.shape[1] + gap
+    return canvas

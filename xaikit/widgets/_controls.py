@@ -1,0 +1,61 @@
+"""Controls the widgets share: Play linked to a frame slider in the browser, map pickers."""
+
+from __future__ import annotations
+
+import ipywidgets as W
+
+#: Colormaps offered in the pickers (all matplotlib names).
+CMAPS = ("jet", "inferno", "viridis", "magma", "turbo", "gray")
+
+
+def frame_controls(count: int, fps: float):
+    """``(play, slider)`` over frames ``0 .. count - 1``, linked in the browser.
+
+    The Play timer runs in the browser and drives the slider through ``jslink``, so playback
+    needs no kernel round trip to advance; the kernel observes the slider only. The slider
+    steps with the arrow keys when it has the focus.
+
+    Returns:
+        ``(play, slider, link)``; close all three when done.
+    """
+    interval = max(1, round(1000 / fps))
+    play = W.Play(min=0, max=count - 1, step=1, interval=interval, description="Play")
+    slider = W.IntSlider(
+        min=0,
+        max=count - 1,
+        step=1,
+        description="frame",
+        continuous_update=True,
+        layout=W.Layout(width="420px"),
+    )
+    link = W.jslink((play, "value"), (slider, "value"))
+    return play, slider, link
+
+
+def cmap_picker(value: str = "jet") -> W.Dropdown:
+    """Colormap dropdown."""
+    options = list(CMAPS) if value in CMAPS else [value, *CMAPS]
+    return W.Dropdown(
+        options=options, value=value, description="colormap", layout=W.Layout(width="200px")
+    )
+
+
+def opacity_slider(value: float = 0.5) -> W.FloatSlider:
+    """Heatmap opacity slider in [0, 1]."""
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"alpha must lie in [0, 1]; got {value}")
+    return W.FloatSlider(
+        value=value,
+        min=0.0,
+        max=1.0,
+        step=0.05,
+        description="opacity",
+        continuous_update=True,
+        layout=W.Layout(width="260px"),
+    )
+
+
+def layer_options(catalogue, names) -> list[tuple[str, str]]:
+    """Dropdown options ``(readable label, layer name)``, e.g.
+    ``("layer3 · stride 16 · 256 ch · 14x14", "layer3")``."""
+    return [(catalogue[name].label if name in catalogue else name, name) for name in names]
