@@ -144,11 +144,8 @@ def test_unknown_names_list_the_valid_ones():
         load(16)
 
 
-@pytest.mark.parametrize("name", ["demo-mice", "demo-shapes", "demo-actions"])
-def test_demo_names_are_reserved_with_a_clear_error(name):
-    assert name in available()["demo"]
-    with pytest.raises(NotImplementedError, match="not trained yet"):
-        load(name)
+def test_demo_names_are_listed_first():
+    assert available()["demo"] == ["demo-mice", "demo-shapes", "demo-actions"]
 
 
 def test_video_model_with_clip_preprocessing():

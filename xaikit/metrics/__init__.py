@@ -3,7 +3,8 @@
 Families, each a module of plain functions (numpy arrays or torch tensors in, floats out):
 ``saliency`` (maps vs human fixations), ``localization`` (maps vs boxes and masks),
 ``detection`` (detections vs boxes), ``faithfulness`` and ``sanity`` (maps vs the model itself),
-``tracking`` (tracks vs ground truth). Modules load on first use:
+``tracking`` (tracks vs ground truth); ``tables`` gathers them into tidy tables per method and
+layer for studies. Modules load on first use:
 
 >>> import xaikit as xk
 >>> xk.metrics.detection.box_iou([0, 0, 2, 2], [[0, 0, 2, 1]]).tolist()
@@ -14,7 +15,15 @@ from __future__ import annotations
 
 import importlib
 
-FAMILIES = ("saliency", "localization", "detection", "faithfulness", "sanity", "tracking")
+FAMILIES = (
+    "saliency",
+    "localization",
+    "detection",
+    "faithfulness",
+    "sanity",
+    "tracking",
+    "tables",
+)
 
 __all__ = list(FAMILIES)
 

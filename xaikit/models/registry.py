@@ -77,6 +77,9 @@ class ModelInfo:
         preprocess: Callable ``frames -> (input, mappings)``; see :class:`PresetPreprocess`.
         categories: Class names of the weights (``None`` when unknown).
         weights: What was loaded: ``"DEFAULT -> <enum name>"``, a file path, or ``None``.
+        layers: Layers worth explaining, shallow to deep (demo zoo models; ``None`` otherwise).
+        card: The model card (demo zoo: data, recipe, input size, normalisation, held-out
+            scores; ``None`` otherwise).
     """
 
     name: str
@@ -84,6 +87,8 @@ class ModelInfo:
     preprocess: PresetPreprocess
     categories: list[str] | None
     weights: str | None
+    layers: list[str] | None = None
+    card: dict | None = None
 
 
 def info(model: nn.Module) -> ModelInfo:
@@ -206,7 +211,9 @@ def load(name: str, weights="DEFAULT", device=None, **builder_kwargs) -> nn.Modu
             included).
         weights: ``"DEFAULT"`` (or a torchvision weights entry name such as ``"IMAGENET1K_V1"``)
             loads that file from the torch cache; a path loads a state dict file; ``None`` gives
-            random weights. Files are read with ``torch.load(weights_only=True)``.
+            random weights. Files are read with ``torch.load(weights_only=True)``. Demo zoo
+            models load their files from the package (``"DEFAULT"``; ``"gated"`` is
+            demo-actions' layer-wise gated variant).
         device: ``None`` picks CUDA, then MPS, then CPU.
         **builder_kwargs: Passed to the torchvision builder (e.g. ``num_classes`` for a
             fine-tuned state dict).
@@ -216,9 +223,8 @@ def load(name: str, weights="DEFAULT", device=None, **builder_kwargs) -> nn.Modu
 
     Raises:
         ValueError: unknown name (the message lists the valid ones) or weights entry.
-        NotImplementedError: a demo zoo name whose model is not trained yet.
         FileNotFoundError: the weights file is missing (the message names the file and the
-            folder it belongs in).
+            folder it belongs in; for a demo model, the command that reproduces it).
         RuntimeError: the state dict does not fit the architecture.
 
     Examples:
@@ -231,10 +237,11 @@ def load(name: str, weights="DEFAULT", device=None, **builder_kwargs) -> nn.Modu
     if not isinstance(name, str):
         raise TypeError(f"name must be a string; got {type(name).__name__}")
     if name in DEMO_MODELS:
-        raise NotImplementedError(
-            f"{name!r} ({DEMO_MODELS[name]}) is part of xaikit's demo zoo, which is not trained "
-            "yet; use a torchvision name or xaikit.models.load_darknet for now"
-        )
+        if builder_kwargs:
+            raise TypeError(f"demo model {name!r} takes no builder arguments")
+        from xaikit.models.zoo.loading import load_demo
+
+        return load_demo(name, weights=weights, device=device)
     name = ALIASES.get(name, name)
     tasks = _names_by_task()
     task = next((t for t, names in tasks.items() if name in names), None)

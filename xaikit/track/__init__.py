@@ -23,10 +23,10 @@ from xaikit.track.behaviour import (
 )
 from xaikit.track.cam_cache import DetectionCAMCache
 from xaikit.track.detection import VideoDetections, detect_video
-from xaikit.track.evaluation import evaluate_detections, evaluate_tracks
+from xaikit.track.evaluation import evaluate_detections, evaluate_tracks, paper_table
 from xaikit.track.export import save_table
 from xaikit.track.pipeline import TrackingResult, analyse_video
-from xaikit.track.render import overlay_frames, write_overlay
+from xaikit.track.render import detection_cam_grid, overlay_frames, write_overlay
 from xaikit.track.smoothing import filter_velocity_spikes, interpolate_gaps, spike_threshold
 from xaikit.track.zones import Zone, open_field_centre, zone_visits
 
@@ -37,6 +37,7 @@ __all__ = [
     "Zone",
     "analyse_video",
     "cm_per_pixel",
+    "detection_cam_grid",
     "detect_video",
     "distance_travelled",
     "evaluate_detections",
@@ -47,6 +48,7 @@ __all__ = [
     "occupancy",
     "open_field_centre",
     "overlay_frames",
+    "paper_table",
     "save_table",
     "speed",
     "spike_threshold",

@@ -33,7 +33,13 @@ import torch.nn.functional as F
 from xaikit.track._tables import BOX, check_table
 from xaikit.track.detection import frame_source
 
-__all__ = ["DetectionCAMCache", "darknet_decode", "explain_detections", "to_frame"]
+__all__ = [
+    "DetectionCAMCache",
+    "darknet_decode",
+    "explain_detections",
+    "place_maps",
+    "to_frame",
+]
 
 _VERSION = 1
 
@@ -103,6 +109,38 @@ def to_frame(raw, size, box=None) -> np.ndarray:
     x0, y0 = (int(np.floor(max(v, 0))) for v in box[:2])
     x1, y1 = int(np.ceil(min(box[2], width))), int(np.ceil(min(box[3], height)))
     return out[y0:y1, x0:x1]
+
+
+def place_maps(entries, size) -> np.ndarray:
+    """Per-detection maps → one map over the frame: each detection's map inside its own box.
+
+    Each map is brought to the frame by :func:`to_frame` (upsampled, negatives zeroed, min-max
+    normalised over the frame) and only its crop inside the detection's box is kept; where
+    boxes overlap the larger value wins; outside every box the map is 0. So a detection whose
+    evidence lies outside its box shows a dim box.
+
+    Args:
+        entries: ``(track, box (4,), map (h, w))`` per detection, as
+            :meth:`DetectionCAMCache.maps` gives them (``track`` is ignored).
+        size: ``(width, height)`` of the frame.
+
+    Returns:
+        ``(height, width)`` float32 map in [0, 1].
+
+    Examples:
+        >>> import numpy as np
+        >>> heat = place_maps([(0, np.array([2, 0, 4, 1]), np.array([[0.0, 1.0]]))], (4, 2))
+        >>> heat.round(2).tolist()
+        [[0.0, 0.0, 0.75, 1.0], [0.0, 0.0, 0.0, 0.0]]
+    """
+    width, height = size
+    heat = np.zeros((height, width), np.float32)
+    for _, box, raw in entries:
+        crop = to_frame(raw, size, box)
+        x0, y0 = (int(np.floor(max(v, 0))) for v in box[:2])
+        window = heat[y0 : y0 + crop.shape[0], x0 : x0 + crop.shape[1]]
+        np.maximum(window, crop, out=window)
+    return heat
 
 
 def _sha256_file(path: Path) -> str:
@@ -229,6 +267,7 @@ class DetectionCAMCache:
             "model": _model_hash(model),
             "method": method,
             "layer": self.layer,
+            "chunk": self.chunk,  # chunk files of another chunk size hold other frames
             "target": hashlib.sha256(np.ascontiguousarray(target, np.float64).data).hexdigest(),
         }
         self.key = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
@@ -279,6 +318,11 @@ class DetectionCAMCache:
             )
             for i in picked
         ]
+
+    def frame_map(self, frame: int) -> np.ndarray:
+        """``(height, width)`` map of frame ``frame`` in [0, 1]: each detection's own map inside
+        its box (:func:`place_maps`), 0 elsewhere."""
+        return place_maps(self.maps(frame), self.size)
 
     def _remember(self, index: int, found) -> None:
         self._memory[index] = found

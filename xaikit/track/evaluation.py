@@ -13,7 +13,13 @@ from xaikit.metrics import detection as detection_metrics
 from xaikit.metrics.tracking import clear_mot
 from xaikit.track._tables import BOX, check_table
 
-__all__ = ["IDENTITY_COLUMNS", "evaluate_detections", "evaluate_tracks", "truth_rows"]
+__all__ = [
+    "IDENTITY_COLUMNS",
+    "evaluate_detections",
+    "evaluate_tracks",
+    "paper_table",
+    "truth_rows",
+]
 
 #: Names accepted for the identity column of a ground-truth table, in order of preference.
 IDENTITY_COLUMNS = ("track", "mouse", "id")
@@ -123,3 +129,41 @@ def evaluate_tracks(
         mine[columns].to_numpy(np.float64),
         iou_threshold=iou_threshold,
     )
+
+
+def paper_table(metrics: dict, digits: int | None = 3) -> pd.DataFrame:
+    """The mice paper's Tables 2 to 4 (and Fig. 5) for one run, as one table.
+
+    Args:
+        metrics: :attr:`~xaikit.track.pipeline.TrackingResult.metrics` of a run with ground
+            truth (``"detection"``, ``"timing"`` and optionally ``"tracking"``).
+        digits: round to this many decimals (``None``: keep full precision).
+
+    Returns:
+        One row: ``precision, recall, f1`` (Table 2), ``ap, ap_voc11, average_iou``
+        (Table 3, as fractions), ``time_per_frame_s, time_std_s, frames_per_second``
+        (Table 4 / Fig. 5: detector time per frame), then ``mota, idf1, id_switches`` when
+        tracks were scored.
+
+    Examples:
+        >>> metrics = {"detection": {"precision": 0.98, "recall": 0.99, "f1": 0.98497,
+        ...                          "ap": 0.9, "ap_voc11": 0.89, "average_iou": 0.8},
+        ...            "timing": {"mean_s": 0.08, "std_s": 0.06, "frames_per_second": 12.5}}
+        >>> paper_table(metrics).iloc[0].tolist()
+        [0.98, 0.99, 0.985, 0.9, 0.89, 0.8, 0.08, 0.06, 12.5]
+    """
+    if "detection" not in metrics or "timing" not in metrics:
+        raise ValueError(
+            "metrics needs 'detection' and 'timing' (run analyse_video with truth=); got "
+            f"{sorted(metrics)}"
+        )
+    found, timing = metrics["detection"], metrics["timing"]
+    row = {name: found[name] for name in ("precision", "recall", "f1", "ap", "ap_voc11")}
+    row["average_iou"] = found["average_iou"]
+    row["time_per_frame_s"] = timing["mean_s"]
+    row["time_std_s"] = timing["std_s"]
+    row["frames_per_second"] = timing["frames_per_second"]
+    if "tracking" in metrics:
+        row.update({name: metrics["tracking"][name] for name in ("mota", "idf1", "id_switches")})
+    table = pd.DataFrame([row])
+    return table.round(digits) if digits is not None else table

@@ -10,7 +10,7 @@ import pandas as pd
 
 from xaikit.track._tables import check_table
 
-__all__ = ["overlay_frames", "write_overlay"]
+__all__ = ["detection_cam_grid", "overlay_frames", "write_overlay"]
 
 
 def overlay_frames(frames, tracks: pd.DataFrame, trail: int = 30) -> Iterator[np.ndarray]:
@@ -60,3 +60,68 @@ def write_overlay(
     from xaikit.data import write_video
 
     write_video(path, overlay_frames(frames, tracks, trail), fps)
+
+
+def detection_cam_grid(
+    video,
+    model,
+    detections: pd.DataFrame,
+    frame: int,
+    methods=("gradcam",),
+    layers=None,
+    *,
+    cache_dir=None,
+    alpha: float = 0.5,
+    cmap: str = "jet",
+    fps: float | None = None,
+    device=None,
+    chunk: int = 8,
+):
+    """Per-detection maps of one frame for every method (rows) and layer (columns).
+
+    Each panel is the frame with each detection's own map inside its box
+    (:meth:`~xaikit.track.DetectionCAMCache.frame_map`) and the boxes drawn; the maps come
+    from (and go to) the on-disk cache, so the widgets and this figure share them.
+
+    Args:
+        video: a path, a VideoReader, an ArenaClip or a ``(T, H, W, 3)`` uint8 array.
+        model: a Darknet-style detector.
+        detections: ``frame, x0, y0, x1, y1`` (and optionally ``track``) table.
+        frame: the frame shown.
+        methods: method names that read a layer.
+        layers: layer names; ``None`` takes the cache's default layer.
+        cache_dir: folder of the CAM cache (``None``: ``~/.cache/xaikit/cams``).
+        alpha, cmap: opacity and colormap of the maps.
+        fps: frame rate of an array of frames.
+        device: where to compute.
+        chunk: frames per cache file (computed together; 8 shares the maps of a
+            :class:`~xaikit.widgets.VideoExplorer` with its default ``batch_size``).
+
+    Returns:
+        A :class:`~xaikit.viz.figures.SavableFigure`, panels titled ``method · layer``.
+    """
+    from xaikit.track.cam_cache import DetectionCAMCache
+    from xaikit.viz.compose import compose_frame
+    from xaikit.viz.figures import figure_grid
+
+    methods = [methods] if isinstance(methods, str) else list(methods)
+    layers = [None] if layers is None else [layers] if isinstance(layers, str) else list(layers)
+    panels, titles = [], []
+    for method in methods:
+        for layer in layers:
+            cache = DetectionCAMCache(
+                video, model, detections, method, layer, cache_dir=cache_dir, device=device,
+                chunk=chunk, fps=fps,
+            )  # fmt: skip
+            entries = cache.maps(frame)
+            boxes = np.array([box for _, box, _ in entries]).reshape(-1, 4)
+            identities = [0 if track is None else track for track, _, _ in entries]
+            panels.append(
+                compose_frame(
+                    np.asarray(cache.frames[frame]), cache.frame_map(frame), alpha=alpha,
+                    cmap=cmap, boxes=boxes, identities=identities,
+                )
+            )  # fmt: skip
+            titles.append(f"{method} · {cache.layer}")
+    width = np.asarray(panels[0]).shape[1]
+    return figure_grid(panels, titles, ncols=len(layers), panel_size=min(4.0, width / 100))

@@ -14,6 +14,7 @@ from xaikit.viz.plots import (
     threshold_plot,
     time_strip,
 )
+from xaikit.viz.tracks import occupancy_figure, trajectory_figure
 
 __all__ = [
     "blend_map",
@@ -30,6 +31,7 @@ __all__ = [
     "identity_color",
     "figure_grid",
     "normalize_map",
+    "occupancy_figure",
     "method_layer_grid",
     "overlay",
     "overlay_grid",
@@ -37,4 +39,5 @@ __all__ = [
     "table_figure",
     "threshold_plot",
     "time_strip",
+    "trajectory_figure",
 ]

@@ -293,3 +293,106 @@ def image_maps(
             on_frame = mappings[0].map_to_frame(value[0].detach().float().cpu())
             maps[(method, key)] = on_frame.numpy().astype(np.float32)
     return catalogue, chosen, maps
+
+
+def is_detector(model) -> bool:
+    """Whether ``model`` is a Darknet-style detector whose detections get their own maps
+    (``detect``, ``preprocess`` and ``decode``, as :class:`~xaikit.models.Darknet` has)."""
+    return all(callable(getattr(model, name, None)) for name in ("detect", "preprocess", "decode"))
+
+
+class DetectionMapStore:
+    """Per-detection maps of a detector over a video, with :class:`MapStore`'s interface.
+
+    Each (method, layer) has its own :class:`~xaikit.track.DetectionCAMCache` (maps at feature
+    resolution, persisted on disk, ``batch_size`` frames per cache file), created on first use;
+    a frame's map is every detection's own map inside its box
+    (:meth:`~xaikit.track.DetectionCAMCache.frame_map`), 0 elsewhere, in frame pixels.
+
+    Args:
+        model: a Darknet-style detector (see :func:`is_detector`).
+        frames: a :class:`~xaikit.widgets._frames.FrameSource`.
+        video: the video as the user gave it (the cache keys on its content).
+        detections: table ``frame, x0, y0, x1, y1`` (native frame pixels), optional ``track``.
+        methods: method names that read a layer (per-detection maps are read at a layer).
+        layers: layer names; ``None`` takes the model card's layers, else the cache's default
+            (the 3x3 conv two layers before the first ``[yolo]`` head).
+        cache_dir: folder of the on-disk cache (``None``: ``~/.cache/xaikit/cams``).
+        batch_size: frames per cache file (computed together).
+        device: where to compute (``None``: the model's device).
+        fps: frame rate of an array of frames.
+
+    Raises:
+        ValueError: an unknown method or layer, or a method that reads no layer.
+    """
+
+    def __init__(
+        self,
+        model,
+        frames,
+        video,
+        detections,
+        methods,
+        layers=None,
+        cache_dir=None,
+        batch_size: int = 8,
+        device=None,
+        fps: float | None = None,
+    ):
+        from xaikit.explain import METHODS
+        from xaikit.track import DetectionCAMCache
+
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive int; got {batch_size!r}")
+        self.methods = check_methods(methods)
+        pixel = [name for name in self.methods if not METHODS[name].uses_layers]
+        if pixel:
+            raise ValueError(
+                f"per-detection maps are read at a layer; {pixel} read none. Choose methods "
+                f"that use layers: {sorted(n for n, m in METHODS.items() if m.uses_layers)}"
+            )
+        self.frames, self.detections = frames, detections
+        self._make = lambda method, layer: DetectionCAMCache(
+            video, model, detections, method, layer, cache_dir=cache_dir, device=device,
+            chunk=batch_size, fps=frames.fps if fps is None else fps,
+        )  # fmt: skip
+        example, _ = model.preprocess([frames.native(0)], device=_device_of(model))
+        self.catalogue = feature_layers(model, example)
+        self._caches: dict[tuple[str, str], DetectionCAMCache] = {}
+        if layers is None and not getattr(getattr(model, "xaikit_info", None), "layers", None):
+            first = self._make(self.methods[0], None)
+            layers = [first.layer]
+            self._caches[(self.methods[0], first.layer)] = first
+        self.layers = pick_layers(model, self.catalogue, layers)
+
+    def key(self, method: str, layer: str) -> tuple[str, str]:
+        """``(method, layer)``, checked."""
+        if method not in self.methods:
+            raise ValueError(f"unknown method {method!r}; this store has {self.methods}")
+        if layer not in self.layers:
+            raise ValueError(f"unknown layer {layer!r}; this store has {self.layers}")
+        return method, layer
+
+    def cache(self, method: str, layer: str):
+        """The :class:`~xaikit.track.DetectionCAMCache` of (method, layer)."""
+        key = self.key(method, layer)
+        if key not in self._caches:
+            self._caches[key] = self._make(*key)
+        return self._caches[key]
+
+    def get(self, index: int, method: str, layer: str) -> np.ndarray:
+        """Map of frame ``index`` in [0, 1], ``(H, W)`` ``float32`` in native frame pixels."""
+        self.frames._index(index)
+        return self.cache(method, layer).frame_map(index)
+
+    def compute_all(self, progress=None) -> None:
+        """Compute every chunk of every (method, layer); ``progress(done, total)`` after each."""
+        caches = [self.cache(method, layer) for method in self.methods for layer in self.layers]
+        total = sum(cache.chunks for cache in caches)
+        done = 0
+        for cache in caches:
+            for index in range(cache.chunks):
+                cache.compute(frames=[index * cache.chunk], progress=False)
+                done += 1
+                if progress is not None:
+                    progress(done, total)

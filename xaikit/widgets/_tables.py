@@ -1,8 +1,8 @@
 """Detections and tracks given as plain tables, looked up per frame.
 
 A table is a pandas DataFrame with the columns ``frame, x0, y0, x1, y1`` (frame pixels) and,
-optionally, ``track_id``, ``label`` and ``score``, so the widgets do not depend on any
-detector or tracker.
+optionally, ``track_id`` (or ``track``, as :func:`xaikit.track.track` names it), ``label`` and
+``score``, so the widgets do not depend on any detector or tracker.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ class FrameTable:
     """Boxes and track trails of a detection / track table, grouped by frame once.
 
     Args:
-        table: DataFrame with :data:`BOX_COLUMNS`, optional ``track_id``, ``label``, ``score``.
+        table: DataFrame with :data:`BOX_COLUMNS`, optional ``track_id`` (or ``track``),
+            ``label``, ``score``.
         name: what the table is called in error messages.
         require_tracks: whether ``track_id`` is required (trails need it).
 
@@ -35,6 +36,8 @@ class FrameTable:
     def __init__(self, table, name: str = "detections", require_tracks: bool = False):
         if not isinstance(table, pd.DataFrame):
             raise TypeError(f"{name} must be a pandas DataFrame; got {type(table).__name__}")
+        if "track" in table.columns and "track_id" not in table.columns:
+            table = table.rename(columns={"track": "track_id"})
         required = BOX_COLUMNS + (("track_id",) if require_tracks else ())
         missing = [column for column in required if column not in table.columns]
         if missing:
@@ -43,6 +46,7 @@ class FrameTable:
                 f"(optional: track_id, label, score); has {list(table.columns)}"
             )
         table = table.sort_values("frame", kind="stable")
+        self.table = table
         frames = table["frame"].to_numpy(np.int64)
         corners = table[list(BOX_COLUMNS[1:])].to_numpy(np.float64)
         tracks = table["track_id"].to_numpy(np.int64) if "track_id" in table else None
@@ -65,6 +69,12 @@ class FrameTable:
         rows = self._rows.get(int(frame), np.zeros(0, np.int64))
         identities = None if self._tracks is None else self._tracks[rows].tolist()
         return self._corners[rows], [self._captions[row] for row in rows], identities
+
+    def cam_table(self) -> pd.DataFrame:
+        """``frame, x0, y0, x1, y1`` and ``track`` (when known), one row per box, sorted by
+        frame: the table a :class:`~xaikit.track.DetectionCAMCache` explains."""
+        columns = list(BOX_COLUMNS) + (["track_id"] if self._tracks is not None else [])
+        return self.table[columns].rename(columns={"track_id": "track"}).reset_index(drop=True)
 
     def trails(self, frame: int, length: int = 30) -> dict[int, np.ndarray]:
         """``{track_id: (length, 2) centroids of frames frame-length+1 .. frame}``; NaN rows

@@ -14,7 +14,7 @@ from xaikit.widgets._base import Panel, close_widget, guarded
 from xaikit.widgets._cache import BytesCache
 from xaikit.widgets._controls import cmap_picker, frame_controls, layer_options, opacity_slider
 from xaikit.widgets._frames import FrameSource
-from xaikit.widgets._maps import MapStore, sample_map
+from xaikit.widgets._maps import DetectionMapStore, MapStore, is_detector, sample_map
 from xaikit.widgets._tables import FrameTable
 
 try:  # click-to-probe and arrow keys on the picture; without it the slider still steps
@@ -23,6 +23,14 @@ except ImportError:  # pragma: no cover - depends on the environment
     Event = None
 
 VIEWER_CLASS = "xaikit-viewer"
+
+
+def detected_boxes(model, video, score_threshold: float, fps: float, device=None):
+    """The detector's boxes over the video scoring above ``score_threshold``, as a table."""
+    from xaikit.track import detect_video
+
+    run = detect_video(model, video, fps=fps, device=device, describe=False, progress=False)
+    return run.table[run.table["score"] > score_threshold].reset_index(drop=True)
 
 
 class VideoExplorer(Panel):
@@ -36,6 +44,13 @@ class VideoExplorer(Panel):
     playback" pre-encodes every frame and flips through them in the browser (a ``Stack`` of
     images linked to Play), which plays at 25 fps or more whatever the kernel does.
 
+    With a detector (a Darknet model such as ``xk.models.load("demo-mice")``), every detection
+    gets its own map: the heatmap shows each detection's map inside its box (the maps of
+    :class:`~xaikit.track.DetectionCAMCache`, kept on disk at feature resolution, so reopening
+    the notebook does not recompute them), for the chosen method and layer. The detections are
+    ``detections``, else ``tracks``, else the detector's own (:func:`~xaikit.track.detect_video`,
+    those scoring above ``score_threshold``).
+
     A click on the picture reads the values of every method and layer at that point; the left
     and right arrow keys step frames while the pointer is over the picture (both need the
     ``ipyevents`` package; without it, the slider's own arrow keys still step).
@@ -43,22 +58,30 @@ class VideoExplorer(Panel):
     Args:
         video: file path, :class:`~xaikit.data.VideoReader`, synthetic ``ArenaClip`` or
             ``(T, H, W, 3)`` ``uint8`` array.
-        model: a CNN to explain, or ``None`` for a plain viewer without heatmaps.
+        model: a CNN to explain, a Darknet-style detector (per-detection maps), or ``None``
+            for a plain viewer without heatmaps.
         methods: method names (see ``xaikit.explain.METHODS``).
         layers: layer names; ``None`` takes the model card's layers or the deepest feature map.
         detections: DataFrame ``frame, x0, y0, x1, y1`` (frame pixels), optional
-            ``track_id``, ``label``, ``score``; drawn as boxes coloured by identity.
-        tracks: DataFrame ``frame, track_id, x0, y0, x1, y1``; drawn as trails of box centres
-            (and as boxes when ``detections`` is not given).
+            ``track_id`` (or ``track``), ``label``, ``score``; drawn as boxes coloured by
+            identity.
+        tracks: DataFrame ``frame, track_id (or track), x0, y0, x1, y1``, such as
+            :func:`xaikit.track.track` gives; drawn as trails of box centres (and as boxes
+            when ``detections`` is not given).
         preprocess: ``frames, device -> (input, mappings)``; default: the model's
             (``model.xaikit_info``) or frames scaled to [0, 1] at native size.
-        target: explained target for every frame (``None``: the predicted class).
+        target: explained target for every frame (``None``: the predicted class); not used
+            with a detector, whose targets are its detections.
         width: display width in pixels (``None``: native size).
         fps: frame rate for arrays (files and clips carry their own).
         batch_size: frames per explain call.
         trail: trail length in frames.
         alpha, cmap: initial heatmap opacity and colormap.
         device: where to compute the maps.
+        score_threshold: with a detector and no table, the detections shown and explained
+            must score above it.
+        cam_cache_dir: folder of the per-detection map cache (``None``:
+            ``~/.cache/xaikit/cams``).
 
     Examples:
         >>> import numpy as np
@@ -90,15 +113,26 @@ class VideoExplorer(Panel):
         cmap: str = "jet",
         device=None,
         max_flipbook_frames: int = 1500,
+        score_threshold: float = 0.25,
+        cam_cache_dir=None,
     ):
         self.frames = FrameSource(video, width=width, fps=fps)
         self.maps = None
-        if model is not None:
+        self.detections = None if detections is None else FrameTable(detections, "detections")
+        self.tracks = None if tracks is None else FrameTable(tracks, "tracks", require_tracks=True)
+        if model is not None and is_detector(model):
+            explained = detections if detections is not None else tracks
+            if explained is None:
+                explained = detected_boxes(model, video, score_threshold, self.frames.fps, device)
+                self.detections = FrameTable(explained, "detections")
+            self.maps = DetectionMapStore(
+                model, self.frames, video, FrameTable(explained).cam_table(), methods, layers,
+                cam_cache_dir, batch_size, device, self.frames.fps,
+            )  # fmt: skip
+        elif model is not None:
             self.maps = MapStore(
                 model, self.frames, methods, layers, preprocess, target, batch_size, device
             )
-        self.detections = None if detections is None else FrameTable(detections, "detections")
-        self.tracks = None if tracks is None else FrameTable(tracks, "tracks", require_tracks=True)
         if not isinstance(trail, int) or trail < 2:
             raise ValueError(f"trail must be an int >= 2 frames; got {trail!r}")
         self.trail = trail

@@ -1,0 +1,160 @@
+"""The demo zoo: shipped models load offline and reach their scores on fresh held-out data;
+training runs end to end; missing files get an error that says how to reproduce them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import xaikit as xk
+from xaikit.models.train import train
+from xaikit.models.zoo import cards, classifiers, datasets, detector
+from xaikit.models.zoo.loading import load_demo
+
+# Held-out seeds of the tests: above the cards' held-out seed, far from every training seed.
+SHAPES_SEED, ACTIONS_SEED, MICE_SEED = 200_001, 200_002, 200_003
+
+
+def _shipped(name: str) -> dict:
+    """The shipped card of ``name``; skips (naming the command) when the model is not trained."""
+    if not cards.card_path(name).is_file():
+        pytest.skip(f"{name} is not shipped yet: {cards.reproduce_command(name)}")
+    return cards.read_card(name)
+
+
+def _load(name: str, weights: str = "DEFAULT"):
+    _shipped(name)
+    return xk.models.load(name, weights=weights, device="cpu")
+
+
+@pytest.mark.parametrize("name", ["demo-shapes", "demo-actions", "demo-mice"])
+def test_card_names_the_shipped_weights(name):
+    card = _shipped(name)
+    total = 0
+    for entry in card["weights"].values():
+        path = cards.WEIGHTS_DIR / entry["file"]
+        assert cards.sha256(path) == entry["sha256"], f"{path.name} is not the file its card scored"
+        total += path.stat().st_size
+    assert total < 15 * 2**20
+    assert card["data"]["held_out"]["first_seed"] >= datasets.HELD_OUT_SEED
+    assert card["scores"], "the card has no held-out scores"
+
+
+def test_all_weights_fit_in_15_mb():
+    sizes = [p.stat().st_size for p in cards.WEIGHTS_DIR.iterdir() if p.suffix != ".json"]
+    assert sum(sizes) <= 15 * 10**6
+
+
+def test_demo_shapes_is_accurate_on_unseen_images():
+    model = _load("demo-shapes")
+    info = xk.models.info(model)
+    assert info.task == "classification" and info.categories == list(datasets.synthetic.CLASSES)
+    assert info.layers == [f"features.conv{n}" for n in range(1, 6)]
+    assert not model.training
+    accuracy = classifiers.score("demo-shapes", model, SHAPES_SEED, 300)
+    assert accuracy >= 0.95
+
+
+@pytest.mark.parametrize("weights", ["DEFAULT", "gated"])
+def test_demo_actions_is_accurate_on_unseen_clips(weights):
+    model = _load("demo-actions", weights)
+    info = xk.models.info(model)
+    assert info.task == "video" and len(info.categories) == 8
+    accuracy = classifiers.score("demo-actions", model, ACTIONS_SEED, 160)
+    assert accuracy >= 0.9
+
+
+def test_demo_actions_gated_variant_weighs_every_stage():
+    model = _load("demo-actions", "gated")
+    clip = datasets.action_set(2, 8, (64, 64), seed=ACTIONS_SEED)[0]
+    x, _ = xk.models.info(model).preprocess(clip, device="cpu")
+    assert x.shape == (2, 3, 8, 64, 64)
+    model(x)
+    assert model.last_gates.shape == (2, 5)
+    torch.testing.assert_close(model.last_gates.sum(1), torch.ones(2))
+
+
+def test_demo_mice_finds_the_mice_in_all_setups():
+    model = _load("demo-mice")
+    info = xk.models.info(model)
+    assert info.task == "detection" and model.class_names == ["mouse"]
+    assert model.head_layer_names == ["module_list.16", "module_list.23"]
+    data = detector.held_out(MICE_SEED, clips=6, frames=10, every=2)
+    scores = detector.score(model, data)
+    assert scores["all"]["frames"] == 30
+    assert scores["all"]["map50"] >= 0.95
+
+
+def test_training_smoke_runs_write_loadable_models(tmp_path):
+    card = train("demo-shapes", tmp_path, "cpu", train_items=32, held_out_items=16, max_steps=2)
+    assert (tmp_path / "demo-shapes.pt").is_file() and (tmp_path / "demo-shapes.json").is_file()
+    assert 0.0 <= card["scores"]["held_out_accuracy"]["DEFAULT"] <= 1.0
+    trained = load_demo("demo-shapes", device="cpu", folder=tmp_path)
+    untrained = load_demo("demo-shapes", weights=None, device="cpu", folder=tmp_path)
+    assert trained.xaikit_info.card["recipe"]["max_steps"] == 2
+    first = "features.conv1.0.weight"
+    assert not torch.equal(trained.state_dict()[first], untrained.state_dict()[first])
+
+    mice = train("demo-mice", tmp_path, "cpu", train_clips=3, held_out_clips=3, max_steps=2)
+    weights = tmp_path / "demo-mice.weights"
+    reloaded = xk.models.load_darknet(tmp_path / "demo-mice.cfg", weights, device="cpu")
+    x = torch.rand(1, 3, *reloaded.input_size)
+    ours = load_demo("demo-mice", device="cpu", folder=tmp_path)
+    for a, b in zip(ours(x), reloaded(x), strict=True):
+        torch.testing.assert_close(a, b)
+    assert set(mice["scores"]["held_out_map50"]) == {"all", *datasets.synthetic.SETUPS}
+
+
+def test_yolo_loss_decreases_on_one_batch():
+    model = detector.Darknet.from_cfg(detector.CFG)
+    torch.manual_seed(0)
+    x = torch.rand(2, 3, *model.input_size)
+    boxes = [torch.tensor([[40.0, 40, 60, 70]]), torch.tensor([[100.0, 120, 150, 160]])]
+    optimizer = torch.optim.Adam(model.parameters(), 1e-2)
+    losses = []
+    for _ in range(5):
+        loss, parts = detector.yolo_loss(model, model(x), boxes)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert set(parts) == {"box", "obj", "cls"} and losses[-1] < losses[0]
+
+
+def test_boxes_train_several_anchors_and_neighbour_cells():
+    model = detector.Darknet.from_cfg(detector.CFG)
+    box = [torch.tensor([[100.0, 50, 120, 63]])]  # 20 x 13 at centre (110, 56.5)
+    single = detector.assign_targets(model, box)
+    several = detector.assign_targets(model, box, anchor_iou=0.3)
+    assert sum(map(len, single)) == 4  # best anchor, centre cell and 3 neighbours (2 x 2)
+    assert sum(map(len, several)) > sum(map(len, single))
+    stride = model.heads[1].stride
+    for _, _, row, col, _ in several[1]:
+        assert abs((col + 0.5) * stride - 110) < 1.5 * stride
+        assert abs((row + 0.5) * stride - 56.5) < 1.5 * stride
+
+
+def test_missing_weight_file_names_it_and_the_command(tmp_path, monkeypatch):
+    entry = {"file": "demo-shapes.pt"}
+    cards.write_card({"name": "demo-shapes", "weights": {"DEFAULT": entry}}, tmp_path)
+    monkeypatch.setattr(cards, "WEIGHTS_DIR", tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"demo-shapes\.pt is missing") as error:
+        xk.models.load("demo-shapes", device="cpu")
+    assert "python -m xaikit.models.train demo-shapes" in str(error.value)
+    with pytest.raises(FileNotFoundError, match=r"demo-mice\.json is missing"):
+        xk.models.load("demo-mice", device="cpu")
+
+
+def test_unknown_demo_weights_entry_lists_the_valid_ones():
+    _shipped("demo-actions")
+    with pytest.raises(ValueError, match="'DEFAULT', 'gated'"):
+        xk.models.load("demo-actions", weights="nope", device="cpu")
+
+
+def test_held_out_and_training_seeds_never_meet():
+    with pytest.raises(ValueError, match="held-out seeds start"):
+        datasets.check_held_out(datasets.TRAINING_SEED)
+    with pytest.raises(ValueError, match="training set must use seeds"):
+        datasets.check_training(10, datasets.HELD_OUT_SEED - 1, 1)
+    assert np.all(np.array([SHAPES_SEED, ACTIONS_SEED, MICE_SEED]) > datasets.CARD_SEED)

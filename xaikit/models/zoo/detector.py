@@ -1,0 +1,374 @@
+"""demo-mice: a YOLOv3-tiny-style Darknet detector trained in torch on synthetic arena frames.
+
+The network is built from ``demo-mice.cfg`` by the Darknet port, so its parameters map 1:1 to
+the ``.weights`` file that :func:`~xaikit.models.save_darknet_weights` writes; the same
+:func:`~xaikit.models.load_darknet` reads it back (and OpenCV DNN could too).
+
+The loss (:func:`yolo_loss`) follows YOLOv3 with two YOLOv4/v5 refinements: each ground-truth
+box goes to every anchor (over both heads) whose shape IoU with it exceeds ``anchor_iou`` (always
+to the best one), in the cell holding its centre and, as the cfg's heads use ``scale_x_y=2``, in
+the nearer neighbour cell along each axis; those predictions learn the box (GIoU loss on the
+decoded box), objectness equal to their box's IoU with it, and the class; every other
+prediction learns objectness 0 unless its box already overlaps a ground truth by IoU > 0.5
+(ignored).
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torchvision.ops import box_iou, generalized_box_iou_loss
+from tqdm.auto import tqdm
+
+from xaikit._runtime import device as resolve_device
+from xaikit.metrics.detection import average_precision
+from xaikit.models.darknet import Darknet, load_darknet
+from xaikit.models.darknet_weights import save_darknet_weights
+from xaikit.models.preprocessing import ResizePreprocess
+from xaikit.models.yolo import decode_yolo_head
+from xaikit.models.zoo import cards, datasets
+from xaikit.models.zoo.training import seed_everything
+
+NAME = "demo-mice"
+CFG = Path(__file__).resolve().parent / "demo-mice.cfg"
+#: Data and optimisation settings (all recorded in the card).
+RECIPE = {
+    "train_clips": 150,  # 50 per setup
+    "frames_per_clip": 24,
+    "every": 3,  # keep every 3rd frame: 8 per clip
+    "held_out_clips": 24,
+    "held_out_frames": 30,
+    "held_out_every": 5,
+    "epochs": 8,
+    "batch_size": 16,
+    "lr": 2e-3,
+    "weight_decay": 5e-4,
+    "ignore_iou": 0.5,
+    "anchor_iou": 0.3,
+    "seed": 0,
+}
+#: Detection settings of the held-out evaluation (Darknet's ``map`` uses 0.005 too).
+EVAL_CONF, EVAL_NMS = 0.005, 0.45
+
+
+def _cells(centre: float, stride: float, cells: int, neighbours: bool) -> list[int]:
+    """Grid cells along one axis that train a box centred at ``centre`` (input pixels).
+
+    The cell holding the centre, and with ``neighbours`` also the adjacent cell nearer to the
+    centre (reachable when the head's ``scale_x_y`` is 2: offsets span ``(-0.5, 1.5)``).
+
+    Examples:
+        >>> _cells(36.0, 16, 20, True), _cells(44.0, 16, 20, True), _cells(4.0, 16, 20, True)
+        ([2, 1], [2, 3], [0])
+    """
+    cell = min(int(centre // stride), cells - 1)
+    found = [cell]
+    if neighbours:
+        other = cell - 1 if centre / stride - cell < 0.5 else cell + 1
+        if 0 <= other < cells:
+            found.append(other)
+    return found
+
+
+def assign_targets(
+    model: Darknet, boxes: list[torch.Tensor], anchor_iou: float = 1.0
+) -> list[list[tuple]]:
+    """For each head, the ``(image, anchor, row, col, box)`` each ground-truth box trains.
+
+    A box trains every anchor (over both heads) whose shape IoU with it exceeds ``anchor_iou``,
+    and always the best-fitting one; on a head with ``scale_x_y >= 2`` it trains the cell
+    holding its centre and the nearer neighbour cell along each axis (as in YOLOv5), otherwise
+    only the centre cell. ``anchor_iou=1`` gives YOLOv3's single best anchor.
+
+    Args:
+        model: The detector (its heads give anchors, strides and ``scale_x_y``).
+        boxes: Per image an ``(M, 4)`` tensor ``x0, y0, x1, y1`` in input pixels.
+        anchor_iou: Shape-IoU threshold for assigning a box to more than its best anchor.
+
+    Returns:
+        One list per head (in :attr:`Darknet.heads` order).
+
+    Examples:
+        >>> model = Darknet.from_cfg(CFG)
+        >>> found = assign_targets(model, [torch.tensor([[100.0, 50, 150, 80]])])
+        >>> [len(f) for f in found], found[0][0][:4]
+        ([4, 0], (0, 1, 2, 3))
+    """
+    heads = model.heads
+    anchors = torch.cat([head.anchors for head in heads])
+    owner = [(h, a) for h, head in enumerate(heads) for a in range(len(head.anchors))]
+    found: list[list[tuple]] = [[] for _ in heads]
+    height, width = model.input_size
+    for image, image_boxes in enumerate(boxes):
+        for box in image_boxes:
+            size = box[2:] - box[:2]
+            inter = torch.minimum(size, anchors).prod(1)
+            shape_iou = inter / (size.prod() + anchors.prod(1) - inter)
+            chosen = (shape_iou > anchor_iou).nonzero().flatten().tolist()
+            best = int(shape_iou.argmax())
+            for h, a in [owner[best]] + [owner[k] for k in chosen if k != best]:
+                head = heads[h]
+                wide = head.scale_x_y >= 2
+                cx = float(box[0] + box[2]) / 2
+                cy = float(box[1] + box[3]) / 2
+                for row in _cells(cy, head.stride, height // head.stride, wide):
+                    for col in _cells(cx, head.stride, width // head.stride, wide):
+                        found[h].append((image, a, row, col, box))
+    return found
+
+
+def yolo_loss(
+    model: Darknet,
+    outputs,
+    boxes: list[torch.Tensor],
+    ignore_iou: float = 0.5,
+    anchor_iou: float = 1.0,
+):
+    """YOLOv3 loss of raw head ``outputs`` against ``boxes`` (see the module docstring).
+
+    Args:
+        model: The detector that made ``outputs``.
+        outputs: Its raw heads, one ``(B, A * (5 + C), H, W)`` tensor per head.
+        boxes: Per image an ``(M, 4)`` tensor of ground-truth boxes in input pixels (class 0).
+        ignore_iou: Negatives whose decoded box overlaps a ground truth by more are ignored.
+        anchor_iou: See :func:`assign_targets`.
+
+    Returns:
+        ``(loss, parts)``: the scalar to minimise (sums over predictions divided by the batch
+        size) and a dict of its ``box``, ``obj`` and ``cls`` terms.
+    """
+    batch = outputs[0].shape[0]
+    terms = {"box": 0.0, "obj": 0.0, "cls": 0.0}
+    assignments = assign_targets(model, boxes, anchor_iou)
+    for raw, head, assigned in zip(outputs, model.heads, assignments, strict=True):
+        _, _, rows, cols = raw.shape
+        anchors = len(head.anchors)
+        decoded = decode_yolo_head(raw, head.anchors, head.stride, head.scale_x_y)
+        # Raw entries in decode's row order: (row * W + col) * A + a.
+        logits = raw.view(batch, anchors, -1, rows, cols).permute(0, 3, 4, 1, 2)
+        logits = logits.reshape(batch, rows * cols * anchors, -1)
+        target = torch.zeros_like(logits[..., 4])
+        weight = torch.ones_like(target)
+        with torch.no_grad():
+            for image, image_boxes in enumerate(boxes):
+                if len(image_boxes):
+                    overlap = box_iou(decoded[image, :, :4], image_boxes).amax(1)
+                    weight[image, overlap > ignore_iou] = 0.0
+        if assigned:
+            images = torch.tensor([t[0] for t in assigned], device=raw.device)
+            index = torch.tensor(
+                [(t[2] * cols + t[3]) * anchors + t[1] for t in assigned], device=raw.device
+            )
+            truth = torch.stack([t[4] for t in assigned])
+            predicted = decoded[images, index, :4]
+            terms["box"] = terms["box"] + generalized_box_iou_loss(
+                predicted, truth, reduction="sum"
+            )
+            # Objectness learns the IoU of its box (as in YOLOv5), so scores rank localisation.
+            with torch.no_grad():
+                fit = box_iou(predicted, truth).diagonal().clamp(min=0.0)
+            target[images, index] = fit
+            weight[images, index] = 1.0
+            class_logits = logits[images, index, 5:]
+            terms["cls"] = terms["cls"] + F.binary_cross_entropy_with_logits(
+                class_logits, torch.ones_like(class_logits), reduction="sum"
+            )
+        terms["obj"] = terms["obj"] + F.binary_cross_entropy_with_logits(
+            logits[..., 4], target, weight=weight, reduction="sum"
+        )
+    parts = {key: value / batch for key, value in terms.items()}
+    return 5.0 * parts["box"] + parts["obj"] + parts["cls"], parts
+
+
+def _training_tensors(data: datasets.ArenaFrames, input_size):
+    """Frames -> ``(N, 3, H, W)`` uint8 model input (the model's own resize) and input boxes."""
+    preprocess = ResizePreprocess(input_size)
+    images, boxes = [], []
+    for start in range(0, len(data), 64):
+        x, mappings = preprocess(data.frames[start : start + 64], device="cpu")
+        images.append((x * 255).round().to(torch.uint8))  # exact: x is uint8 / 255
+        for mapping, frame_boxes in zip(mappings, data.boxes[start : start + 64], strict=True):
+            boxes.append(torch.as_tensor(mapping.boxes_to_input(frame_boxes), dtype=torch.float32))
+    return torch.cat(images), boxes
+
+
+def _flip(images: torch.Tensor, boxes: list[torch.Tensor], generator: torch.Generator):
+    """Random horizontal flips of ``(B, 3, H, W)`` images and their boxes."""
+    width = images.shape[-1]
+    flip = torch.rand(len(images), generator=generator) < 0.5
+    images = torch.where(flip[:, None, None, None], images.flip(-1), images)
+    flipped = []
+    for do, image_boxes in zip(flip.tolist(), boxes, strict=True):
+        if do and len(image_boxes):
+            image_boxes = torch.stack(
+                [
+                    width - image_boxes[:, 2],
+                    image_boxes[:, 1],
+                    width - image_boxes[:, 0],
+                    image_boxes[:, 3],
+                ],
+                1,
+            )
+        flipped.append(image_boxes)
+    return images, flipped
+
+
+def fit_detector(
+    model: Darknet, images, boxes, recipe: dict, device, max_steps=None
+) -> list[float]:
+    """Train ``model`` (AdamW, one-cycle) on uint8 ``images`` ``(N, 3, H, W)`` and input boxes."""
+    generator = seed_everything(recipe["seed"])
+    steps_per_epoch = max(1, len(images) // recipe["batch_size"])
+    total = recipe["epochs"] * steps_per_epoch if max_steps is None else max_steps
+    model.to(device).train()
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=recipe["lr"], weight_decay=recipe["weight_decay"]
+    )
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, recipe["lr"], total_steps=total)
+    losses: list[float] = []
+    order = torch.empty(0, dtype=torch.long)
+    bar = tqdm(range(total), desc=NAME, unit="step")
+    for step in bar:
+        start = (step % steps_per_epoch) * recipe["batch_size"]
+        if start == 0:
+            order = torch.randperm(len(images), generator=generator)
+        index = order[start : start + recipe["batch_size"]].tolist()
+        batch, targets = _flip(images[index], [boxes[i] for i in index], generator)
+        x = batch.to(device, torch.float32) / 255
+        loss, parts = yolo_loss(
+            model,
+            model(x),
+            [t.to(device) for t in targets],
+            recipe["ignore_iou"],
+            recipe["anchor_iou"],
+        )
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        losses.append(loss.item())
+        if step % 20 == 0:
+            bar.set_postfix(loss=f"{np.mean(losses[-20:]):.2f}")
+    return losses
+
+
+def score(model: Darknet, data: datasets.ArenaFrames) -> dict:
+    """mAP@0.5 (VOC all-point and 11-point) of ``model`` on ``data``, overall and per setup."""
+    detections = []
+    for start in range(0, len(data), 32):
+        found = model.detect(data.frames[start : start + 32], EVAL_CONF, EVAL_NMS)
+        detections += [d[:, :5].cpu().numpy() for d in found]
+    result = {}
+    for setup in ["all", *datasets.synthetic.SETUPS]:
+        keep = [i for i, s in enumerate(data.setups) if setup in ("all", s)]
+        dets, truths = [detections[i] for i in keep], [data.boxes[i] for i in keep]
+        result[setup] = {
+            "map50": average_precision(dets, truths, 0.5, "all"),
+            "map50_voc11": average_precision(dets, truths, 0.5, "voc11"),
+            "frames": len(keep),
+            "boxes": int(sum(len(t) for t in truths)),
+        }
+    return result
+
+
+def held_out(seed: int, clips: int, frames: int, every: int) -> datasets.ArenaFrames:
+    """A held-out set of arena frames (all three setups) from a held-out ``seed``."""
+    return datasets.arena_set(clips, frames, datasets.check_held_out(seed), every)
+
+
+def load_detector(card: dict, folder: Path, weights: Path | None):
+    """``(model, preprocess)`` of demo-mice from its card's cfg and a ``.weights`` file."""
+    cfg = cards.require_file(Path(folder) / card["cfg"], NAME)
+    model = load_darknet(cfg, weights, device="cpu", class_names=card["classes"])
+    return model, ResizePreprocess(model.input_size, model.letterbox)
+
+
+def train(
+    folder: Path,
+    device=None,
+    *,
+    train_clips: int | None = None,
+    held_out_clips: int | None = None,
+    max_steps: int | None = None,
+) -> dict:
+    """Train demo-mice from its seed; write cfg, weights and card into ``folder``; return the card.
+
+    ``train_clips``, ``held_out_clips`` and ``max_steps`` shrink the run (smoke tests).
+    """
+    from xaikit.models.zoo.loading import load_demo
+
+    recipe = dict(RECIPE)
+    recipe["train_clips"] = train_clips or recipe["train_clips"]
+    recipe["held_out_clips"] = held_out_clips or recipe["held_out_clips"]
+    device = resolve_device(device)
+    started = time.perf_counter()
+    if recipe["train_clips"] + datasets.TRAINING_SEED > datasets.HELD_OUT_SEED:
+        raise ValueError("too many training clips for the training seed range")
+    data = datasets.arena_set(
+        recipe["train_clips"], recipe["frames_per_clip"], datasets.TRAINING_SEED, recipe["every"]
+    )
+    seed_everything(recipe["seed"])
+    model = Darknet.from_cfg(CFG, class_names=["mouse"])
+    images, boxes = _training_tensors(data, model.input_size)
+    tick = time.perf_counter()
+    fit_detector(model, images, boxes, recipe, device, max_steps)
+    seconds = round(time.perf_counter() - tick, 1)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / CFG.name).write_text(CFG.read_text())
+    path = save_darknet_weights(model.cpu().eval(), folder / f"{NAME}.weights")
+    card = {
+        "name": NAME,
+        "task": "detection",
+        "classes": ["mouse"],
+        "input_size": list(model.input_size),
+        "normalization": {"mean": [0, 0, 0], "std": [1, 1, 1], "scale": "x / 255"},
+        "layers": ["module_list.8", "module_list.13", "module_list.21", *model.head_layer_names],
+        "cfg": CFG.name,
+        "weights": {"DEFAULT": {"file": path.name, "sha256": cards.sha256(path)}},
+        "parameters": {"DEFAULT": sum(p.numel() for p in model.parameters())},
+        "data": {
+            "generator": "xaikit.data.synthetic.arena (open_field, home_cage, resident_intruder)",
+            "train": {
+                "clips": recipe["train_clips"],
+                "frames": len(data),
+                "first_seed": datasets.TRAINING_SEED,
+            },
+            "held_out": {"clips": recipe["held_out_clips"], "first_seed": datasets.CARD_SEED},
+            "preprocessing": "plain resize (OpenCV bilinear) to the cfg size, RGB / 255",
+        },
+        "recipe": {
+            **recipe,
+            "optimizer": "AdamW",
+            "schedule": "one-cycle",
+            "loss": "YOLOv3, multi-anchor + neighbour-cell assignment, "
+            "5 x GIoU + IoU-target objectness BCE + class BCE",
+            "augmentation": "random horizontal flips",
+            "max_steps": max_steps,
+            "eval": {"conf_threshold": EVAL_CONF, "nms_iou": EVAL_NMS},
+        },
+        "training": {
+            "seconds": {"DEFAULT": seconds},
+            "device": str(device),
+            "threads": torch.get_num_threads(),
+            "torch": torch.__version__,
+            "machine": platform.machine(),
+        },
+    }
+    cards.write_card(card, folder)
+    loaded = load_demo(NAME, device=device, folder=folder)
+    test = held_out(
+        datasets.CARD_SEED,
+        recipe["held_out_clips"],
+        recipe["held_out_frames"],
+        recipe["held_out_every"],
+    )
+    card["scores"] = {"held_out_map50": score(loaded, test)}
+    card["training"]["total_seconds"] = round(time.perf_counter() - started, 1)
+    cards.write_card(card, folder)
+    return card
