@@ -1,0 +1,87 @@
+"""Acceptance (issue 7): demo-mice tracks mice on held-out synthetic arena videos.
+
+The real pipeline (:func:`xaikit.track.analyse_video`: detect, track, clean, evaluate) runs on
+short clips whose seeds were never used in training (:mod:`xaikit.models.zoo.datasets`), one
+per setup of the mice paper, and must reach the issue's thresholds on every clip:
+AP@0.5 >= 0.95 and MOTA >= 0.95, and IDF1 >= 0.9 on the clip where two mice cross.
+About 25 s on 2 CPU cores (the detector runs at about 10 frames/s at 640x480).
+"""
+
+import functools
+
+import numpy as np
+import pytest
+
+from xaikit.data.synthetic import arena
+from xaikit.metrics.detection import box_iou
+from xaikit.models.zoo.datasets import HELD_OUT_SEED, check_held_out
+from xaikit.track import analyse_video
+
+AP_MIN, MOTA_MIN, IDF1_MIN = 0.95, 0.95, 0.9
+#: Far above the model cards' held-out seeds (HELD_OUT_SEED ...), and never used in training.
+SEED = HELD_OUT_SEED + 100_000
+#: setup -> (seed, frames). Seed SEED's resident and intruder overlap at IoU 0.64 (frame 18)
+#: and swap their left-right order twice in 60 frames.
+CLIPS = {
+    "resident_intruder": (SEED, 60),
+    "open_field": (SEED + 100, 40),
+    "home_cage": (SEED + 200, 30),
+}
+
+
+#: Where demo-mice (card mAP@0.5 0.924; resident-intruder 0.826) falls short of the issue today:
+#: on this crossing clip AP 0.53, MOTA 0.45, IDF1 0.61 (loose boxes on touching mice). Strict, so
+#: the marks must go as soon as a better model passes; issues 5 and 7 stay open until then.
+SHORTFALL = pytest.mark.xfail(
+    strict=True, reason="demo-mice does not yet separate touching mice (AP 0.53, MOTA 0.45)"
+)
+SETUPS = [pytest.param("resident_intruder", marks=SHORTFALL), "open_field", "home_cage"]
+
+
+@functools.cache
+def clip(setup: str):
+    seed, frames = CLIPS[setup]
+    return arena(setup, frames, seed=check_held_out(seed))
+
+
+@functools.cache
+def run(setup: str):
+    import xaikit as xk
+
+    video = clip(setup)
+    animals = int(video.truth["mouse"].nunique())
+    return analyse_video(
+        xk.models.load("demo-mice", device="cpu"),
+        video,
+        truth=video.truth,
+        animals=animals,
+        device="cpu",
+        progress=False,
+    ).metrics
+
+
+def test_the_crossing_clip_has_two_mice_that_cross():
+    truth = clip("resident_intruder").truth.sort_values(["frame", "mouse"])
+    boxes = truth[["x0", "y0", "x1", "y1"]].to_numpy(np.float64).reshape(-1, 2, 4)
+    overlap = max(float(box_iou(pair[:1], pair[1:])[0, 0]) for pair in boxes)
+    centres = truth["cx"].to_numpy().reshape(-1, 2)
+    order_changes = int(np.abs(np.diff(np.sign(centres[:, 0] - centres[:, 1]))).sum() // 2)
+    assert overlap > 0.5 and order_changes >= 1
+
+
+@pytest.mark.parametrize("setup", SETUPS)
+def test_detection_ap_at_iou_half(setup):
+    scores = run(setup)["detection"]
+    assert scores["ap"] >= AP_MIN, f"{setup}: {scores}"
+
+
+@pytest.mark.parametrize("setup", SETUPS)
+def test_tracking_mota(setup):
+    scores = run(setup)["tracking"]
+    assert scores["mota"] >= MOTA_MIN, f"{setup}: {scores}"
+
+
+@SHORTFALL
+def test_identities_survive_the_crossing():
+    scores = run("resident_intruder")["tracking"]
+    assert scores["idf1"] >= IDF1_MIN, f"resident_intruder: {scores}"
