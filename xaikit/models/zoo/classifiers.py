@@ -41,11 +41,12 @@ class Recipe:
     seed: int = 0
     frames: int | None = None  # clips only
     objects: tuple[int, int] | None = None  # shapes only: objects per image (inclusive range)
+    dominance: float | None = None  # shapes only: largest object's lead (see shape_set)
 
 
 RECIPES = {
     "demo-shapes": Recipe(
-        (64, 64), (8, 16, 32, 48, 64), 12_000, 1_000, 5, 32, 2e-3, objects=(1, 3)
+        (64, 64), (16, 32, 48, 64, 96), 10_000, 1_000, 8, 64, 2e-3, objects=(1, 3), dominance=0.6
     ),
     "demo-actions": Recipe((64, 64), (8, 16, 32, 48, 64), 1_024, 512, 3, 32, 3e-3, frames=8),
 }
@@ -73,7 +74,7 @@ def build(name: str, architecture: dict) -> nn.Module:
     kind = architecture["class"]
     classes = len(architecture["classes"])
     if kind == "VGG16Narrow":
-        return VGG16Narrow(classes, architecture["widths"], architecture["input_size"])
+        return VGG16Narrow(classes, architecture["widths"])
     if kind == "ResNet3D":
         return ResNet3D(classes, architecture["widths"])
     if kind == "GatedResNet3D":
@@ -85,7 +86,7 @@ def make_data(name: str, recipe: Recipe, items: int, seed: int):
     """``(items, labels, classes)``: uint8 ``(N, H, W, 3)`` images or ``(N, T, H, W, 3)`` clips."""
     size = (recipe.input_size[1], recipe.input_size[0])  # the generators take (width, height)
     if name == "demo-shapes":
-        return datasets.shape_set(items, size, seed, CHUNK[name], recipe.objects)
+        return datasets.shape_set(items, size, seed, CHUNK[name], recipe.objects, recipe.dominance)
     return datasets.action_set(items, recipe.frames, size, seed, CHUNK[name])
 
 
@@ -108,8 +109,7 @@ def _variants(name: str) -> dict[str, dict]:
     """Architecture entries (less the class names) of each weights file of ``name``."""
     recipe = RECIPES[name]
     if name == "demo-shapes":
-        arch = {"class": "VGG16Narrow", "widths": list(recipe.widths)}
-        return {"DEFAULT": {**arch, "input_size": list(recipe.input_size)}}
+        return {"DEFAULT": {"class": "VGG16Narrow", "widths": list(recipe.widths)}}
     return {
         "DEFAULT": {"class": "ResNet3D", "widths": list(recipe.widths)},
         "gated": {"class": "GatedResNet3D", "widths": list(recipe.widths), "temporal_bins": 2},
@@ -191,7 +191,9 @@ def train(
                 "chunk": CHUNK[name],
             },
             "held_out": {"items": held_out_items, "first_seed": datasets.CARD_SEED},
-            "label": "class of the largest object" if name == "demo-shapes" else "action",
+            "label": "class of the largest object (second largest at most `dominance` of its area)"
+            if name == "demo-shapes"
+            else "action",
         },
         "recipe": {
             **asdict(recipe),

@@ -64,10 +64,14 @@ def shape_set(
     seed: int,
     chunk: int = 256,
     objects: tuple[int, int] = (1, 4),
+    dominance: float | None = None,
 ):
     """``n`` images of :func:`~xaikit.data.synthetic.shapes`, in chunks of ``chunk`` seeds.
 
-    ``objects`` is the generator's inclusive range of objects per image.
+    ``objects`` is the generator's inclusive range of objects per image. With ``dominance``,
+    only images whose second-largest object covers at most that fraction of the largest one's
+    area are kept (more chunks are generated until there are ``n``), so the label, the class of
+    the largest object, is never a near tie.
 
     Returns:
         ``(images, labels, classes)``: ``(N, H, W, 3)`` uint8, ``(N,)`` int64 (class of the
@@ -77,14 +81,50 @@ def shape_set(
         >>> images, labels, classes = shape_set(3, (32, 32), seed=100_000, chunk=2)
         >>> images.shape, labels.shape, classes[0]
         ((3, 32, 32, 3), (3,), 'circle')
+        >>> images, labels, _ = shape_set(4, (32, 32), seed=100_000, chunk=4, dominance=0.5)
+        >>> len(images)
+        4
     """
-    parts = [
-        synthetic.shapes(k, size, objects=tuple(objects), seed=s)
-        for s, k in chunk_seeds(n, seed, chunk)
-    ]
-    images = np.concatenate([part.images for part in parts])
-    labels = np.concatenate([part.labels for part in parts])
-    return images, labels, parts[0].classes
+    if n < 1 or chunk < 1:
+        raise ValueError(f"n and chunk must be >= 1; got n={n}, chunk={chunk}")
+    images, labels, classes, kept, k = [], [], None, 0, 0
+    while kept < n:
+        if seed < HELD_OUT_SEED <= seed + k:
+            raise ValueError(f"a training set starting at seed {seed} ran into held-out seeds")
+        part = synthetic.shapes(
+            chunk if dominance else min(chunk, n - kept),
+            size,
+            objects=tuple(objects),
+            seed=seed + k,
+        )
+        keep = np.ones(len(part), bool) if dominance is None else dominant(part.masks, dominance)
+        keep &= np.cumsum(keep) <= n - kept
+        images.append(part.images[keep])
+        labels.append(part.labels[keep])
+        classes, kept, k = part.classes, kept + int(keep.sum()), k + 1
+    return np.concatenate(images), np.concatenate(labels), classes
+
+
+def dominant(masks: np.ndarray, ratio: float) -> np.ndarray:
+    """``(N,)`` bool: images whose second-largest object has at most ``ratio`` times the area
+    of the largest (images with one object always qualify).
+
+    Args:
+        masks: ``(N, H, W)`` object index per pixel, ``-1`` for background.
+        ratio: In (0, 1].
+
+    Examples:
+        >>> masks = np.array([[[0, 0, 1]], [[0, 0, 0]], [[0, 1, -1]]])
+        >>> dominant(masks, 0.5).tolist()
+        [True, True, False]
+    """
+    if not 0 < ratio <= 1:
+        raise ValueError(f"ratio must lie in (0, 1]; got {ratio}")
+    keep = np.empty(len(masks), bool)
+    for index, mask in enumerate(masks):
+        areas = np.sort(np.bincount(mask[mask >= 0].ravel()))[::-1]
+        keep[index] = len(areas) < 2 or areas[1] <= ratio * areas[0]
+    return keep
 
 
 def action_set(n: int, frames: int, size: tuple[int, int], seed: int, chunk: int = 64):
