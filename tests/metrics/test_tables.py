@@ -194,3 +194,104 @@ def test_accuracy_uses_the_models_preprocessing(monkeypatch):
     assert tables.accuracy(model, items, [0, 2, 0, 0], batch_size=3) == 0.75
     with pytest.raises(ValueError, match="one label per item"):
         tables.accuracy(model, items, [0])
+
+
+# fixation_scores, human_references, metric_columns (the humans-vs-CNN study)
+
+
+def test_fixation_scores_average_the_per_image_mae():
+    human = np.array([[[1.0, 0.5], [0.0, 0.0]], [[0.0, 0.0], [0.0, 1.0]]])
+    # image 0: min-max map [[0, 0], [0, 1]], |diff| 1 + 0.5 + 0 + 1 = 2.5 over 4 pixels = 0.625;
+    # image 1: the map is the human map itself, MAE 0
+    maps = {("gradcam", "conv5"): np.array([[[0.0, 0.0], [0.0, 3.0]], [[0.0, 0.0], [0.0, 2.0]]])}
+    scores = tables.fixation_scores(maps, human, human > 0.9, metrics=["MAE"])
+    assert scores.columns.tolist() == tables.SCORE_COLUMNS
+    assert scores[["method", "layer", "metric"]].values.tolist() == [["gradcam", "conv5", "MAE"]]
+    assert np.isnan(scores["threshold"].iloc[0])
+    assert scores["value"].iloc[0] == pytest.approx(0.3125)
+
+
+def test_fixation_scores_nss_reads_the_mask():
+    # map 4, 0, 0, 0: mean 1, sample std 2 (MATLAB's std); the one fixated pixel scores 3 / 2
+    human = np.array([[[1.0, 0.0], [0.0, 0.0]]])
+    maps = {"cam": np.array([[[4.0, 0.0], [0.0, 0.0]]])}
+    scores = tables.fixation_scores(maps, human, human > 0, metrics=["NSS", "AUC-Judd"])
+    assert scores[["method", "layer", "metric"]].values.tolist() == [
+        ["cam", "", "NSS"],
+        ["cam", "", "AUC-Judd"],
+    ]
+    assert scores["value"].tolist() == pytest.approx([1.5, 1.0])
+
+
+def test_fixation_scores_leave_constant_maps_out_of_the_mean():
+    human = np.array([[[1.0, 0.0], [0.0, 0.0]], [[1.0, 0.0], [0.0, 0.0]]])
+    good = np.array([[1.0, 0.0], [0.0, 0.0]])  # MAE 0
+    flat = np.zeros((2, 2))  # no min-max normalisation: NaN
+    maps = {"mixed": np.stack([good, flat]), "flat": np.stack([flat, flat])}
+    values = tables.fixation_scores(maps, human, human > 0, metrics=["MAE"])["value"]
+    assert values.iloc[0] == 0.0
+    assert np.isnan(values.iloc[1])
+
+
+def test_fixation_scores_reject_bad_input():
+    human = np.zeros((1, 2, 2))
+    with pytest.raises(ValueError, match="unknown metric"):
+        tables.fixation_scores({"cam": human}, human, human > 0, metrics=["AUC"])
+    with pytest.raises(ValueError, match="shape"):
+        tables.fixation_scores({"cam": np.zeros((1, 3, 2))}, human, human > 0)
+    with pytest.raises(ValueError, match="at least one"):
+        tables.fixation_scores({}, human, human > 0)
+
+
+def test_human_references_pool_subjects_per_image_in_the_given_order():
+    fixations = pd.DataFrame(
+        {
+            "x": [0.5, 2.5, 1.2],
+            "y": [0.5, 0.5, 0.9],
+            "duration": [100.0, 300.0, 200.0],
+            "subject": ["s01", "s02", "s01"],
+            "image": ["a", "a", "b"],
+        }
+    )
+    # kernel 1: no blur; image a: durations 100 and 300, divided by the maximum 300
+    with pytest.warns(UserWarning, match="all zeros"):
+        maps, masks = tables.human_references(fixations, ["b", "a", "c"], (3, 1), kernel=1)
+    assert maps.tolist() == [[[0.0, 1.0, 0.0]], [[pytest.approx(1 / 3), 0.0, 1.0]], [[0.0] * 3]]
+    assert masks.astype(int).tolist() == [[[0, 1, 0]], [[1, 0, 1]], [[0, 0, 0]]]
+    with pytest.raises(ValueError, match="duration"):
+        tables.human_references(fixations.drop(columns="duration"), ["a"], (3, 1))
+
+
+def test_metric_columns_put_metrics_side_by_side():
+    scores = pd.DataFrame(
+        [
+            ("cam", "conv5", "MAE", np.nan, 0.2),
+            ("cam", "conv5", "CC", np.nan, 0.5),
+            ("cam", "conv4", "MAE", np.nan, 0.3),
+            ("cam", "conv4", "CC", np.nan, np.nan),
+            ("cam", "conv5", "energy IoU", 0.9, 0.7),  # has a threshold: not a column
+        ],
+        columns=tables.SCORE_COLUMNS,
+    )
+    table = tables.metric_columns(scores)
+    assert table.index.tolist() == [("cam", "conv5"), ("cam", "conv4")]
+    assert table.columns.tolist() == ["MAE", "CC"]
+    assert table["MAE"].tolist() == [0.2, 0.3]
+    assert table["CC"].iloc[0] == 0.5 and np.isnan(table["CC"].iloc[1])
+    assert tables.metric_columns(scores, ["CC"]).columns.tolist() == ["CC"]
+    with pytest.raises(ValueError, match="NSS"):
+        tables.metric_columns(scores, ["NSS"])
+
+
+def test_metric_columns_keep_only_the_scored_method_layer_pairs():
+    scores = pd.DataFrame(
+        [
+            ("cam", "conv5", "MAE", np.nan, 0.4),
+            ("gradcam", "conv1", "MAE", np.nan, 0.1),
+            ("gradcam", "conv5", "MAE", np.nan, 0.2),
+        ],
+        columns=tables.SCORE_COLUMNS,
+    )
+    table = tables.metric_columns(scores)
+    assert table.index.tolist() == [("cam", "conv5"), ("gradcam", "conv1"), ("gradcam", "conv5")]
+    assert table["MAE"].tolist() == [0.4, 0.1, 0.2]

@@ -34,17 +34,31 @@ LOCALIZATION_METRICS = ("hit point", "overlap", "Acc2", "MaxBoxAcc", "energy IoU
 OVERLAP_IOU_THRESHOLDS = (0.0, 0.5, 0.6)
 #: Columns of every tidy score table.
 SCORE_COLUMNS = ["method", "layer", "metric", "threshold", "value"]
+#: Metrics :func:`fixation_scores` knows, in table order, with the ground truth each reads
+#: (``"map"``: the human fixation map; ``"mask"``: the fixated pixels) and whether lower is better.
+FIXATION_METRICS = {
+    "MAE": ("map", True),
+    "CC": ("map", False),
+    "SIM": ("map", False),
+    "NSS": ("mask", False),
+    "AUC-Judd": ("mask", False),
+    "KLD": ("map", True),
+}
 
 __all__ = [
     "LOCALIZATION_METRICS",
     "OVERLAP_IOU_THRESHOLDS",
+    "FIXATION_METRICS",
     "SCORE_COLUMNS",
     "accuracy",
     "clip_boxes",
     "compare_maps",
+    "fixation_scores",
+    "human_references",
     "image_boxes",
     "layer_maps",
     "localization_scores",
+    "metric_columns",
     "pivot_scores",
     "top_classes",
 ]
@@ -341,6 +355,156 @@ def compare_maps(first: Mapping, second: Mapping) -> pd.DataFrame:
             "mean |diff|": float(np.abs(a - b).mean()),
         }
     return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def human_references(
+    fixations: pd.DataFrame, images: Sequence[str], size, *, sigma: float = 20, kernel: int = 80
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per image, the human fixation map and the fixated pixels: the ground truth of
+    :func:`fixation_scores`.
+
+    Args:
+        fixations: fixation table with ``x, y, duration`` and ``image`` columns (image pixels),
+            e.g. from :func:`xaikit.data.synthetic.observers` or
+            :func:`xaikit.data.fixations.read_fixations`; all subjects are pooled.
+        images: image names in the order of the maps (``annotations.images["image"]``).
+        size: ``(width, height)`` of every image.
+        sigma, kernel: the Gaussian of :func:`xaikit.data.fixation_map` (the paper's 20 and
+            80 pixels are for images about 400 pixels wide; scale them with the image).
+
+    Returns:
+        ``(human_maps, masks)``: ``(B, H, W)`` float64 maps in [0, 1]
+        (:func:`~xaikit.data.fixations.fixation_map`) and ``(B, H, W)`` bool fixated pixels
+        (:func:`~xaikit.data.fixations.fixation_mask`). An image without fixations gets an
+        all-zero map and mask (with the warning of ``fixation_map``).
+
+    Examples:
+        >>> import pandas as pd
+        >>> table = pd.DataFrame({"x": [0.5, 2.5], "y": [0.5, 0.5], "duration": [100.0, 300.0],
+        ...                       "image": ["a", "b"]})
+        >>> maps, masks = human_references(table, ["a", "b"], (3, 1), sigma=1, kernel=1)
+        >>> maps.tolist(), masks.astype(int).tolist()
+        ([[[1.0, 0.0, 0.0]], [[0.0, 0.0, 1.0]]], [[[1, 0, 0]], [[0, 0, 1]]])
+    """
+    from xaikit.data.fixations import fixation_map, fixation_mask
+
+    missing = {"x", "y", "duration", "image"} - set(fixations.columns)
+    if missing:
+        raise ValueError(f"the fixation table lacks column(s) {sorted(missing)}")
+    groups = dict(tuple(fixations.groupby("image", sort=False)))
+    empty = fixations.iloc[:0]
+    per_image = [groups.get(name, empty) for name in images]
+    maps = [fixation_map(rows, size, sigma, kernel) for rows in per_image]
+    masks = [fixation_mask(rows, size) for rows in per_image]
+    return np.stack(maps), np.stack(masks)
+
+
+def fixation_scores(
+    maps: Mapping,
+    human_maps,
+    fixation_masks,
+    *,
+    metrics: Sequence[str] = ("MAE", "CC", "SIM", "NSS", "AUC-Judd"),
+) -> pd.DataFrame:
+    """Score every set of maps against human fixations: the humans-vs-CNN paper's MAE (its
+    Fig. 9) and the saliency benchmark's CC, SIM, NSS, AUC-Judd and KLD.
+
+    Each image is scored by :mod:`xaikit.metrics.saliency` (MIT conventions); the value is the
+    mean over the images. Images whose score is NaN (a constant map, or no fixation) are left
+    out of the mean.
+
+    Args:
+        maps: ``{(method, layer): (B, H, W) maps}`` (or ``{name: maps}``, layer ``""``), e.g.
+            from :func:`layer_maps`.
+        human_maps: ``(B, H, W)`` human fixation maps in [0, 1] (MAE, CC, SIM, KLD).
+        fixation_masks: ``(B, H, W)`` fixated pixels (NSS, AUC-Judd).
+        metrics: names from :data:`FIXATION_METRICS`.
+
+    Returns:
+        Tidy DataFrame with :data:`SCORE_COLUMNS` (``threshold`` NaN), one row per map set and
+        metric, in the order of ``maps`` then ``metrics``; :func:`metric_columns` makes it wide.
+
+    Raises:
+        ValueError: an unknown metric, no maps, or maps of another shape than the references.
+
+    Examples:
+        >>> import numpy as np
+        >>> human = np.array([[[1.0, 0.5], [0.0, 0.0]]])
+        >>> maps = {("gradcam", "conv5"): np.array([[[4.0, 0.0], [0.0, 0.0]]])}
+        >>> scores = fixation_scores(maps, human, human == 1.0, metrics=["MAE", "NSS"])
+        >>> scores[["method", "layer", "metric", "value"]].values.tolist()
+        [['gradcam', 'conv5', 'MAE', 0.125], ['gradcam', 'conv5', 'NSS', 1.5]]
+    """
+    from xaikit.metrics import saliency
+
+    functions = {
+        "MAE": saliency.mae,
+        "CC": saliency.cc,
+        "SIM": saliency.sim,
+        "NSS": saliency.nss,
+        "AUC-Judd": saliency.auc_judd,
+        "KLD": saliency.kld,
+    }
+    if not maps:
+        raise ValueError("fixation_scores needs at least one set of maps")
+    unknown = [m for m in metrics if m not in FIXATION_METRICS]
+    if unknown:
+        raise ValueError(f"unknown metric(s) {unknown}; choose from {list(FIXATION_METRICS)}")
+    truth = {"map": to_numpy(human_maps), "mask": to_numpy(fixation_masks)}
+    rows = []
+    for key, values in maps.items():
+        method, layer = _row_key(key)
+        values = to_numpy(values)
+        if values.shape != truth["map"].shape or values.shape != truth["mask"].shape:
+            raise ValueError(
+                f"maps of {key!r} have shape {values.shape}; the human maps "
+                f"{truth['map'].shape} and masks {truth['mask'].shape}"
+            )
+        for metric in metrics:
+            per_image = np.atleast_1d(functions[metric](values, truth[FIXATION_METRICS[metric][0]]))
+            finite = per_image[np.isfinite(per_image)]
+            value = float(finite.mean()) if finite.size else np.nan
+            rows.append((method, layer, metric, np.nan, value))
+    return pd.DataFrame(rows, columns=SCORE_COLUMNS)
+
+
+def metric_columns(scores: pd.DataFrame, metrics: Sequence[str] | None = None) -> pd.DataFrame:
+    """Scores without thresholds side by side: rows method x layer, one column per metric.
+
+    Args:
+        scores: tidy scores (:data:`SCORE_COLUMNS`), e.g. from :func:`fixation_scores`; only
+            rows without a threshold are used.
+        metrics: the columns, in order (default: every metric, in order of appearance).
+
+    Returns:
+        Wide DataFrame indexed by ``(method, layer)`` in order of appearance; ``reset_index()``
+        gives the table :func:`xaikit.viz.metric_bars` draws.
+
+    Examples:
+        >>> import pandas as pd
+        >>> scores = pd.DataFrame([("cam", "a", "MAE", None, 0.2), ("cam", "a", "CC", None, 0.5),
+        ...                        ("cam", "b", "MAE", None, 0.3), ("cam", "b", "CC", None, 0.4)],
+        ...                       columns=SCORE_COLUMNS)
+        >>> metric_columns(scores).reset_index().values.tolist()
+        [['cam', 'a', 0.2, 0.5], ['cam', 'b', 0.3, 0.4]]
+    """
+    rows = scores[scores["threshold"].isna()]
+    metrics = list(dict.fromkeys(rows["metric"])) if metrics is None else list(metrics)
+    missing = [m for m in metrics if m not in set(rows["metric"])]
+    if missing or not metrics:
+        raise ValueError(
+            f"no scores for metric(s) {missing or metrics}; have {sorted(set(rows['metric']))}"
+        )
+    pairs = pd.MultiIndex.from_tuples(
+        list(dict.fromkeys(zip(rows["method"], rows["layer"], strict=True))),
+        names=["method", "layer"],
+    )
+    table = rows.pivot_table(
+        index=["method", "layer"], columns="metric", values="value", sort=False, dropna=False
+    )
+    table = table.reindex(index=pairs, columns=metrics)
+    table.columns.name = None
+    return table
 
 
 def accuracy(model, items, labels, *, batch_size: int = 64) -> float:
