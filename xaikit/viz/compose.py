@@ -15,7 +15,7 @@ import numpy as np
 
 from xaikit._arrays import to_numpy
 from xaikit.viz.boxes import draw_boxes, draw_trail
-from xaikit.viz.overlay import _lookup_table
+from xaikit.viz.overlay import colormap_table
 
 
 def _frame(frame) -> np.ndarray:
@@ -59,7 +59,7 @@ def blend_map(frame, heatmap, alpha: float = 0.5, cmap: str = "jet") -> np.ndarr
     levels = cv2.convertScaleAbs(np.clip(levels, 0.0, 1.0), alpha=255.0)  # uint8 0..255
     if levels.shape != (height, width):
         levels = cv2.resize(levels, (width, height), interpolation=cv2.INTER_LINEAR)
-    colours = cv2.LUT(cv2.merge([levels, levels, levels]), _lookup_table(cmap).reshape(256, 1, 3))
+    colours = cv2.LUT(cv2.merge([levels, levels, levels]), colormap_table(cmap).reshape(256, 1, 3))
     return cv2.addWeighted(picture, 1.0 - alpha, colours, alpha, 0.0)
 
 

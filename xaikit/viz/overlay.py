@@ -45,7 +45,13 @@ def normalize_map(heatmap) -> np.ndarray:
 
 
 @lru_cache(maxsize=32)
-def _lookup_table(cmap: str) -> np.ndarray:
+def colormap_table(cmap: str) -> np.ndarray:
+    """The ``(256, 3)`` ``uint8`` RGB table of a matplotlib colormap (cached per name).
+
+    Examples:
+        >>> colormap_table("gray")[[0, 255]].tolist()
+        [[0, 0, 0], [255, 255, 255]]
+    """
     import matplotlib
 
     try:
@@ -54,8 +60,9 @@ def _lookup_table(cmap: str) -> np.ndarray:
         raise ValueError(
             f"unknown colormap {cmap!r}; use a matplotlib name such as 'jet' or 'inferno'"
         ) from error
-    table = colormap(np.linspace(0.0, 1.0, 256))[:, :3]
-    return np.round(table * 255).astype(np.uint8)
+    table = np.round(colormap(np.linspace(0.0, 1.0, 256))[:, :3] * 255).astype(np.uint8)
+    table.flags.writeable = False  # shared by every caller through the cache
+    return table
 
 
 def colorize(heatmap, cmap: str = "jet", normalize: bool = True) -> np.ndarray:
@@ -81,7 +88,7 @@ def colorize(heatmap, cmap: str = "jet", normalize: bool = True) -> np.ndarray:
     values = normalize_map(values) if normalize else values.astype(np.float32)
     nan = ~np.isfinite(values)
     index = np.round(np.clip(np.nan_to_num(values, nan=0.0), 0.0, 1.0) * 255).astype(np.uint8)
-    rgb = _lookup_table(cmap)[index]
+    rgb = colormap_table(cmap)[index]
     rgb[nan] = 0
     return rgb
 
