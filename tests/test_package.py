@@ -2,6 +2,7 @@
 
 import importlib
 import importlib.metadata
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -90,3 +91,14 @@ def test_smoke_switch(monkeypatch, smoke, ci, expected):
         else:
             monkeypatch.setenv(name, value)
     assert xk.is_smoke_run() is expected
+
+
+def test_examples_leave_the_smoke_switch_as_they_found_it(monkeypatch):
+    # The notebooks run after the doctests in one pytest call and read this switch.
+    import doctest
+
+    import xaikit._runtime
+
+    monkeypatch.setenv("XAIKIT_SMOKE", "1")
+    assert doctest.testmod(xaikit._runtime).failed == 0
+    assert os.environ["XAIKIT_SMOKE"] == "1"

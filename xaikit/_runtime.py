@@ -73,13 +73,13 @@ def is_smoke_run() -> bool:
 
     Examples:
         >>> import os, xaikit as xk
-        >>> os.environ["XAIKIT_SMOKE"] = "1"
-        >>> xk.is_smoke_run()
+        >>> from unittest import mock
+        >>> with mock.patch.dict(os.environ, {"XAIKIT_SMOKE": "1"}):
+        ...     xk.is_smoke_run()
         True
-        >>> os.environ["XAIKIT_SMOKE"] = "0"
-        >>> xk.is_smoke_run()
+        >>> with mock.patch.dict(os.environ, {"XAIKIT_SMOKE": "0", "CI": "true"}):
+        ...     xk.is_smoke_run()
         False
-        >>> del os.environ["XAIKIT_SMOKE"]
     """
     for name in _SMOKE_VARIABLES:
         value = os.environ.get(name)
