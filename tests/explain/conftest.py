@@ -4,8 +4,6 @@ import pytest
 import torch
 from torch import nn
 
-from tests.tiny_models import TinyCNN, TinyVideoCNN
-
 
 class ToyDetector(nn.Module):
     """A one-scale YOLO-like head on a 4x4 grid: raw predictions (B, 16, 5 + 3).
@@ -32,18 +30,6 @@ class ToyDetector(nn.Module):
         geometry = torch.cat([centres, sizes], dim=1).to(x).expand(batch, -1, -1)
         scores = raw.flatten(2).transpose(1, 2)
         return torch.cat([geometry, scores], dim=2)
-
-
-@pytest.fixture
-def tiny_cnn():
-    torch.manual_seed(0)
-    return TinyCNN().eval()
-
-
-@pytest.fixture
-def tiny_video_cnn():
-    torch.manual_seed(0)
-    return TinyVideoCNN().eval()
 
 
 @pytest.fixture

@@ -3,22 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 from ipywidgets.widgets.widget import _instances
-
-from tests.tiny_models import TinyCNN, TinyVideoCNN
-
-
-@pytest.fixture
-def tiny_cnn():
-    torch.manual_seed(0)
-    return TinyCNN().eval()
-
-
-@pytest.fixture
-def tiny_video_cnn():
-    torch.manual_seed(0)
-    return TinyVideoCNN().eval()
 
 
 def moving_square(frames: int = 10, height: int = 48, width: int = 64) -> np.ndarray:

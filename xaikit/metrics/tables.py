@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from xaikit._arrays import to_numpy
-from xaikit.metrics import localization
+from xaikit.metrics import localization, saliency
 
 #: Metrics :func:`localization_scores` knows, in table order.
 LOCALIZATION_METRICS = ("hit point", "overlap", "Acc2", "MaxBoxAcc", "energy IoU")
@@ -34,15 +34,15 @@ LOCALIZATION_METRICS = ("hit point", "overlap", "Acc2", "MaxBoxAcc", "energy IoU
 OVERLAP_IOU_THRESHOLDS = (0.0, 0.5, 0.6)
 #: Columns of every tidy score table.
 SCORE_COLUMNS = ["method", "layer", "metric", "threshold", "value"]
-#: Metrics :func:`fixation_scores` knows, in table order, with the ground truth each reads
+#: Metrics :func:`fixation_scores` knows, in table order: the function, the ground truth it reads
 #: (``"map"``: the human fixation map; ``"mask"``: the fixated pixels) and whether lower is better.
 FIXATION_METRICS = {
-    "MAE": ("map", True),
-    "CC": ("map", False),
-    "SIM": ("map", False),
-    "NSS": ("mask", False),
-    "AUC-Judd": ("mask", False),
-    "KLD": ("map", True),
+    "MAE": (saliency.mae, "map", True),
+    "CC": (saliency.cc, "map", False),
+    "SIM": (saliency.sim, "map", False),
+    "NSS": (saliency.nss, "mask", False),
+    "AUC-Judd": (saliency.auc_judd, "mask", False),
+    "KLD": (saliency.kld, "map", True),
 }
 
 __all__ = [
@@ -435,16 +435,6 @@ def fixation_scores(
         >>> scores[["method", "layer", "metric", "value"]].values.tolist()
         [['gradcam', 'conv5', 'MAE', 0.125], ['gradcam', 'conv5', 'NSS', 1.5]]
     """
-    from xaikit.metrics import saliency
-
-    functions = {
-        "MAE": saliency.mae,
-        "CC": saliency.cc,
-        "SIM": saliency.sim,
-        "NSS": saliency.nss,
-        "AUC-Judd": saliency.auc_judd,
-        "KLD": saliency.kld,
-    }
     if not maps:
         raise ValueError("fixation_scores needs at least one set of maps")
     unknown = [m for m in metrics if m not in FIXATION_METRICS]
@@ -461,7 +451,8 @@ def fixation_scores(
                 f"{truth['map'].shape} and masks {truth['mask'].shape}"
             )
         for metric in metrics:
-            per_image = np.atleast_1d(functions[metric](values, truth[FIXATION_METRICS[metric][0]]))
+            function, reads, _ = FIXATION_METRICS[metric]
+            per_image = np.atleast_1d(function(values, truth[reads]))
             finite = per_image[np.isfinite(per_image)]
             value = float(finite.mean()) if finite.size else np.nan
             rows.append((method, layer, metric, np.nan, value))

@@ -4,17 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from xaikit.metrics import localization, saliency
+from xaikit.metrics import localization
+from xaikit.metrics.tables import FIXATION_METRICS as SALIENCY_METRICS
 
-#: name -> (function, ground truth it reads, lower is better)
-SALIENCY_METRICS = {
-    "MAE": (saliency.mae, "density", True),
-    "CC": (saliency.cc, "density", False),
-    "SIM": (saliency.sim, "density", False),
-    "NSS": (saliency.nss, "mask", False),
-    "AUC-Judd": (saliency.auc_judd, "mask", False),
-    "KLD": (saliency.kld, "density", True),
-}
 #: Scores of a map against object boxes (inclusive pixel corners).
 BOX_METRICS = {
     "energy-box IoU 90%": False,
@@ -51,7 +43,7 @@ def saliency_scores(saliency_map, human_map=None, fixation_mask=None) -> dict[st
         >>> list(scores), round(scores["AUC-Judd"], 2)
         (['MAE', 'CC', 'SIM', 'NSS', 'AUC-Judd', 'KLD'], 1.0)
     """
-    truth = {"density": human_map, "mask": fixation_mask}
+    truth = {"map": human_map, "mask": fixation_mask}
     scores = {}
     for name, (function, needs, _) in SALIENCY_METRICS.items():
         if truth[needs] is not None:
