@@ -4,10 +4,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from xaikit.explain import Explanation
 from xaikit.viz import (
     method_layer_grid,
+    grid_labels,
     overlay_grid,
     save_figure,
     table_figure,
@@ -44,7 +46,8 @@ def test_overlay_grid_rows_and_columns():
     frame = np.zeros((6, 6, 3), np.uint8)
     maps = {"a": {"l1": np.eye(3), "l2": np.eye(6)}, "b": {"l1": np.eye(3), "l2": np.eye(6)}}
     figure = overlay_grid(frame, maps, alpha=1.0, cmap="gray")
-    assert [axis.get_title() for axis in figure.axes] == ["a · l1", "a · l2", "b · l1", "b · l2"]
+    assert [axis.get_title() for axis in figure.axes] == ["l1", "l2", "", ""]
+    assert grid_labels(figure) == ["a", "b"]
     # alpha 1 in grey: the overlay shows the map itself, white on the diagonal
     picture = figure.axes[3].images[0].get_array()
     assert picture[0, 0].tolist() == [255, 255, 255] and picture[0, 1].tolist() == [0, 0, 0]
@@ -72,7 +75,8 @@ def test_method_layer_grid_picks_item_and_frame():
         alpha=1.0,
         cmap="gray",
     )
-    assert [axis.get_title() for axis in figure.axes] == ["3dcam · stem"]
+    assert [axis.get_title() for axis in figure.axes] == ["stem"]
+    assert grid_labels(figure) == ["3dcam"]
     assert figure.axes[0].images[0].get_array()[0, 0].tolist() == [255, 255, 255]
     with pytest.raises(ValueError, match="pass frame="):
         method_layer_grid(np.zeros((4, 4, 3), np.uint8), explanation)
@@ -81,7 +85,8 @@ def test_method_layer_grid_picks_item_and_frame():
 def test_time_strip_columns_are_frames():
     clip = np.zeros((5, 4, 4, 3), np.uint8)
     figure = time_strip(clip, {"m": np.random.default_rng(0).random((5, 4, 4))})
-    assert [axis.get_title() for axis in figure.axes] == [f"m · t={t}" for t in range(5)]
+    assert [axis.get_title() for axis in figure.axes] == [f"t={t}" for t in range(5)]
+    assert grid_labels(figure) == ["m"]
     with pytest.raises(ValueError, match="must be"):
         time_strip(clip, {"m": np.zeros((4, 4, 4))})
     with pytest.raises(ValueError, match="frames must lie"):
@@ -112,3 +117,20 @@ def test_table_figure_cells():
     assert cells[2, -1].get_text().get_text() == "3dcam"
     with pytest.raises(ValueError, match="rows and columns"):
         table_figure(pd.DataFrame())
+
+
+def test_long_names_in_a_grid_do_not_overlap():
+    frame = np.zeros((32, 32, 3), np.uint8)
+    layers = ["features.conv5.block.2.relu", "features.conv4.block.2.relu", "classifier.0"]
+    methods = ["guided_gradcam_with_a_long_name", "gradcam_plus_plus"]
+    figure = overlay_grid(frame, {m: dict.fromkeys(layers, np.eye(4)) for m in methods})
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    labels = [axis.title for axis in figure.axes[:3]]
+    labels += [text for axis in figure.axes for text in axis.texts]
+    boxes = [label.get_window_extent(renderer) for label in labels]
+    for i, a in enumerate(boxes):
+        assert a.x0 >= 0 and a.x1 <= figure.bbox.width
+        for b in boxes[i + 1 :]:
+            assert not a.overlaps(b)

@@ -7,6 +7,7 @@ from xaikit.viz.encode import decode_image, encode_jpeg, encode_png, figure_byte
 from xaikit.viz.figures import figure_grid
 from xaikit.viz.overlay import colorize, normalize_map, overlay
 from xaikit.viz.plots import (
+    grid_labels,
     method_layer_grid,
     overlay_grid,
     save_figure,
@@ -30,6 +31,7 @@ __all__ = [
     "draw_trail",
     "identity_color",
     "figure_grid",
+    "grid_labels",
     "normalize_map",
     "occupancy_figure",
     "method_layer_grid",

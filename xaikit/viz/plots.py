@@ -8,6 +8,7 @@ formats at once.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +20,12 @@ from xaikit.viz.overlay import overlay
 
 #: Formats :func:`save_figure` writes by default.
 PUBLICATION_FORMATS = ("png", "pdf", "svg")
+#: ``gid`` of the row names :func:`overlay_grid` writes (read back by :func:`grid_labels`).
+ROW_LABEL = "xaikit-row-label"
 
 __all__ = [
     "PUBLICATION_FORMATS",
+    "grid_labels",
     "method_layer_grid",
     "overlay_grid",
     "save_figure",
@@ -98,7 +102,9 @@ def overlay_grid(
         panel_size: width of one panel in inches.
 
     Returns:
-        :class:`~xaikit.viz.figures.SavableFigure`, panels titled ``"row · column"``.
+        :class:`~xaikit.viz.figures.SavableFigure`: column names head the top row, row names
+        stand to the left of each row (both wrapped to the panel width), so long method and
+        layer names never run into each other.
 
     Raises:
         ValueError: no maps, rows with different columns, or a column without a frame.
@@ -108,8 +114,10 @@ def overlay_grid(
         >>> frame = np.zeros((8, 8, 3), np.uint8)
         >>> grid = overlay_grid(frame, {"gradcam": {"conv4": np.eye(4), "conv5": np.eye(2)},
         ...                             "3dcam": {"conv4": np.eye(4), "conv5": np.eye(2)}})
-        >>> len(grid.axes), grid.axes[1].get_title()
-        (4, 'gradcam · conv5')
+        >>> len(grid.axes), grid.axes[1].get_title(), grid.axes[2].get_title()
+        (4, 'conv5', '')
+        >>> grid_labels(grid)
+        ['gradcam', '3dcam']
     """
     if not maps:
         raise ValueError("overlay_grid needs at least one row of maps")
@@ -127,12 +135,48 @@ def overlay_grid(
         frame_of = {column: frames[column] for column in columns}
     else:
         frame_of = dict.fromkeys(columns, frames)
-    panels, titles = [], []
-    for row in rows:
-        for column in columns:
-            panels.append(overlay(frame_of[column], maps[row][column], alpha=alpha, cmap=cmap))
-            titles.append(f"{row} · {column}")
-    return figure_grid(panels, titles=titles, ncols=len(columns), panel_size=panel_size)
+    panels = [
+        overlay(frame_of[column], maps[row][column], alpha=alpha, cmap=cmap)
+        for row in rows
+        for column in columns
+    ]
+    figure = figure_grid(panels, ncols=len(columns), panel_size=panel_size)
+    width = max(8, round(panel_size * 11))  # characters of 9-point text in one panel
+    for index, column in enumerate(columns):
+        figure.axes[index].set_title(textwrap.fill(str(column), width), fontsize=9)
+    for index, row in enumerate(rows):
+        first = figure.axes[index * len(columns)]
+        first.text(
+            -0.04,
+            0.5,
+            textwrap.fill(str(row), width),
+            transform=first.transAxes,
+            rotation=90,
+            ha="right",
+            va="center",
+            fontsize=9,
+            gid=ROW_LABEL,
+            label=row,
+        )
+    figure.tight_layout()
+    return figure
+
+
+def grid_labels(figure) -> list[str]:
+    """The row names of an :func:`overlay_grid` figure, top to bottom.
+
+    Examples:
+        >>> import numpy as np
+        >>> frame = np.zeros((8, 8, 3), np.uint8)
+        >>> grid_labels(overlay_grid(frame, {"a": {"x": np.eye(2)}, "b": {"x": np.eye(2)}}))
+        ['a', 'b']
+    """
+    return [
+        text.get_label()
+        for axis in figure.axes
+        for text in axis.texts
+        if text.get_gid() == ROW_LABEL
+    ]
 
 
 def _single_map(values, item: int, frame: int | None) -> np.ndarray:
@@ -177,8 +221,8 @@ def method_layer_grid(
         >>> e = Explanation("gradcam", maps={"conv5": torch.rand(1, 4, 4)}, raw={},
         ...                 layers=["conv5"])
         >>> fig = method_layer_grid(np.zeros((8, 8, 3), np.uint8), e, names={"gradcam": "Grad"})
-        >>> [axis.get_title() for axis in fig.axes]
-        ['Grad · conv5']
+        >>> [axis.get_title() for axis in fig.axes], grid_labels(fig)
+        (['conv5'], ['Grad'])
     """
     if not isinstance(explanations, Mapping):
         explanations = {explanations.method: explanations}
@@ -205,14 +249,14 @@ def time_strip(clip, maps: Mapping[str, object], frames: Sequence[int] | None = 
         **options: ``alpha``, ``cmap``, ``panel_size`` of :func:`overlay_grid`.
 
     Returns:
-        :class:`~xaikit.viz.figures.SavableFigure`, columns titled ``"t=<frame>"``.
+        :class:`~xaikit.viz.figures.SavableFigure`, columns headed ``"t=<frame>"``.
 
     Examples:
         >>> import numpy as np
         >>> clip = np.zeros((4, 8, 8, 3), np.uint8)
         >>> fig = time_strip(clip, {"3dcam": np.random.rand(4, 8, 8)}, frames=[0, 3])
-        >>> [axis.get_title() for axis in fig.axes]
-        ['3dcam · t=0', '3dcam · t=3']
+        >>> [axis.get_title() for axis in fig.axes], grid_labels(fig)
+        (['t=0', 't=3'], ['3dcam'])
     """
     clip = to_numpy(clip)
     if clip.ndim != 4 or clip.shape[-1] != 3:
