@@ -8,8 +8,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from xaikit.explain import Explanation
 from xaikit.viz import (
-    method_layer_grid,
     grid_labels,
+    method_layer_grid,
     overlay_grid,
     save_figure,
     table_figure,
