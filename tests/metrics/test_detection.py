@@ -212,3 +212,61 @@ class TestThresholdMetrics:
         truths = [np.array([[0, 0, 10, 10, 1]])]
         detections = [np.array([[0, 0, 10, 10, 0.9, 2]])]
         assert det.precision_recall_f1(detections, truths)["tp"] == 0
+
+
+# ----------------------------------------------------------------------------------------------
+# difficult boxes (VOC devkit rule), hand-worked
+
+BOXES = np.array([[0, 0, 10, 10], [20, 20, 30, 30], [40, 40, 50, 50]], float)
+
+
+def test_a_detection_on_a_difficult_box_is_neither_hit_nor_miss():
+    hidden = [np.array([False, True, False])]
+    found = [np.array([[20, 20, 30, 30, 0.95],  # on the difficult box: dropped
+                       [21, 20, 31, 30, 0.9],  # a duplicate on it: dropped too (VOC)
+                       [0, 0, 10, 10, 0.8],  # TP
+                       [60, 60, 70, 70, 0.7],  # FP
+                       [20, 20, 25, 30, 0.6]])]  # IoU 0.5 with it: dropped  # fmt: skip
+    counts = det.precision_recall_f1(found, [BOXES], score_threshold=0.0, difficult=hidden)
+    assert (counts["tp"], counts["fp"], counts["fn"]) == (1, 1, 1)
+    # ranked: TP (P 1, R 1/2), FP; the third box is never found: AP = 1/2
+    assert det.average_precision(found, [BOXES], difficult=hidden) == 0.5
+    without = det.average_precision(found, [BOXES])  # the difficult box counted as a target
+    assert without != 0.5
+
+
+def test_a_loose_detection_near_a_difficult_box_is_a_false_positive():
+    hidden = [np.array([False, True, False])]
+    found = [np.array([[0, 0, 10, 10, 0.9], [20, 20, 24, 30, 0.8]])]  # IoU 0.4 < 0.5
+    counts = det.precision_recall_f1(found, [BOXES], score_threshold=0.0, difficult=hidden)
+    assert (counts["tp"], counts["fp"], counts["fn"]) == (1, 1, 1)
+
+
+def test_only_difficult_boxes_leave_nothing_to_find():
+    hidden = [np.array([True, True, True])]
+    found = [np.array([[0, 0, 10, 10, 0.9]])]
+    assert np.isnan(det.average_precision(found, [BOXES], difficult=hidden))
+    counts = det.precision_recall_f1(found, [BOXES], difficult=hidden)
+    assert (counts["tp"], counts["fp"], counts["fn"], counts["recall"]) == (0, 0, 0, 0.0)
+
+
+def test_difficult_flags_follow_their_boxes_into_classes():
+    truths = [np.array([[0, 0, 10, 10, 0], [20, 20, 30, 30, 1], [40, 40, 50, 50, 1]], float)]
+    found = [np.array([[0, 0, 10, 10, 0.9, 0], [40, 40, 50, 50, 0.8, 1]], float)]
+    hidden = [np.array([False, True, False])]  # class 1's first box
+    assert det.mean_average_precision(found, truths, difficult=hidden) == 1.0
+    assert det.mean_average_precision(found, truths) == 0.75
+
+
+def test_difficult_flags_are_checked():
+    found = [np.array([[0, 0, 10, 10, 0.9]])]
+    with pytest.raises(ValueError, match="one per ground-truth box"):
+        det.average_precision(found, [BOXES], difficult=[np.array([True])])
+    with pytest.raises(ValueError, match="one array per image"):
+        det.average_precision(found, [BOXES], difficult=[])
+    with pytest.raises(ValueError, match="COCO matching has no such rule"):
+        det.average_precision(found, [BOXES], method="coco", difficult=[np.array([1, 0, 0])])
+    none_hidden = [np.zeros(3, bool)]
+    assert det.average_precision(
+        found, [BOXES], method="coco", difficult=none_hidden
+    ) == det.average_precision(found, [BOXES], method="coco")

@@ -3,6 +3,7 @@ import pandas as pd
 import pytest
 
 from tests.track.conftest import noisy_detections
+from xaikit.data.synthetic import MIN_VISIBLE
 from xaikit.metrics import detection
 from xaikit.track import evaluate_detections, evaluate_tracks
 
@@ -15,14 +16,32 @@ def test_detection_scores_match_the_metric_functions(crossing_clip):
                        for f in range(len(crossing_clip))]  # fmt: skip
     per_frame_truth = [truth[truth.frame == f][["x0", "y0", "x1", "y1"]].to_numpy()
                        for f in range(len(crossing_clip))]  # fmt: skip
-    expected = detection.precision_recall_f1(per_frame_found, per_frame_truth)
+    hidden = [truth[truth.frame == f]["visible"].to_numpy() < MIN_VISIBLE
+              for f in range(len(crossing_clip))]  # fmt: skip
+    assert 0 < scores["difficult"] == sum(h.sum() for h in hidden)
+    expected = detection.precision_recall_f1(per_frame_found, per_frame_truth, difficult=hidden)
     assert {key: scores[key] for key in expected} == expected
-    assert scores["ap"] == detection.average_precision(per_frame_found, per_frame_truth)
+    assert scores["ap"] == detection.average_precision(
+        per_frame_found, per_frame_truth, difficult=hidden
+    )
     assert scores["ap_voc11"] == detection.average_precision(
-        per_frame_found, per_frame_truth, method="voc11"
+        per_frame_found, per_frame_truth, method="voc11", difficult=hidden
     )
     # 5 % misses, 6 % jitter: high but imperfect.
     assert 0.85 < scores["recall"] < 0.99 and 0.85 < scores["ap"] < 0.99
+    # min_visible=0: every mouse counts, hidden or not.
+    everyone = evaluate_detections(found, truth, min_visible=0.0)
+    assert everyone["difficult"] == 0
+    assert everyone["ap"] == detection.average_precision(per_frame_found, per_frame_truth)
+
+
+def test_a_difficult_column_marks_boxes_too():
+    truth = pd.DataFrame({"frame": [0, 0], "id": [0, 1], "x0": [0.0, 20.0], "y0": 0.0,
+                          "x1": [10.0, 30.0], "y1": 10.0, "difficult": [0, 1]})  # fmt: skip
+    found = pd.DataFrame({"frame": [0], "x0": [0.0], "y0": 0.0, "x1": [10.0], "y1": 10.0,
+                          "score": [0.9]})  # fmt: skip
+    scores = evaluate_detections(found, truth)
+    assert scores["recall"] == scores["ap"] == 1.0 and scores["difficult"] == 1
 
 
 def test_perfect_detections_and_tracks_score_one(crossing_clip):

@@ -10,6 +10,11 @@ with one array per image (a single 2-D array is read as one image).
 IoU conventions: ``"continuous"`` (COCO, TrackEval, Darknet): area = (x1 - x0)(y1 - y0);
 ``"pixel"`` (VOC devkit, wsolevaluation): inclusive pixel boxes, area = (x1 - x0 + 1)(y1 - y0 + 1).
 Matches need IoU >= the threshold (VOC devkit and COCO; Darknet and py-faster-rcnn use >).
+
+Difficult boxes (VOC devkit): ``difficult`` gives one bool per ground-truth box and image. A
+difficult box is not counted among the boxes to find, and a detection whose best match is a
+difficult box at IoU >= the threshold is ignored: neither a true nor a false positive. COCO
+has no such rule, so ``method="coco"`` refuses difficult boxes.
 """
 
 from __future__ import annotations
@@ -79,10 +84,12 @@ def _iou_matrix(first: np.ndarray, second: np.ndarray, convention: str) -> np.nd
 # inputs split by class
 
 
-def _by_class(detections, ground_truths) -> dict[int, tuple[list, list]]:
-    """``{class: (detections (N, 5) per image, ground truths (M, 4) per image)}``."""
+def _by_class(detections, ground_truths, difficult=None) -> dict[int, tuple[list, list]]:
+    """``{class: (detections (N, 5) per image, ground truths (M, 5) per image)}``; the ground
+    truths' last column is 1 for a difficult box, else 0."""
     if hasattr(detections, "shape") or hasattr(ground_truths, "shape"):
         detections, ground_truths = [detections], [ground_truths]
+        difficult = None if difficult is None else [difficult]
     detections, ground_truths = list(detections), list(ground_truths)
     if len(detections) != len(ground_truths):
         raise ValueError(
@@ -94,15 +101,50 @@ def _by_class(detections, ground_truths) -> dict[int, tuple[list, list]]:
     labelled = _has_labels(detections, ground_truths)
     dets = as_box_lists(detections, "detections", len(detections), 6 if labelled else 5)
     gts = as_box_lists(ground_truths, "ground_truths", len(ground_truths), 5 if labelled else 4)
+    gts = [
+        np.column_stack([g, flags]) for g, flags in zip(gts, _flags(difficult, gts), strict=True)
+    ]
     if not labelled:
         return {0: (dets, gts)}
     classes = sorted(
         {int(c) for d in dets for c in d[:, 5]} | {int(c) for g in gts for c in g[:, 4]}
     )
     return {
-        label: ([d[d[:, 5] == label, :5] for d in dets], [g[g[:, 4] == label, :4] for g in gts])
+        label: (
+            [d[d[:, 5] == label, :5] for d in dets],
+            [g[g[:, 4] == label][:, [0, 1, 2, 3, 5]] for g in gts],
+        )
         for label in classes
     }
+
+
+def _flags(difficult, gts: list[np.ndarray]) -> list[np.ndarray]:
+    """One 0/1 float per ground-truth box: ``difficult`` checked against ``gts``."""
+    if difficult is None:
+        return [np.zeros(len(g)) for g in gts]
+    difficult = list(difficult)
+    if len(difficult) != len(gts):
+        raise ValueError(
+            f"difficult must hold one array per image ({len(gts)}); got {len(difficult)}"
+        )
+    flags = []
+    for index, (item, g) in enumerate(zip(difficult, gts, strict=True)):
+        item = np.asarray(item)
+        if item.shape != (len(g),) or not (item.dtype == bool or np.isin(item, (0, 1)).all()):
+            raise ValueError(
+                f"difficult[{index}] must be {len(g)} bools, one per ground-truth box; got "
+                f"shape {item.shape}, dtype {item.dtype}"
+            )
+        flags.append(item.astype(float))
+    return flags
+
+
+def _refuse_difficult_for_coco(method: str, difficult) -> None:
+    if method == "coco" and difficult is not None and any(np.any(d) for d in difficult):
+        raise ValueError(
+            "difficult boxes follow the VOC devkit rule; COCO matching has no such rule "
+            "(use method='all' or 'voc11', or drop the difficult boxes)"
+        )
 
 
 def _has_labels(detections, ground_truths) -> bool:
@@ -127,26 +169,32 @@ def _has_labels(detections, ground_truths) -> bool:
 
 def _match_voc(dets, gts, threshold: float, convention: str):
     """VOC devkit rule: each detection (descending score) takes the ground truth of highest IoU;
-    TP if IoU >= threshold and that box is still unmatched, else FP (no second choice).
+    TP if IoU >= threshold and that box is still unmatched, else FP (no second choice); a
+    detection whose best box is difficult (IoU >= threshold) is dropped.
 
-    Returns (scores, is_tp, iou of the match) over all images, plus the number of boxes.
+    Returns (scores, is_tp, iou of the match) of the kept detections over all images, plus the
+    number of boxes that are not difficult.
     """
     scores, hits, ious = [], [], []
     for image_dets, image_gts in zip(dets, gts, strict=True):
         order = np.argsort(-image_dets[:, 4], kind="stable")
         image_dets = image_dets[order]
-        overlaps = _iou_matrix(image_dets[:, :4], image_gts, convention)
+        overlaps = _iou_matrix(image_dets[:, :4], image_gts[:, :4], convention)
+        difficult = image_gts[:, 4] > 0
         taken = np.zeros(len(image_gts), dtype=bool)
         for row in range(len(image_dets)):
             best = int(np.argmax(overlaps[row])) if len(image_gts) else -1
             best_iou = overlaps[row, best] if best >= 0 else 0.0
+            if best >= 0 and best_iou >= threshold and difficult[best]:
+                continue
             hit = best >= 0 and best_iou >= threshold and not taken[best]
             if hit:
                 taken[best] = True
+            scores.append(image_dets[row, 4])
             hits.append(hit)
             ious.append(best_iou if hit else 0.0)
-        scores.append(image_dets[:, 4])
-    return _stack(scores), np.array(hits, dtype=bool), np.array(ious), sum(map(len, gts))
+    n_truths = int(sum((g[:, 4] == 0).sum() for g in gts))
+    return np.array(scores, dtype=float), np.array(hits, dtype=bool), np.array(ious), n_truths
 
 
 def _match_coco(dets, gts, threshold: float, max_detections: int):
@@ -158,7 +206,7 @@ def _match_coco(dets, gts, threshold: float, max_detections: int):
     for image_dets, image_gts in zip(dets, gts, strict=True):
         order = np.argsort(-image_dets[:, 4], kind="mergesort")[:max_detections]
         image_dets = image_dets[order]
-        overlaps = _iou_matrix(image_dets[:, :4], image_gts, "continuous")
+        overlaps = _iou_matrix(image_dets[:, :4], image_gts[:, :4], "continuous")
         taken = np.zeros(len(image_gts), dtype=bool)
         for row in range(len(image_dets)):
             candidates = np.where(taken, -1.0, overlaps[row]) if len(image_gts) else np.zeros(0)
@@ -228,6 +276,7 @@ def average_precision(
     *,
     iou_convention: str = "continuous",
     max_detections: int = 100,
+    difficult=None,
 ) -> float:
     """Average precision of one class's detections over a set of images.
 
@@ -253,6 +302,8 @@ def average_precision(
         iou_convention: ``"continuous"`` or ``"pixel"`` (VOC devkit's +1); ``"coco"`` is always
             continuous.
         max_detections: detections kept per image by ``"coco"``.
+        difficult: per image ``(M,)`` bools marking difficult boxes (see the module docstring;
+            not with ``"coco"``).
 
     Returns:
         AP in [0, 1]; NaN when there is no ground-truth box; 0 when there are boxes but no
@@ -270,11 +321,15 @@ def average_precision(
         0.545455
         >>> round(average_precision(detections, truths, method="coco"), 6)
         0.554455
+        >>> hidden = [np.array([False, False, True])]  # the third box is difficult
+        >>> round(average_precision(detections, truths, difficult=hidden), 6)
+        0.833333
     """
     check_choice(method, "method", AP_METHODS)
     check_choice(iou_convention, "iou_convention", IOU_CONVENTIONS)
     check_fraction(iou_threshold, "iou_threshold")
-    per_class = _by_class(detections, ground_truths)
+    _refuse_difficult_for_coco(method, difficult)
+    per_class = _by_class(detections, ground_truths, difficult)
     if len(per_class) > 1:
         raise ValueError(
             "average_precision takes one class (5 and 4 columns); use mean_average_precision "
@@ -292,6 +347,7 @@ def mean_average_precision(
     *,
     iou_convention: str = "continuous",
     max_detections: int = 100,
+    difficult=None,
 ) -> float:
     """Mean over classes of :func:`average_precision` (mAP at one IoU threshold).
 
@@ -307,6 +363,7 @@ def mean_average_precision(
         method: ``"voc11"``, ``"all"`` or ``"coco"``.
         iou_convention: ``"continuous"`` or ``"pixel"``.
         max_detections: per image and class, for ``"coco"``.
+        difficult: per image ``(M,)`` bools marking difficult boxes (not with ``"coco"``).
 
     Returns:
         mAP in [0, 1]; NaN when no class has a ground-truth box.
@@ -322,7 +379,8 @@ def mean_average_precision(
     check_choice(method, "method", AP_METHODS)
     check_choice(iou_convention, "iou_convention", IOU_CONVENTIONS)
     check_fraction(iou_threshold, "iou_threshold")
-    per_class = _by_class(detections, ground_truths)
+    _refuse_difficult_for_coco(method, difficult)
+    per_class = _by_class(detections, ground_truths, difficult)
     values = [
         _class_ap(dets, gts, iou_threshold, method, iou_convention, max_detections)
         for dets, gts in per_class.values()
@@ -370,10 +428,12 @@ def coco_map(detections, ground_truths, *, iou_thresholds=COCO_IOU_THRESHOLDS, m
     return float(np.mean(values)) if values else np.nan
 
 
-def _threshold_counts(detections, ground_truths, score_threshold, iou_threshold, iou_convention):
+def _threshold_counts(
+    detections, ground_truths, score_threshold, iou_threshold, iou_convention, difficult
+):
     check_choice(iou_convention, "iou_convention", IOU_CONVENTIONS)
     check_fraction(iou_threshold, "iou_threshold")
-    per_class = _by_class(detections, ground_truths)
+    per_class = _by_class(detections, ground_truths, difficult)
     true_positives = false_positives = n_truths = 0
     iou_sum = 0.0
     for dets, gts in per_class.values():
@@ -393,6 +453,7 @@ def precision_recall_f1(
     score_threshold: float = 0.25,
     iou_threshold: float = 0.5,
     iou_convention: str = "continuous",
+    difficult=None,
 ) -> dict[str, float]:
     """Precision, recall and F1 of the detections scoring above a confidence threshold.
 
@@ -408,6 +469,7 @@ def precision_recall_f1(
         score_threshold: detections must score above it.
         iou_threshold: IoU needed for a match.
         iou_convention: ``"continuous"`` or ``"pixel"``.
+        difficult: per image ``(M,)`` bools marking difficult boxes (see the module docstring).
 
     Returns:
         ``{"precision", "recall", "f1", "tp", "fp", "fn", "average_iou"}`` (see
@@ -424,7 +486,7 @@ def precision_recall_f1(
         (0.5, 0.5, 0.5)
     """
     true_positives, false_positives, n_truths, iou_sum = _threshold_counts(
-        detections, ground_truths, score_threshold, iou_threshold, iou_convention
+        detections, ground_truths, score_threshold, iou_threshold, iou_convention, difficult
     )
     predicted = true_positives + false_positives
     precision = true_positives / predicted if predicted else 0.0
@@ -448,6 +510,7 @@ def average_iou(
     score_threshold: float = 0.25,
     iou_threshold: float = 0.5,
     iou_convention: str = "continuous",
+    difficult=None,
 ) -> float:
     """Darknet's "average IoU": sum of the true positives' IoU over TP + FP.
 
@@ -460,6 +523,7 @@ def average_iou(
         score_threshold: detections must score above it.
         iou_threshold: IoU needed for a match.
         iou_convention: ``"continuous"`` or ``"pixel"``.
+        difficult: per image ``(M,)`` bools marking difficult boxes.
 
     Returns:
         Average IoU in [0, 1].
@@ -477,4 +541,5 @@ def average_iou(
         score_threshold=score_threshold,
         iou_threshold=iou_threshold,
         iou_convention=iou_convention,
+        difficult=difficult,
     )["average_iou"]

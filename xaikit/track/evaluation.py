@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from xaikit.data.synthetic import MIN_VISIBLE
 from xaikit.metrics import detection as detection_metrics
 from xaikit.metrics.tracking import clear_mot
 from xaikit.track._tables import BOX, check_table
@@ -64,21 +65,27 @@ def evaluate_detections(
     *,
     score_threshold: float = 0.25,
     iou_threshold: float = 0.5,
+    min_visible: float = MIN_VISIBLE,
 ) -> dict[str, float]:
     """Precision, recall, F1 and average IoU (mice paper Table 2, Darknet's summary at
     ``score_threshold``) and AP@``iou_threshold`` (Table 3; all-point and VOC 11-point).
 
     Every frame of the ground truth or the detections counts as one image; class is ignored
-    (one class, mice).
+    (one class, mice). Boxes marked ``difficult`` in the truth (a VOC file's flag) or, in
+    synthetic truth, mice showing less than ``min_visible`` of their body (``visible``, the
+    other mouse on top) follow the VOC rule: not counted as misses, and a detection on one is
+    neither a true nor a false positive.
 
     Args:
         detections: ``frame, x0, y0, x1, y1, score`` rows (a detection or a track table).
         truth: ground truth with ``frame, x0, y0, x1, y1`` (see :func:`truth_rows`).
         score_threshold: detections must score above it for precision, recall, F1, IoU.
         iou_threshold: IoU for a match.
+        min_visible: visibility below which a synthetic mouse is difficult (0: none is).
 
     Returns:
-        ``{"precision", "recall", "f1", "average_iou", "ap", "ap_voc11", "tp", "fp", "fn"}``.
+        ``{"precision", "recall", "f1", "average_iou", "ap", "ap_voc11", "tp", "fp", "fn",
+        "difficult"}`` (``difficult``: how many boxes were).
 
     Examples:
         >>> import pandas as pd
@@ -90,19 +97,35 @@ def evaluate_detections(
         >>> scores["precision"], scores["recall"], scores["ap"], scores["average_iou"]
         (0.5, 0.5, 0.5, 0.5)
     """
-    ground = truth_rows(truth)
+    ground = truth_rows(truth).assign(difficult=_difficult(truth, min_visible))
     found = check_table(detections, ("frame", *BOX, "score"), "detections")
     frames = np.union1d(ground["frame"].unique(), found["frame"].unique())
     per_detection = _per_frame(found, [*BOX, "score"], frames)
     per_truth = _per_frame(ground, BOX, frames)
+    hard = [flags[:, 0] > 0 for flags in _per_frame(ground, ["difficult"], frames)]
     scores = detection_metrics.precision_recall_f1(
-        per_detection, per_truth, score_threshold=score_threshold, iou_threshold=iou_threshold
+        per_detection,
+        per_truth,
+        score_threshold=score_threshold,
+        iou_threshold=iou_threshold,
+        difficult=hard,
     )
     for name, method in (("ap", "all"), ("ap_voc11", "voc11")):
         scores[name] = detection_metrics.average_precision(
-            per_detection, per_truth, iou_threshold=iou_threshold, method=method
+            per_detection, per_truth, iou_threshold=iou_threshold, method=method, difficult=hard
         )
+    scores["difficult"] = int(ground["difficult"].sum())
     return scores
+
+
+def _difficult(truth: pd.DataFrame, min_visible: float) -> np.ndarray:
+    """``(len(truth),)`` bool: the ``difficult`` flag, or ``visible < min_visible``."""
+    flags = np.zeros(len(truth), bool)
+    if "difficult" in truth.columns:
+        flags |= truth["difficult"].fillna(0).to_numpy().astype(bool)
+    if "visible" in truth.columns:
+        flags |= truth["visible"].to_numpy(np.float64) < min_visible
+    return flags
 
 
 def evaluate_tracks(

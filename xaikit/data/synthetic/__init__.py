@@ -11,13 +11,14 @@
 """
 
 from xaikit.data.synthetic._actions import ACTIONS, ActionSet, actions
-from xaikit.data.synthetic._arena import SETUPS, ArenaClip, arena
+from xaikit.data.synthetic._arena import MIN_VISIBLE, SETUPS, ArenaClip, arena
 from xaikit.data.synthetic._observers import observers
 from xaikit.data.synthetic._shapes import CLASSES, ShapeSet, shapes
 
 __all__ = [
     "ACTIONS",
     "CLASSES",
+    "MIN_VISIBLE",
     "SETUPS",
     "ActionSet",
     "ArenaClip",

@@ -19,6 +19,10 @@ SETUPS = {
     "resident_intruder": ("top", (640, 480), 2),
 }
 FUR = {"dark": (50, 46, 44), "light": (226, 220, 210)}
+#: A mouse showing less of its body than this (the other one walks over it) counts as a
+#: "difficult" box, VOC's flag, wherever xaikit scores detections against arena truth: a
+#: detector is neither asked to find it nor blamed for finding it (trackers still are).
+MIN_VISIBLE = 0.5
 STATES = ("rest", "walk", "run", "approach", "rear")
 # Target speeds in body lengths per second, and bout lengths in seconds.
 SPEED = {"rest": 0.0, "walk": 1.5, "run": 4.0, "approach": 2.2, "rear": 0.0}
@@ -47,7 +51,9 @@ class ArenaClip:
             ``c0..c1`` give ``x0 = c0, x1 = c1 + 1``), ``cx, cy`` (centroid of those pixels,
             pixel centres at ``c + 0.5``), ``heading`` (radians, direction the head points in
             image coordinates: 0 = +x (right), pi/2 = +y (down)), ``speed`` (pixels/s),
-            ``state`` (bout: rest, walk, run, approach, rear) and ``fur``.
+            ``state`` (bout: rest, walk, run, approach, rear), ``fur`` and ``visible`` (fraction
+            of the mouse's in-frame body pixels, tail excluded, that no mouse drawn over it
+            hides: 1 alone, near 0 while the other mouse walks over it).
         fps: Frames per second.
         setup: ``"open_field"``, ``"home_cage"`` or ``"resident_intruder"``.
     """
@@ -211,8 +217,9 @@ def arena(
         scene.noise = noise[number % len(noise)]
         for animal in animals:
             scene.draw_reflection(canvas, animal)
-        for animal in animals:
-            truth = scene.draw(canvas, animal, tail_in_box)
+        drawn = [scene.draw(canvas, animal, tail_in_box) for animal in animals]
+        visible = _visible_fractions([footprint for _, footprint in drawn], (height, width))
+        for animal, (truth, _), fraction in zip(animals, drawn, visible, strict=True):
             rows.append(
                 {
                     "frame": number,
@@ -222,9 +229,42 @@ def arena(
                     "speed": animal.speed * fps,
                     "state": animal.state,
                     "fur": animal.fur,
+                    "visible": fraction,
                 }
             )
     return ArenaClip(video, pd.DataFrame(rows), float(fps), setup)
+
+
+def _frame_crop(labels: np.ndarray, offset, size) -> tuple[np.ndarray, tuple[slice, slice]]:
+    """The part of a mouse canvas ``labels`` placed at ``offset`` that lies inside the frame."""
+    ox, oy = offset
+    height, width = size
+    h, w = labels.shape
+    fx0, fy0 = max(ox, 0), max(oy, 0)
+    fx1, fy1 = max(min(ox + w, width), fx0), max(min(oy + h, height), fy0)
+    crop = labels[fy0 - oy : fy1 - oy, fx0 - ox : fx1 - ox]
+    return crop, (slice(fy0, fy1), slice(fx0, fx1))
+
+
+def _visible_fractions(footprints, size) -> list[float]:
+    """Per mouse (in drawing order), the fraction of its in-frame body pixels (tail excluded)
+    that no mouse drawn after it covers; ``footprints`` are ``(labels, offset)`` pairs.
+
+    Examples:
+        >>> body = np.full((2, 4), BODY)
+        >>> _visible_fractions([(body, (0, 0)), (body, (2, 0))], (4, 8))
+        [0.5, 1.0]
+    """
+    owner = np.full(size, -1, np.int16)
+    for index, (labels, offset) in enumerate(footprints):
+        crop, where = _frame_crop(labels, offset, size)
+        owner[where][crop > 0] = index
+    fractions = []
+    for index, (labels, offset) in enumerate(footprints):
+        crop, where = _frame_crop(labels, offset, size)
+        body = np.isin(crop, IN_BOX)
+        fractions.append(float((owner[where][body] == index).mean()) if body.any() else 0.0)
+    return fractions
 
 
 def _furs(fur, mice: int, setup: str, rng) -> list[str]:
@@ -307,14 +347,10 @@ class _Scene:
 
     def composite(self, canvas, labels, offset, colours, shade) -> None:
         """Paint label ``k`` of a mouse canvas with ``colours[k]`` scaled by ``shade``."""
-        ox, oy = offset
-        h, w = labels.shape
-        fx0, fy0 = max(ox, 0), max(oy, 0)
-        fx1, fy1 = min(ox + w, self.width), min(oy + h, self.height)
-        if fx1 <= fx0 or fy1 <= fy0:
+        crop, where = _frame_crop(labels, offset, (self.height, self.width))
+        if crop.size == 0:
             return
-        crop = labels[fy0 - oy : fy1 - oy, fx0 - ox : fx1 - ox]
-        region = canvas[fy0:fy1, fx0:fx1].astype(np.float32)
+        region = canvas[where].astype(np.float32)
         # A soft shadow below and right of the mouse, then the mouse itself (with sensor noise).
         shadow = cv2.GaussianBlur((crop > 0).astype(np.float32), (0, 0), 3)
         shadow = np.roll(shadow, (3, 3), axis=(0, 1))
@@ -322,18 +358,15 @@ class _Scene:
         palette = np.zeros((max(colours) + 1, 3), np.float32)
         for label, colour in colours.items():
             palette[label] = np.asarray(colour, np.float32) * shade
-        painted = palette[crop] + self.noise[fy0:fy1, fx0:fx1]
+        painted = palette[crop] + self.noise[where]
         region = np.where((crop > 0)[..., None], painted, region)
-        canvas[fy0:fy1, fx0:fx1] = to_uint8(region)
+        canvas[where] = to_uint8(region)
 
     def truth(self, labels, offset, mouse, tail_in_box) -> dict:
-        ox, oy = offset
         keep = IN_BOX + ((TAIL,) if tail_in_box else ())
-        mask = np.isin(labels, keep)
-        h, w = mask.shape
-        fx0, fy0 = max(ox, 0), max(oy, 0)
-        fx1, fy1 = min(ox + w, self.width), min(oy + h, self.height)
-        mask = mask[fy0 - oy : fy1 - oy, fx0 - ox : fx1 - ox]
+        crop, (rows_in, columns_in) = _frame_crop(labels, offset, (self.height, self.width))
+        mask = np.isin(crop, keep)
+        fx0, fy0 = columns_in.start, rows_in.start
         box = mask_box(mask, (fx0, fy0))
         rows, columns = np.nonzero(mask)
         heading = mouse.heading
@@ -522,7 +555,8 @@ class _TopScene(_Scene):
             region = canvas[fy0:fy1, fx0:fx1]
             region[visible] = to_uint8(0.7 * region[visible] + 0.3 * colour)
 
-    def draw(self, canvas, mouse, tail_in_box) -> dict:
+    def draw(self, canvas, mouse, tail_in_box) -> tuple[dict, tuple]:
+        """Paint ``mouse``; return its truth row and its footprint ``(labels, offset)``."""
         labels, offset = self.render_labels(mouse)
         shade = float(
             self.gain[
@@ -530,7 +564,7 @@ class _TopScene(_Scene):
             ]
         )
         self.composite(canvas, labels, offset, self.colours(mouse), shade)
-        return self.truth(labels, offset, mouse, tail_in_box)
+        return self.truth(labels, offset, mouse, tail_in_box), (labels, offset)
 
 
 class _SideScene(_Scene):
@@ -649,7 +683,7 @@ class _SideScene(_Scene):
     def draw_reflection(self, canvas, mouse) -> None:
         """The side view has no mirroring wall."""
 
-    def draw(self, canvas, mouse, tail_in_box) -> dict:
+    def draw(self, canvas, mouse, tail_in_box) -> tuple[dict, tuple]:
         labels, offset = self.render_labels(mouse)
         shade = float(
             self.gain[
@@ -658,4 +692,4 @@ class _SideScene(_Scene):
             ]
         )
         self.composite(canvas, labels, offset, self.colours(mouse), shade)
-        return self.truth(labels, offset, mouse, tail_in_box)
+        return self.truth(labels, offset, mouse, tail_in_box), (labels, offset)

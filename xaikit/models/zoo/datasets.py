@@ -153,11 +153,14 @@ class ArenaFrames:
         frames: One ``(H, W, 3)`` uint8 RGB frame per item (sizes differ between setups).
         boxes: One ``(M, 4)`` float array ``x0, y0, x1, y1`` (frame pixels) per frame.
         setups: The setup of each frame.
+        difficult: One ``(M,)`` bool array per frame: the mouse shows less than
+            :data:`xaikit.data.synthetic.MIN_VISIBLE` of its body.
     """
 
     frames: list[np.ndarray]
     boxes: list[np.ndarray]
     setups: list[str]
+    difficult: list[np.ndarray]
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -175,14 +178,15 @@ def arena_set(clips: int, frames: int, seed: int, every: int = 1) -> ArenaFrames
         (6, ['open_field', 'home_cage', 'resident_intruder'], (240, 320, 3), (2, 4))
     """
     setups = list(synthetic.SETUPS)
-    result = ArenaFrames([], [], [])
+    result = ArenaFrames([], [], [], [])
     for k in range(clips):
         setup = setups[k % len(setups)]
         clip = synthetic.arena(setup, frames, seed=seed + k)
         truth = clip.truth
         for number in range(0, frames, every):
             rows = truth[truth["frame"] == number]
-            result.frames.append(clip.frames[number])
+            result.frames.append(clip.frames[number].copy())  # not a view: frees the clip
             result.boxes.append(rows[["x0", "y0", "x1", "y1"]].to_numpy(np.float32))
             result.setups.append(setup)
+            result.difficult.append(rows["visible"].to_numpy() < synthetic.MIN_VISIBLE)
     return result
