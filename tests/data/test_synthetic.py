@@ -111,6 +111,20 @@ def test_resident_and_intruder_cross(pair):
     assert set(pair.truth.groupby("mouse")["fur"].first()) == {"dark", "light"}
 
 
+def test_visibility_counts_the_body_pixels_the_other_mouse_hides(pair, open_field):
+    assert (open_field.truth["visible"] == 1.0).all()
+    truth = pair.truth
+    assert (truth.loc[truth.mouse == 1, "visible"] == 1.0).all()  # drawn last, never covered
+    hidden = truth[(truth.mouse == 0) & (truth.visible < 0.5)]
+    assert len(hidden) > 0
+    # Only a mouse whose box the intruder's (tail included) reaches can lose pixels.
+    by_frame = arena("resident_intruder", frames=300, size=(320, 240), seed=2, tail_in_box=True)
+    boxes = by_frame.truth.set_index(["frame", "mouse"])
+    resident = truth[truth.mouse == 0].set_index("frame")["visible"]
+    apart = [f for f in range(300) if overlap(boxes.loc[(f, 0)], boxes.loc[(f, 1)]) == 0]
+    assert len(apart) > 0 and (resident.loc[apart] == 1.0).all()
+
+
 def test_home_cage_rearing_points_the_head_up():
     clip = arena("home_cage", frames=300, seed=1)
     rearing = clip.truth[clip.truth["state"] == "rear"]

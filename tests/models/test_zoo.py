@@ -158,3 +158,29 @@ def test_held_out_and_training_seeds_never_meet():
     with pytest.raises(ValueError, match="training set must use seeds"):
         datasets.check_training(10, datasets.HELD_OUT_SEED - 1, 1)
     assert np.all(np.array([SHAPES_SEED, ACTIONS_SEED, MICE_SEED]) > datasets.CARD_SEED)
+
+
+def test_arena_sets_can_add_every_frame_where_a_mouse_is_hidden():
+    seed = 109_000  # clip 2 (seed 109_002, resident-intruder) has ten frames below 0.8
+    plain = datasets.arena_set(3, 60, seed=seed, every=30)
+    busy = datasets.arena_set(3, 60, seed=seed, every=30, occluded=0.8)
+    truth = datasets.synthetic.arena("resident_intruder", 60, seed=seed + 2).truth
+    hidden = set(truth.loc[truth["visible"] < 0.8, "frame"]) - {0, 30}
+    assert len(plain) == 6 and len(busy) == 6 + len(hidden) > 6
+    assert busy.setups.count("resident_intruder") == 2 + len(hidden)
+    assert all(len(d) == len(b) for d, b in zip(busy.difficult, busy.boxes, strict=True))
+
+
+def test_difficult_boxes_train_nothing_but_shield_their_predictions():
+    model = detector.Darknet.from_cfg(detector.CFG)
+    torch.manual_seed(0)
+    x = torch.rand(1, 3, *model.input_size)
+    box = [torch.tensor([[100.0, 50, 130, 70]])]
+    outputs = model(x)
+    _, counted = detector.yolo_loss(model, outputs, box, difficult=[torch.tensor([False])])
+    # ignore_iou 0: every prediction touching the hidden box is spared the "no object" penalty
+    _, hidden = detector.yolo_loss(model, outputs, box, 0.0, difficult=[torch.tensor([True])])
+    _, empty = detector.yolo_loss(model, outputs, [torch.zeros(0, 4)], 0.0)
+    assert counted["box"] > 0 and counted["cls"] > 0
+    assert hidden["box"] == hidden["cls"] == 0.0
+    assert hidden["obj"] < empty["obj"]

@@ -4,6 +4,11 @@ The real pipeline (:func:`xaikit.track.analyse_video`: detect, track, clean, eva
 short clips whose seeds were never used in training (:mod:`xaikit.models.zoo.datasets`), one
 per setup of the mice paper, and must reach the issue's thresholds on every clip:
 AP@0.5 >= 0.95 and MOTA >= 0.95, and IDF1 >= 0.9 on the clip where two mice cross.
+
+Detection AP follows the VOC rule for difficult boxes: a mouse showing less than half its body
+(``visible < MIN_VISIBLE``: the other one walks over it) is neither a miss nor, if found, a false
+positive. MOTA and IDF1 count every box, hidden or not: the tracker must carry both identities
+through the crossing and place the hidden mouse (gap interpolation).
 About 25 s on 2 CPU cores (the detector runs at about 10 frames/s at 640x480).
 """
 
@@ -12,7 +17,7 @@ import functools
 import numpy as np
 import pytest
 
-from xaikit.data.synthetic import arena
+from xaikit.data.synthetic import MIN_VISIBLE, arena
 from xaikit.metrics.detection import box_iou
 from xaikit.models.zoo.datasets import HELD_OUT_SEED, check_held_out
 from xaikit.track import analyse_video
@@ -20,8 +25,9 @@ from xaikit.track import analyse_video
 AP_MIN, MOTA_MIN, IDF1_MIN = 0.95, 0.95, 0.9
 #: Far above the model cards' held-out seeds (HELD_OUT_SEED ...), and never used in training.
 SEED = HELD_OUT_SEED + 100_000
-#: setup -> (seed, frames). Seed SEED's resident and intruder overlap at IoU 0.64 (frame 18)
-#: and swap their left-right order twice in 60 frames.
+#: setup -> (seed, frames). Seed SEED's resident and intruder overlap at IoU 0.64 (frame 18),
+#: the light intruder hides the dark resident for six frames (visible 0.15-0.46) and they swap
+#: their left-right order twice in 60 frames.
 CLIPS = {
     "resident_intruder": (SEED, 60),
     "open_field": (SEED + 100, 40),
@@ -66,7 +72,8 @@ def test_the_crossing_clip_has_two_mice_that_cross():
     overlap = max(float(box_iou(pair[:1], pair[1:])[0, 0]) for pair in boxes)
     centres = truth["cx"].to_numpy().reshape(-1, 2)
     order_changes = int(np.abs(np.diff(np.sign(centres[:, 0] - centres[:, 1]))).sum() // 2)
-    assert overlap > 0.5 and order_changes >= 1
+    hidden_frames = int((truth["visible"] < MIN_VISIBLE).sum())
+    assert overlap > 0.5 and order_changes >= 1 and hidden_frames >= 3
 
 
 @pytest.mark.parametrize("setup", SETUPS)

@@ -166,11 +166,15 @@ class ArenaFrames:
         return len(self.frames)
 
 
-def arena_set(clips: int, frames: int, seed: int, every: int = 1) -> ArenaFrames:
+def arena_set(
+    clips: int, frames: int, seed: int, every: int = 1, occluded: float | None = None
+) -> ArenaFrames:
     """Every ``every``-th frame of ``clips`` arena clips of ``frames`` frames.
 
     Clip ``k`` shows setup ``k % 3`` of ``open_field, home_cage, resident_intruder`` (so all three
-    are equally present) and uses seed ``seed + k``.
+    are equally present) and uses seed ``seed + k``. With ``occluded``, every other frame in
+    which a mouse shows less than that fraction of its body is kept too (one mouse walking over
+    the other: hard examples for training).
 
     Examples:
         >>> data = arena_set(3, 2, seed=100_000)
@@ -183,7 +187,10 @@ def arena_set(clips: int, frames: int, seed: int, every: int = 1) -> ArenaFrames
         setup = setups[k % len(setups)]
         clip = synthetic.arena(setup, frames, seed=seed + k)
         truth = clip.truth
-        for number in range(0, frames, every):
+        kept = set(range(0, frames, every))
+        if occluded is not None:
+            kept |= set(truth.loc[truth["visible"] < occluded, "frame"].tolist())
+        for number in sorted(kept):
             rows = truth[truth["frame"] == number]
             result.frames.append(clip.frames[number].copy())  # not a view: frees the clip
             result.boxes.append(rows[["x0", "y0", "x1", "y1"]].to_numpy(np.float32))

@@ -44,10 +44,11 @@ RECIPE = {
     "train_clips": 300,  # 100 per setup
     "frames_per_clip": 120,  # 4 s: long enough for the two mice to meet, touch and cross
     "every": 12,  # keep every 12th frame: 10 per clip
+    "occluded": 0.8,  # and every frame in which the other mouse hides over a fifth of one
     "held_out_clips": 24,
     "held_out_frames": 120,
     "held_out_every": 10,
-    "epochs": 20,
+    "epochs": 10,
     "batch_size": 16,
     "lr": 2e-3,
     "weight_decay": 5e-4,
@@ -347,7 +348,11 @@ def train(
     if recipe["train_clips"] + datasets.TRAINING_SEED > datasets.HELD_OUT_SEED:
         raise ValueError("too many training clips for the training seed range")
     data = datasets.arena_set(
-        recipe["train_clips"], recipe["frames_per_clip"], datasets.TRAINING_SEED, recipe["every"]
+        recipe["train_clips"],
+        recipe["frames_per_clip"],
+        datasets.TRAINING_SEED,
+        recipe["every"],
+        recipe["occluded"],
     )
     seed_everything(recipe["seed"])
     model = Darknet.from_cfg(CFG, class_names=["mouse"])
