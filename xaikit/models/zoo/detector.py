@@ -388,8 +388,9 @@ def train(
             **recipe,
             "optimizer": "AdamW",
             "schedule": "one-cycle",
-            "loss": "YOLOv3, multi-anchor + neighbour-cell assignment, "
-            "5 x GIoU + IoU-target objectness BCE + class BCE",
+            "loss": "YOLOv3, multi-anchor + neighbour-cell assignment (one box per prediction "
+            "slot), 5 x GIoU + IoU-target objectness BCE + class BCE; difficult (hidden) mice "
+            "train no prediction and are ignored as negatives",
             "augmentation": "random horizontal flips",
             "max_steps": max_steps,
             "eval": {"conf_threshold": EVAL_CONF, "nms_iou": EVAL_NMS},
