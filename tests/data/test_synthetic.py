@@ -342,3 +342,15 @@ def test_observers_reject_bad_arguments(scenes, kwargs, error):
         observers(scenes, **kwargs)
     with pytest.raises(TypeError, match="Annotations"):
         observers(np.zeros(3))
+
+
+def test_hidden_mice_are_difficult_in_voc_files(pair, tmp_path):
+    from xaikit.data.annotations import read_voc
+    from xaikit.data.synthetic import MIN_VISIBLE
+
+    paths = pair.save(tmp_path, name="ri", formats=("voc",))
+    boxes = read_voc(paths["voc"]).boxes.sort_values(["image", "x0"]).reset_index(drop=True)
+    truth = pair.truth.assign(image=[f"ri_{f:06d}.jpg" for f in pair.truth["frame"]])
+    truth = truth.sort_values(["image", "x0"]).reset_index(drop=True)
+    hidden = (truth["visible"] < MIN_VISIBLE).astype(int)
+    assert hidden.sum() > 0 and boxes["difficult"].tolist() == hidden.tolist()

@@ -70,7 +70,8 @@ class ArenaClip:
         """Ground truth as :class:`~xaikit.data.annotations.Annotations`.
 
         Frame ``i`` is the image ``f"{name}_{i:06d}.jpg"``; the class is ``"mouse"``; the
-        identity is kept as the ``track`` column (written to COCO as ``track_id``).
+        identity is kept as the ``track`` column (written to COCO as ``track_id``); a mouse
+        showing less than :data:`MIN_VISIBLE` of its body is ``difficult`` (VOC's flag).
         """
         from xaikit.data.annotations import Annotations
 
@@ -86,6 +87,7 @@ class ArenaClip:
                 "x1": self.truth["x1"],
                 "y1": self.truth["y1"],
                 "track": self.truth["mouse"],
+                "difficult": (self.truth["visible"] < MIN_VISIBLE).astype(int),
             }
         )
         return Annotations(images, boxes, ["mouse"])
