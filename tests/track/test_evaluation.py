@@ -29,6 +29,8 @@ def test_detection_scores_match_the_metric_functions(crossing_clip):
     )
     # 5 % misses, 6 % jitter: high but imperfect.
     assert 0.85 < scores["recall"] < 0.99 and 0.85 < scores["ap"] < 0.99
+    shuffled = truth.sample(frac=1.0, random_state=0)
+    assert evaluate_detections(found, shuffled) == scores
     # min_visible=0: every mouse counts, hidden or not.
     everyone = evaluate_detections(found, truth, min_visible=0.0)
     assert everyone["difficult"] == 0

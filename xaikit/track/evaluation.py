@@ -26,9 +26,10 @@ __all__ = [
 IDENTITY_COLUMNS = ("track", "mouse", "id")
 
 
-def truth_rows(truth: pd.DataFrame) -> pd.DataFrame:
+def truth_rows(truth: pd.DataFrame, extra: tuple[str, ...] = ()) -> pd.DataFrame:
     """Ground truth as ``frame, track, x0, y0, x1, y1`` (identity from ``track``, ``mouse`` or
-    ``id``, as :func:`xaikit.data.synthetic.arena` writes ``mouse``).
+    ``id``, as :func:`xaikit.data.synthetic.arena` writes ``mouse``), sorted by frame, then the
+    ``extra`` columns.
 
     Examples:
         >>> import pandas as pd
@@ -49,7 +50,7 @@ def truth_rows(truth: pd.DataFrame) -> pd.DataFrame:
     )
     if table.empty:
         raise ValueError("truth has no boxes; there is nothing to evaluate against")
-    return table[["frame", "track", *BOX]]
+    return table[["frame", "track", *BOX, *extra]]
 
 
 def _per_frame(table: pd.DataFrame, columns: list[str], frames: np.ndarray) -> list[np.ndarray]:
@@ -97,7 +98,8 @@ def evaluate_detections(
         >>> scores["precision"], scores["recall"], scores["ap"], scores["average_iou"]
         (0.5, 0.5, 0.5, 0.5)
     """
-    ground = truth_rows(truth).assign(difficult=_difficult(truth, min_visible))
+    flagged = truth.assign(difficult=_difficult(truth, min_visible))
+    ground = truth_rows(flagged, extra=("difficult",))
     found = check_table(detections, ("frame", *BOX, "score"), "detections")
     frames = np.union1d(ground["frame"].unique(), found["frame"].unique())
     per_detection = _per_frame(found, [*BOX, "score"], frames)
