@@ -22,7 +22,6 @@ import platform
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torchvision.ops import box_iou, generalized_box_iou_loss
@@ -35,7 +34,7 @@ from xaikit.models.darknet_weights import save_darknet_weights
 from xaikit.models.preprocessing import ResizePreprocess
 from xaikit.models.yolo import decode_yolo_head
 from xaikit.models.zoo import cards, datasets
-from xaikit.models.zoo.training import seed_everything
+from xaikit.models.zoo.training import descend, seed_everything
 
 NAME = "demo-mice"
 CFG = Path(__file__).resolve().parent / "demo-mice.cfg"
@@ -282,13 +281,7 @@ def fit_detector(
             recipe["anchor_iou"],
             [torch.as_tensor(difficult[i], device=device) for i in index],
         )
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        schedule.step()
-        losses.append(loss.item())
-        if step % 20 == 0:
-            bar.set_postfix(loss=f"{np.mean(losses[-20:]):.2f}")
+        descend(loss, optimizer, schedule, losses, bar)
     return losses
 
 

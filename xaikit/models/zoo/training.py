@@ -89,14 +89,20 @@ def fit_classifier(
             batch, target = augment(batch, target, generator)
         logits = model(preset(batch.to(device)))
         loss = F.cross_entropy(logits, target.to(device))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        schedule.step()
-        losses.append(loss.item())
-        if step % 20 == 0:
-            bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
+        descend(loss, optimizer, schedule, losses, bar)
     return losses
+
+
+def descend(loss, optimizer, schedule, losses: list[float], bar) -> None:
+    """One optimiser and schedule step on ``loss``; log it, and every 20 steps show the mean
+    of the last 20 on the progress ``bar``."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    schedule.step()
+    losses.append(loss.item())
+    if len(losses) % 20 == 1:
+        bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3g}")
 
 
 @torch.no_grad()
