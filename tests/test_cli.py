@@ -55,7 +55,7 @@ def test_track_a_folder_writes_one_subfolder_per_video(saved_clip, tiny_darknet_
     status = main([
         "track", str(saved_clip), "--cfg", str(cfg), "--weights", str(weights),
         "--out", str(tmp_path), "--truth", str(saved_clip), "--animals", "2", "--no-overlay",
-        "--no-appearance",
+        "--no-appearance", "--no-smooth",
     ])  # fmt: skip
     assert status == 0
     assert (tmp_path / "pair" / "tracks.csv").is_file()

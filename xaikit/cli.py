@@ -62,6 +62,9 @@ def _add_track(commands) -> None:
     track.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: best available)")
     track.add_argument("--no-overlay", action="store_true", help="skip the overlay video")
     track.add_argument(
+        "--no-smooth", action="store_true", help="keep the detector's boxes (no RTS smoothing)"
+    )
+    track.add_argument(
         "--no-appearance",
         action="store_true",
         help="track on boxes alone, without the colour of each animal",
@@ -130,6 +133,7 @@ def _run_track(arguments) -> int:
             zones=zones,
             scale=arguments.cm_per_pixel,
             max_gap=arguments.max_gap,
+            smooth=not arguments.no_smooth,
             table_format=arguments.format,
             overlay=not arguments.no_overlay,
             batch_size=arguments.batch_size,

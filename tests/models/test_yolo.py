@@ -7,9 +7,10 @@ import math
 import numpy as np
 import pytest
 import torch
+from torchvision.ops import batched_nms
 
 from xaikit.models import Darknet
-from xaikit.models.yolo import decode_yolo_head, non_max_suppression
+from xaikit.models.yolo import decode_yolo_head, diou_overlap, non_max_suppression
 
 
 def test_decode_hand_worked_cell_and_anchor():
@@ -73,9 +74,62 @@ def test_nms_one_box_two_classes_and_empty_results():
     assert non_max_suppression(predictions, 0.5, 0.45, max_detections=1)[0][0].shape == (1, 6)
 
 
+def _shifted_boxes():
+    """A 10 x 10 box and two copies shifted down by 10/3 and by 2 pixels.
+
+    Vertical shift s: IoU = (10 - s) / (10 + s), centres s apart, enclosing box 10 x (10 + s).
+    s = 10/3: IoU 0.5, DIoU 0.5 - (11.11 / 277.78) ** 0.6 = 0.355 (below 0.45: kept).
+    s = 2: IoU 0.667, DIoU 0.667 - (4 / 244) ** 0.6 = 0.582 (above 0.45: suppressed).
+    """
+    third = 10 / 3
+    return torch.tensor(
+        [
+            [
+                _prediction((0, 0, 10, 10), 0.9, 1.0),
+                _prediction((0, third, 10, 10 + third), 0.8, 1.0),
+                _prediction((0, 2, 10, 12), 0.7, 1.0),
+            ]
+        ]
+    )
+
+
+def test_diou_overlap_hand_worked():
+    boxes = _shifted_boxes()[0, :, :4]
+    overlap = diou_overlap(boxes[0], boxes[1:])
+    expected = [0.5 - (100 / 9 / (100 + (40 / 3) ** 2)) ** 0.6, 8 / 12 - (4 / 244) ** 0.6]
+    torch.testing.assert_close(overlap, torch.tensor(expected))
+    point = torch.tensor([1.0, 1, 1, 1])  # no extent: the enclosing diagonal is 0, DIoU = IoU
+    assert diou_overlap(point, point[None]).tolist() == [0.0]
+
+
+def test_diou_nms_keeps_the_box_behind_whose_centre_differs():
+    predictions = _shifted_boxes()
+    (_,), (by_iou,) = non_max_suppression(predictions, 0.25, 0.45)
+    (_,), (by_diou,) = non_max_suppression(predictions, 0.25, 0.45, kind="diou")
+    assert by_iou.tolist() == [0] and by_diou.tolist() == [0, 1]
+
+
+def test_diou_nms_is_iou_nms_when_the_distance_term_vanishes():
+    # (d^2/c^2) ** beta -> 0 for a large beta: DIoU-NMS must then keep what torchvision keeps.
+    generator = torch.Generator().manual_seed(3)
+    corners = torch.rand(200, 2, generator=generator) * 60
+    sizes = 5 + torch.rand(200, 2, generator=generator) * 20
+    boxes = torch.cat([corners, corners + sizes], 1)
+    scores = torch.rand(200, generator=generator)
+    classes = (torch.rand(200, generator=generator) < 0.5).float()
+    predictions = torch.cat([boxes, scores[:, None], 1 - classes[:, None], classes[:, None]], 1)
+    (detections,), (kept,) = non_max_suppression(predictions[None], 0.0, 0.3, 500, "diou", 60.0)
+    class_scores = scores * torch.where(classes == 1, classes, 1 - classes)
+    reference = batched_nms(boxes, class_scores, classes.long(), 0.3)
+    assert sorted(kept.tolist()) == sorted(reference.tolist())
+    assert len(kept) > 50 and (detections[:-1, 4] >= detections[1:, 4]).all()
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [
+        ({"kind": "soft"}, "kind"),
+        ({"beta": 0.0}, "beta"),
         ({"conf_threshold": 1.5}, "conf_threshold"),
         ({"iou_threshold": -0.1}, "iou_threshold"),
         ({"max_detections": -1}, "max_detections"),
@@ -152,3 +206,29 @@ def test_detect_rejects_bad_frames():
         model.detect([np.zeros((8, 8), np.uint8)])
     with pytest.raises(ValueError, match="empty"):
         model.detect([])
+
+
+def test_cfg_nms_kind_sets_the_detector_suppression():
+    diou_cfg = ONE_CELL_CFG + "nms_kind=diounms\nbeta_nms=0.8\n"
+    head = Darknet.from_cfg(diou_cfg).heads[-1]
+    assert (head.nms_kind, head.beta_nms) == ("diou", 0.8)
+    assert Darknet.from_cfg(ONE_CELL_CFG).heads[-1].nms_kind == "iou"
+    assert Darknet.from_cfg(ONE_CELL_CFG + "nms_kind=greedynms\n").heads[-1].nms_kind == "iou"
+    with pytest.raises(ValueError, match="nms_kind must be one of"):
+        Darknet.from_cfg(ONE_CELL_CFG + "nms_kind=softnms\n")
+
+
+def test_detect_follows_the_cfg_nms_kind(monkeypatch):
+    import xaikit.models.darknet as darknet
+
+    seen = []
+
+    def spy(*args, kind, beta, **kwargs):
+        seen.append((kind, beta))
+        return non_max_suppression(*args, kind=kind, beta=beta, **kwargs)
+
+    monkeypatch.setattr(darknet, "non_max_suppression", spy)
+    model = Darknet.from_cfg(ONE_CELL_CFG + "nms_kind=diounms\n").eval()
+    model.detect(torch.zeros(1, 3, 32, 32))
+    model.detect(torch.zeros(1, 3, 32, 32), nms_kind="iou")
+    assert seen == [("diou", 0.6), ("iou", 0.6)]

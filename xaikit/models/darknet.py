@@ -225,6 +225,7 @@ class Darknet(nn.Module):
         iou_threshold: float = 0.45,
         max_detections: int = 300,
         return_index: bool = False,
+        nms_kind: str | None = None,
     ):
         """Detect objects: forward, decode, per-class NMS.
 
@@ -237,6 +238,9 @@ class Darknet(nn.Module):
             max_detections: Per image.
             return_index: Also return, per image, the prediction row of each detection in
                 :meth:`decode`'s output (to target it with a CAM).
+            nms_kind: ``"iou"`` or ``"diou"``; ``None`` follows the last ``[yolo]`` layer's
+                ``nms_kind`` and ``beta_nms``, as Darknet does (see
+                :func:`~xaikit.models.yolo.non_max_suppression`).
 
         Returns:
             Per image an ``(n, 6)`` tensor ``x0, y0, x1, y1, score, class`` sorted by score
@@ -247,8 +251,14 @@ class Darknet(nn.Module):
             x = images.to(next(self.parameters()).device)
         else:
             x, mappings = self.preprocess(images)
+        head = self.heads[-1]  # Darknet's detector reads the NMS options of the last layer
         detections, indices = non_max_suppression(
-            self.decode(self(x)), conf_threshold, iou_threshold, max_detections
+            self.decode(self(x)),
+            conf_threshold,
+            iou_threshold,
+            max_detections,
+            kind=nms_kind or head.nms_kind,
+            beta=head.beta_nms,
         )
         if mappings is not None:
             detections = [m.boxes_to_frame(d) for m, d in zip(mappings, detections, strict=True)]

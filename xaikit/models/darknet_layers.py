@@ -146,6 +146,10 @@ class Shortcut(nn.Module):
         return self.act(previous + other)
 
 
+#: Darknet's ``nms_kind`` values and the suppression each one means here.
+NMS_KINDS = {"greedynms": "iou", "cornersnms": "iou", "diounms": "diou"}
+
+
 class YoloLayer(nn.Module):
     """``[yolo]``: passes the raw head output through unchanged and holds what decoding needs.
 
@@ -154,6 +158,9 @@ class YoloLayer(nn.Module):
         classes: Number of classes ``C``; the head has ``A * (5 + C)`` channels.
         stride: Input pixels per grid cell.
         scale_x_y: Darknet's ``scale_x_y`` (1 for YOLOv3).
+        nms_kind: ``"diou"`` for ``nms_kind=diounms``, else ``"iou"`` (no option,
+            ``greedynms`` or ``cornersnms``: suppression by IoU).
+        beta_nms: Darknet's ``beta_nms`` (0.6), the exponent of DIoU-NMS.
     """
 
     def __init__(self, section: Section, stride: int):
@@ -172,6 +179,11 @@ class YoloLayer(nn.Module):
         self.register_buffer("anchors", torch.tensor(pairs, dtype=torch.float32))
         self.stride = stride
         self.scale_x_y = section.get_float("scale_x_y", 1.0)
+        kind = section.get_str("nms_kind", "greedynms")
+        if kind not in NMS_KINDS:
+            raise ValueError(f"{section._where()}: nms_kind must be one of {list(NMS_KINDS)}")
+        self.nms_kind = NMS_KINDS[kind]
+        self.beta_nms = section.get_float("beta_nms", 0.6)
 
     @property
     def channels(self) -> int:

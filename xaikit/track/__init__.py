@@ -2,8 +2,9 @@
 
 One job per module: :mod:`~xaikit.track.detection` runs a detector over a video,
 :mod:`~xaikit.track.association` links detections into identities (with the Kalman filter of
-:mod:`~xaikit.track.motion`), :mod:`~xaikit.track.smoothing` removes velocity spikes and fills
-gaps, :mod:`~xaikit.track.behaviour` and :mod:`~xaikit.track.zones` measure behaviour,
+:mod:`~xaikit.track.motion`), :mod:`~xaikit.track.smoothing` removes velocity spikes, fills
+gaps and smooths the boxes, :mod:`~xaikit.track.occlusion` places animals hidden under another
+one, :mod:`~xaikit.track.behaviour` and :mod:`~xaikit.track.zones` measure behaviour,
 :mod:`~xaikit.track.appearance` describes each detection's colours for the tracker,
 :mod:`~xaikit.track.cam_cache` caches per-detection CAMs of a whole video on disk,
 :mod:`~xaikit.track.evaluation` scores against ground truth, :mod:`~xaikit.track.export` and
@@ -25,9 +26,15 @@ from xaikit.track.cam_cache import DetectionCAMCache
 from xaikit.track.detection import VideoDetections, detect_video
 from xaikit.track.evaluation import evaluate_detections, evaluate_tracks, paper_table
 from xaikit.track.export import save_table
+from xaikit.track.occlusion import fill_hidden
 from xaikit.track.pipeline import TrackingResult, analyse_video
 from xaikit.track.render import detection_cam_grid, overlay_frames, write_overlay
-from xaikit.track.smoothing import filter_velocity_spikes, interpolate_gaps, spike_threshold
+from xaikit.track.smoothing import (
+    filter_velocity_spikes,
+    interpolate_gaps,
+    smooth_tracks,
+    spike_threshold,
+)
 from xaikit.track.zones import Zone, open_field_centre, zone_visits
 
 __all__ = [
@@ -42,6 +49,7 @@ __all__ = [
     "distance_travelled",
     "evaluate_detections",
     "evaluate_tracks",
+    "fill_hidden",
     "filter_velocity_spikes",
     "immobility_bouts",
     "interpolate_gaps",
@@ -50,6 +58,7 @@ __all__ = [
     "overlay_frames",
     "paper_table",
     "save_table",
+    "smooth_tracks",
     "speed",
     "spike_threshold",
     "summary",

@@ -14,8 +14,9 @@ from xaikit.track.behaviour import summary
 from xaikit.track.detection import VideoDetections, detect_video, frame_source
 from xaikit.track.evaluation import evaluate_detections, evaluate_tracks
 from xaikit.track.export import check_format, save_table
+from xaikit.track.occlusion import fill_hidden
 from xaikit.track.render import write_overlay
-from xaikit.track.smoothing import filter_velocity_spikes, interpolate_gaps
+from xaikit.track.smoothing import filter_velocity_spikes, interpolate_gaps, smooth_tracks
 
 __all__ = ["TrackingResult", "analyse_video"]
 
@@ -28,7 +29,7 @@ class TrackingResult:
 
     Attributes:
         detections: the detector's run (:class:`~xaikit.track.detection.VideoDetections`).
-        tracks: per-frame table after spike filtering and gap interpolation.
+        tracks: per-frame table after spike filtering, gap filling and smoothing.
         summary: per-animal table (:func:`~xaikit.track.behaviour.summary`); empty when
             nothing was tracked.
         metrics: ``{"timing": ..., "detection": ..., "tracking": ...}`` (the last two only
@@ -54,6 +55,7 @@ def analyse_video(
     zones=(),
     scale: float | None = None,
     max_gap: int = 10,
+    smooth: bool = True,
     table_format: str = "csv",
     overlay: bool = True,
     batch_size: int = 8,
@@ -65,6 +67,12 @@ def analyse_video(
     """Detect, track (:func:`~xaikit.track.association.track`), drop velocity spikes, fill
     gaps of at most ``max_gap`` frames, summarise and, with ``truth``, evaluate one video.
 
+    With ``animals`` known, an animal missing for longer (or up to the start or the end of the
+    video) while under another one gets that animal's box (:func:`~xaikit.track.fill_hidden`).
+    Then each track's boxes are smoothed over the whole track
+    (:func:`~xaikit.track.smooth_tracks`), which keeps detector jitter out of distances and
+    speeds.
+
     Files written into ``out`` (when given): ``detections``, ``tracks`` and ``summary`` tables
     (``.csv`` or ``.parquet``), ``metrics.json`` and ``overlay.mp4``.
 
@@ -73,12 +81,14 @@ def analyse_video(
         video: a path, a VideoReader, an ArenaClip or a ``(T, H, W, 3)`` uint8 array.
         out: output folder (created); ``None`` writes nothing.
         truth: ground truth (``frame, mouse|track|id, x0, y0, x1, y1``) to score against.
-        animals: number of animals, if known.
+        animals: number of animals, if known (at most this many identities; hidden animals
+            are placed under the one on top).
         tracker: more keyword arguments of :func:`~xaikit.track.association.track`
             (``high_score``, ``low_score``, ``max_missed``...).
         zones: :class:`~xaikit.track.zones.Zone` objects for the summary.
         scale: centimetres per pixel.
         max_gap: longest gap interpolated, in frames.
+        smooth: smooth the boxes (``False`` keeps the detector's boxes).
         table_format: ``"csv"`` or ``"parquet"``.
         overlay: write the overlay video.
         batch_size: frames per forward pass.
@@ -103,6 +113,10 @@ def analyse_video(
     )
     linked = track(run.table, appearance=run.appearance, animals=animals, **(tracker or {}))
     tracks = interpolate_gaps(filter_velocity_spikes(linked), max_gap)
+    if animals is not None:
+        tracks = fill_hidden(tracks, len(run.times))
+    if smooth:
+        tracks = smooth_tracks(tracks)
     table = summary(tracks, zones=zones, scale=scale) if len(tracks) else _NO_SUMMARY
     metrics: dict = {"timing": run.timing(), "frames": len(run.times), "fps": run.fps}
     if truth is not None:

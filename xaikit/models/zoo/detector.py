@@ -386,7 +386,11 @@ def train(
             "train no prediction and are ignored as negatives",
             "augmentation": "random horizontal flips",
             "max_steps": max_steps,
-            "eval": {"conf_threshold": EVAL_CONF, "nms_iou": EVAL_NMS},
+            "eval": {
+                "conf_threshold": EVAL_CONF,
+                "nms_iou": EVAL_NMS,
+                "nms_kind": model.heads[-1].nms_kind,
+            },
         },
         "training": {
             "seconds": {"DEFAULT": seconds},
