@@ -390,6 +390,7 @@ def train(
                 "conf_threshold": EVAL_CONF,
                 "nms_iou": EVAL_NMS,
                 "nms_kind": model.heads[-1].nms_kind,
+                "nms_beta": model.heads[-1].beta_nms,
             },
         },
         "training": {
