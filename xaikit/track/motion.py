@@ -7,6 +7,9 @@ import numpy as np
 # Noise of position and velocity as fractions of the box size per frame (ByteTrack / BoT-SORT).
 POSITION_NOISE = 1 / 20
 VELOCITY_NOISE = 1 / 160
+# Uncertainty of a new track: its first box, and no idea yet of its velocity.
+START_POSITION_NOISE = 2 * POSITION_NOISE
+START_VELOCITY_NOISE = 10 * VELOCITY_NOISE
 
 
 class BoxKalman:
@@ -31,7 +34,7 @@ class BoxKalman:
         measurement = _to_xywh(box)
         self.mean = np.concatenate([measurement, np.zeros(4)])
         size = np.tile(measurement[2:], 2)
-        std = np.concatenate([2 * POSITION_NOISE * size, 10 * VELOCITY_NOISE * size])
+        std = np.concatenate([START_POSITION_NOISE * size, START_VELOCITY_NOISE * size])
         self.covariance = np.diag(np.square(std))
         self._transition = np.eye(8)
         self._transition[:4, 4:] = np.eye(4)

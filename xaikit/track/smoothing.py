@@ -7,7 +7,12 @@ import numpy as np
 import pandas as pd
 
 from xaikit.track._tables import BOX, TRACK_COLUMNS, check_table, frame_times
-from xaikit.track.motion import POSITION_NOISE, VELOCITY_NOISE
+from xaikit.track.motion import (
+    POSITION_NOISE,
+    START_POSITION_NOISE,
+    START_VELOCITY_NOISE,
+    VELOCITY_NOISE,
+)
 
 __all__ = ["filter_velocity_spikes", "interpolate_gaps", "smooth_tracks", "spike_threshold"]
 
@@ -169,14 +174,15 @@ def smooth_tracks(tracks: pd.DataFrame) -> pd.DataFrame:
     Detector boxes jitter by a few pixels from frame to frame, and the jitter adds up: summed
     over a video it inflates distance travelled and speed. Offline, every box can be estimated
     from the frames before and after it. Per track, the tracker's constant-velocity model of
-    :class:`~xaikit.track.motion.BoxKalman` (state ``cx, cy, w, h`` and their velocities;
-    process and measurement noise ``1/20`` and ``1/160`` of the box size, as in BoT-SORT) runs
-    forward over the detected boxes, and the RTS pass runs backward. The noise is scaled by the
-    track's median width and height rather than the current box, which keeps the smoother
-    linear. Interpolated rows (``interpolated`` True) are not measurements: they get the
-    smoothed estimate, a constant-velocity path between the boxes around them. Rows of hidden
-    animals (``hidden`` True, :func:`~xaikit.track.occlusion.fill_hidden`) are neither
-    measurements nor changed. Tracks with fewer than two detected boxes are left as they are.
+    :class:`~xaikit.track.motion.BoxKalman` (state ``cx, cy, w, h`` and their velocities; noise
+    of a position, moved or measured, ``1/20`` and of a velocity ``1/160`` of the box size per
+    frame, as in BoT-SORT) runs forward over the detected boxes, and the RTS pass runs
+    backward. The noise is scaled by the track's median width and height rather than the
+    current box, which keeps the smoother linear. Interpolated rows (``interpolated`` True)
+    are not measurements: they get the smoothed estimate, a constant-velocity path between the
+    boxes around them. Rows of hidden animals (``hidden`` True,
+    :func:`~xaikit.track.occlusion.fill_hidden`) are neither measurements nor changed.
+    Tracks with fewer than two detected boxes are left as they are.
 
     Args:
         tracks: a track table (:data:`~xaikit.track._tables.TRACK_COLUMNS`).
@@ -242,8 +248,8 @@ def _rts_constant_velocity(observed: np.ndarray, size: np.ndarray) -> np.ndarray
     measurement_noise = (POSITION_NOISE * scale) ** 2
     mean = np.column_stack([observed[0], np.zeros(4)])
     covariance = np.zeros((4, 2, 2))
-    covariance[:, 0, 0] = (2 * POSITION_NOISE * scale) ** 2
-    covariance[:, 1, 1] = (10 * VELOCITY_NOISE * scale) ** 2
+    covariance[:, 0, 0] = (START_POSITION_NOISE * scale) ** 2
+    covariance[:, 1, 1] = (START_VELOCITY_NOISE * scale) ** 2
     steps = len(observed)
     filtered, predicted = np.zeros((steps, 4, 2)), np.zeros((steps, 4, 2))
     filtered_cov, predicted_cov = np.zeros((steps, 4, 2, 2)), np.zeros((steps, 4, 2, 2))
