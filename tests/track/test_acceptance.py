@@ -36,8 +36,9 @@ CLIPS = {
     "home_cage": (SEED + 200, 30),
 }
 
-
 #: More held-out crossing clips (90 frames each): every one must pass all three thresholds.
+#: Not every crossing does: of 30 further clips (SEED + 13 to SEED + 42) 25 pass, mean MOTA 0.983;
+#: demo-mice loses a mouse that stays half hidden for long.
 MORE_CROSSINGS = [SEED + k for k in range(1, 13)]
 SETUPS = ["resident_intruder", "open_field", "home_cage"]
 
