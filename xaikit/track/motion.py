@@ -31,7 +31,7 @@ class BoxKalman:
     """
 
     def __init__(self, box):
-        measurement = _to_xywh(box)
+        measurement = to_xywh(box)
         self.mean = np.concatenate([measurement, np.zeros(4)])
         size = np.tile(measurement[2:], 2)
         std = np.concatenate([START_POSITION_NOISE * size, START_VELOCITY_NOISE * size])
@@ -50,7 +50,7 @@ class BoxKalman:
 
     def update(self, box) -> None:
         """Correct the state with a measured box ``x0, y0, x1, y1``."""
-        measurement = _to_xywh(box)
+        measurement = to_xywh(box)
         noise = np.diag(np.square(POSITION_NOISE * np.tile(self.mean[2:4], 2)))
         projected = self.covariance[:4, :4] + noise
         gain = np.linalg.solve(projected, self.covariance[:4, :]).T
@@ -60,10 +60,19 @@ class BoxKalman:
     @property
     def box(self) -> np.ndarray:
         """The current box estimate ``(4,)`` as ``x0, y0, x1, y1``."""
-        cx, cy, w, h = self.mean[:4]
-        return np.array([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2])
+        return to_corners(self.mean[:4])
 
 
-def _to_xywh(box) -> np.ndarray:
-    x0, y0, x1, y1 = np.asarray(box, dtype=np.float64)
-    return np.array([(x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0])
+def to_xywh(boxes) -> np.ndarray:
+    """Boxes ``(..., 4)`` as ``x0, y0, x1, y1`` → centre and size ``cx, cy, w, h``."""
+    boxes = np.asarray(boxes, dtype=np.float64)
+    return np.concatenate(
+        [(boxes[..., :2] + boxes[..., 2:]) / 2, boxes[..., 2:] - boxes[..., :2]], -1
+    )
+
+
+def to_corners(xywh) -> np.ndarray:
+    """Boxes ``(..., 4)`` as ``cx, cy, w, h`` → corners ``x0, y0, x1, y1``."""
+    xywh = np.asarray(xywh, dtype=np.float64)
+    centre, half = xywh[..., :2], xywh[..., 2:] / 2
+    return np.concatenate([centre - half, centre + half], -1)

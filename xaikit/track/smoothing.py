@@ -12,6 +12,8 @@ from xaikit.track.motion import (
     START_POSITION_NOISE,
     START_VELOCITY_NOISE,
     VELOCITY_NOISE,
+    to_corners,
+    to_xywh,
 )
 
 __all__ = ["filter_velocity_spikes", "interpolate_gaps", "smooth_tracks", "spike_threshold"]
@@ -208,8 +210,7 @@ def smooth_tracks(tracks: pd.DataFrame) -> pd.DataFrame:
     table = table.sort_values(["track", "frame"], kind="stable").reset_index(drop=True)
     hidden = _flag(table, "hidden")
     measured = ~(_flag(table, "interpolated") | hidden)
-    boxes = table[BOX].to_numpy(np.float64)
-    xywh = np.column_stack([(boxes[:, :2] + boxes[:, 2:]) / 2, boxes[:, 2:] - boxes[:, :2]])
+    xywh = to_xywh(table[BOX].to_numpy(np.float64))
     frames = table["frame"].to_numpy()
     for rows in table.groupby("track", sort=False).indices.values():
         seen = rows[measured[rows]]
@@ -221,9 +222,8 @@ def smooth_tracks(tracks: pd.DataFrame) -> pd.DataFrame:
         estimate = _rts_constant_velocity(observed, np.median(xywh[seen, 2:], axis=0))
         write = rows[~hidden[rows]]  # interpolated rows lie between detected ones
         xywh[write] = estimate[frames[write] - origin]
-    centre, half = xywh[:, :2], xywh[:, 2:] / 2
-    table[BOX] = np.column_stack([centre - half, centre + half])
-    table["cx"], table["cy"] = centre[:, 0], centre[:, 1]
+    table[BOX] = to_corners(xywh)
+    table["cx"], table["cy"] = xywh[:, 0], xywh[:, 1]
     return table.sort_values(["frame", "track"], kind="stable").reset_index(drop=True)
 
 
