@@ -45,7 +45,7 @@ def main() -> None:
 
     data, seconds = timed(lambda: shapes(100, (224, 224), seed=0))
     print(f"shapes  100 images 224x224: {seconds:5.2f} s ({100 / seconds:6.1f} images/s)")
-    _, seconds = timed(lambda: actions(32, frames=16, size=(112, 112), seed=0))
+    _, seconds = timed(lambda: actions(32, frames=16, shape=(112, 112), seed=0))
     print(f"actions 32 clips 16x112x112: {seconds:5.2f} s ({32 / seconds:6.1f} clips/s)")
     table, seconds = timed(lambda: observers(data, subjects=15, seed=0))
     print(f"observers 15 subjects x 100 images: {seconds:5.2f} s, {len(table)} fixations")

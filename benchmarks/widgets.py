@@ -49,9 +49,7 @@ def scene() -> tuple[np.ndarray, pd.DataFrame]:
     for index in range(FRAMES):
         x0, y0 = 20 + 9 * index, 200 + int(40 * np.sin(index / 6))
         video[index, y0 : y0 + 60, x0 : x0 + 80] = 230
-        rows.append(
-            {"frame": index, "track_id": 1, "x0": x0, "y0": y0, "x1": x0 + 80, "y1": y0 + 60}
-        )
+        rows.append({"frame": index, "track": 1, "x0": x0, "y0": y0, "x1": x0 + 80, "y1": y0 + 60})
     return video, pd.DataFrame(rows)
 
 

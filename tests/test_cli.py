@@ -7,6 +7,7 @@ import pytest
 
 from tests.track.conftest import write_tiny_darknet
 from xaikit.cli import main
+from xaikit.data import open_video
 from xaikit.data.synthetic import arena
 
 
@@ -18,7 +19,7 @@ def tiny_darknet_files(tmp_path_factory):
 @pytest.fixture(scope="module")
 def saved_clip(tmp_path_factory):
     folder = tmp_path_factory.mktemp("videos")
-    clip = arena("resident_intruder", frames=12, size=(160, 120), seed=1)
+    clip = arena("resident_intruder", frames=12, shape=(120, 160), seed=1)
     clip.save(folder, "pair", formats=())
     return folder
 
@@ -39,6 +40,7 @@ def test_track_one_video_writes_tables_overlay_and_metrics(
     assert status == 0
     names = {path.name for path in out.iterdir()}
     assert names == {"detections.csv", "tracks.csv", "summary.csv", "metrics.json", "overlay.mp4"}
+    assert open_video(out / "overlay.mp4").shape == (12, 120, 160, 3)  # drawn by xaikit.viz
     tracks = pd.read_csv(out / "tracks.csv")
     # Random weights: junk boxes, but at most the 2 animals asked for.
     assert tracks["track"].nunique() in (1, 2) and set(tracks["frame"]) <= set(range(12))

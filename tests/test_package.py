@@ -12,7 +12,7 @@ import torch
 
 import xaikit as xk
 
-SUBPACKAGES = ["data", "models", "explain", "metrics", "track", "viz", "widgets"]
+SUBPACKAGES = ["data", "models", "explain", "metrics", "track", "study", "viz", "widgets"]
 
 
 def test_version_has_one_source():

@@ -49,3 +49,15 @@ def test_code_passes_ruff():
         text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_readme_python_example_runs(tmp_path, monkeypatch):
+    import xaikit as xk
+
+    readme = (ROOT / "README.md").read_text()
+    section = re.search(r"^## Using xaikit from Python\n(.*?)(?=^## |^### )", readme, re.S | re.M)
+    (example,) = re.findall(r"```python\n(.*?)```", section.group(1), flags=re.S)
+    monkeypatch.chdir(tmp_path)
+    names = {"image": xk.data.synthetic.shapes(1, shape=(96, 128), seed=0).images[0]}
+    exec(compile(example, "README.md", "exec"), names)  # noqa: S102 - the README's own code
+    assert names["cam"].shape == (96, 128) and (tmp_path / "cam.pdf").stat().st_size > 0

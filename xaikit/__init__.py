@@ -16,12 +16,12 @@ from xaikit._runtime import device, is_smoke_run
 
 __version__ = "0.1.0"
 
-_SUBPACKAGES = ("data", "models", "explain", "metrics", "track", "viz", "widgets")
+_SUBPACKAGES = ("data", "models", "explain", "metrics", "track", "study", "viz", "widgets")
 
 __all__ = ["__version__", "device", "is_smoke_run", *_SUBPACKAGES]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from xaikit import data, explain, metrics, models, track, viz, widgets  # noqa: F401
+    from xaikit import data, explain, metrics, models, study, track, viz, widgets  # noqa: F401
 
 
 def __getattr__(name: str):

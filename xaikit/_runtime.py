@@ -65,6 +65,21 @@ def device(device: str | torch.device | None = None) -> torch.device:
     return resolved
 
 
+def model_device(model) -> torch.device:
+    """The device ``model`` lives on: that of its first parameter, else its first buffer, else
+    :func:`device` (the best available) for a model that holds no tensor.
+
+    Examples:
+        >>> from torch import nn
+        >>> model_device(nn.Linear(2, 1))
+        device(type='cpu')
+    """
+    import itertools
+
+    tensor = next(itertools.chain(model.parameters(), model.buffers()), None)
+    return tensor.device if tensor is not None else device()
+
+
 def is_smoke_run() -> bool:
     """True when ``XAIKIT_SMOKE`` (or, if that is unset, ``CI``) asks for a shortened run.
 

@@ -44,8 +44,8 @@ def _add_track(commands) -> None:
     track.add_argument(
         "--truth",
         type=Path,
-        help="ground-truth CSV (frame, mouse|track|id, x0, y0, x1, y1) for one video, or a "
-        "folder holding <video name>.csv per video",
+        help="ground-truth CSV (frame, track, x0, y0, x1, y1) for one video, or a folder "
+        "holding <video name>.csv per video",
     )
     track.add_argument("--animals", type=int, help="number of animals, if known")
     track.add_argument(
@@ -111,8 +111,10 @@ def _load_model(arguments):
 def _run_track(arguments) -> int:
     from tqdm.auto import tqdm
 
+    from xaikit.data import open_video
     from xaikit.track import Zone, analyse_video
     from xaikit.track.export import check_format
+    from xaikit.viz import write_overlay
 
     check_format(arguments.format)
     videos = _videos(arguments.video)
@@ -123,9 +125,10 @@ def _run_track(arguments) -> int:
     single = len(videos) == 1 and arguments.video.is_file()
     for video in tqdm(videos, desc="videos", unit="video", disable=single):
         out = arguments.out if single else arguments.out / video.stem
+        reader = open_video(video)
         result = analyse_video(
             model,
-            video,
+            reader,
             out,
             truth=_truth_for(video, arguments.truth, single),
             animals=arguments.animals,
@@ -135,11 +138,13 @@ def _run_track(arguments) -> int:
             max_gap=arguments.max_gap,
             smooth=not arguments.no_smooth,
             table_format=arguments.format,
-            overlay=not arguments.no_overlay,
             batch_size=arguments.batch_size,
             device=arguments.device,
             appearance=not arguments.no_appearance,
         )
+        if not arguments.no_overlay:
+            result.files["overlay"] = out / "overlay.mp4"
+            write_overlay(result.files["overlay"], reader, result.tracks)
         line = (
             f"{video.name}: {result.metrics['frames']} frames, "
             f"{result.tracks['track'].nunique()} animal(s), "

@@ -66,15 +66,15 @@ def test_yolo_lines_are_the_hand_worked_ones(sample, tmp_path):
 
 def test_yolo_round_trip(sample, tmp_path):
     write_yolo(sample, tmp_path)
-    sizes = {row.image: (row.width, row.height) for row in sample.images.itertuples()}
-    read = read_yolo(tmp_path, sizes)
+    shapes = {row.image: (row.height, row.width) for row in sample.images.itertuples()}
+    read = read_yolo(tmp_path, shapes)
     assert read.classes == ["mouse", "cage"]
     order = read.images["image"].map(list(sample.images["image"]).index).argsort()
     read.images = read.images.iloc[order].reset_index(drop=True)
     assert_same(read, sample, atol=640 * 5e-7)
 
 
-def test_yolo_reads_sizes_from_images_beside_and_numbers_classes(tmp_path):
+def test_yolo_reads_shapes_from_images_beside_and_numbers_classes(tmp_path):
     import cv2
 
     cv2.imwrite(str(tmp_path / "f.png"), np.zeros((50, 200, 3), np.uint8))
@@ -83,6 +83,9 @@ def test_yolo_reads_sizes_from_images_beside_and_numbers_classes(tmp_path):
     assert read.classes == ["0", "1", "2"]
     assert read.images.to_numpy().tolist() == [["f.png", 200, 50]]
     np.testing.assert_allclose(read.boxes[["x0", "y0", "x1", "y1"]], [[90, 20, 110, 30]])
+    given = read_yolo(tmp_path, (50, 200))  # one (height, width) for every image
+    assert given.images.to_numpy().tolist() == [["f.png", 200, 50]]
+    np.testing.assert_allclose(given.boxes[["x0", "y0", "x1", "y1"]], [[90, 20, 110, 30]])
 
 
 @pytest.mark.parametrize(
@@ -101,14 +104,16 @@ def test_yolo_bad_lines(tmp_path, line, words):
         read_yolo(tmp_path, (10, 10), classes=["only"])
 
 
-def test_yolo_missing_folder_and_sizes(tmp_path):
+def test_yolo_missing_folder_and_shapes(tmp_path):
     with pytest.raises(DataFileError, match="label folder does not exist"):
         read_yolo(tmp_path / "none", (10, 10))
     (tmp_path / "x.txt").write_text("0 0.5 0.5 0.1 0.1\n")
     with pytest.raises(DataFileError, match="no image with this stem"):
         read_yolo(tmp_path)
-    with pytest.raises(DataFileError, match="no size given"):
+    with pytest.raises(DataFileError, match="no shape given"):
         read_yolo(tmp_path, {"other.jpg": (4, 4)})
+    with pytest.raises(ValueError, match=r"shapes\['x.jpg'\] must be \(height, width\)"):
+        read_yolo(tmp_path, {"x.jpg": (4, 4, 3)})
 
 
 # ------------------------------------------------------------------------------ VOC

@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -58,7 +60,7 @@ def test_single_fixation_spreads_by_the_hand_worked_kernel():
 
 
 def test_odd_kernel_is_centred_on_the_fixation():
-    blurred = fixation_map(np.array([[3.9, 2.0, 1.0]]), (7, 5), sigma=1, kernel=5)
+    blurred = fixation_map(np.array([[3.9, 2.0, 1.0]]), (5, 7), sigma=1, kernel=5)
     assert np.unravel_index(blurred.argmax(), blurred.shape) == (2, 3)
     assert blurred[1, 3] == pytest.approx(blurred[3, 3])
     assert blurred[0, 3] == pytest.approx(blurred[4, 3])
@@ -80,7 +82,7 @@ def test_default_map_equals_brute_force_matlab_recipe():
     for x, y, duration in table.to_numpy():
         counts[int(y), int(x)] += duration
     expected = brute_force_imfilter(counts / counts.max(), gaussian_kernel(20, 80))
-    np.testing.assert_allclose(fixation_map(table, (width, height)), expected, atol=1e-12)
+    np.testing.assert_allclose(fixation_map(table, (height, width)), expected, atol=1e-12)
 
 
 def test_wide_kernel_with_eps_cut_off_equals_brute_force():
@@ -91,7 +93,7 @@ def test_wide_kernel_with_eps_cut_off_equals_brute_force():
     image[4, 5], image[0, 10] = 1.0, 0.5
     expected = brute_force_imfilter(image, weights)
     table = pd.DataFrame({"x": [5.5, 10.0], "y": [4.5, 0.0], "duration": [2.0, 1.0]})
-    np.testing.assert_allclose(fixation_map(table, (11, 9), 1, 15), expected, atol=1e-15)
+    np.testing.assert_allclose(fixation_map(table, (9, 11), 1, 15), expected, atol=1e-15)
 
 
 def test_durations_sum_and_divide_by_the_maximum():
@@ -135,17 +137,18 @@ def test_outside_fixations_are_dropped_and_counted():
     table = pd.DataFrame(
         {"x": [1.0, -0.1, 10.0, 9.99, 3.0], "y": [1.0, 1.0, 1.0, 4.99, 5.0], "duration": 1.0}
     )
-    with pytest.warns(UserWarning, match=r"dropped 3 of 5 fixation\(s\) outside the 10x5 image"):
-        mask = fixation_mask(table, (10, 5))
+    with pytest.warns(UserWarning, match=r"dropped 3 of 5 fixation\(s\) outside the image of "
+                      r"\(height, width\) \(5, 10\)"):  # fmt: skip
+        mask = fixation_mask(table, (5, 10))
     assert mask.sum() == 2 and mask[1, 1] and mask[4, 9]
 
 
 def test_no_fixation_inside_gives_zeros_with_a_warning():
     with pytest.warns(UserWarning, match="all zeros"), pytest.warns(UserWarning, match="dropped"):
-        result = fixation_map(np.array([[-5.0, 1.0, 100.0]]), (8, 6))
+        result = fixation_map(np.array([[-5.0, 1.0, 100.0]]), (6, 8))
     assert result.shape == (6, 8) and not result.any()
     with pytest.warns(UserWarning, match="all zeros"):
-        assert not fixation_map(np.zeros((0, 3)), (8, 6)).any()
+        assert not fixation_map(np.zeros((0, 3)), (6, 8)).any()
 
 
 def test_mask_collapses_repeats_and_accepts_an_image_for_size():
@@ -158,6 +161,25 @@ def test_mask_collapses_repeats_and_accepts_an_image_for_size():
     np.testing.assert_array_equal(unweighted, expected.astype(float))
 
 
+def test_a_shape_is_height_width_and_an_image_gives_the_same_map():
+    # A non-square image (240 rows, 320 columns) with fixations all over it, near every edge.
+    image = np.zeros((240, 320, 3), np.uint8)
+    table = pd.DataFrame(
+        {"x": [0.0, 319.9, 300.0, 12.5], "y": [0.0, 239.9, 20.0, 200.0], "duration": 100.0}
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no fixation is dropped: none falls outside
+        from_shape = fixation_map(table, image.shape[:2])
+        from_image = fixation_map(table, image)
+        mask = fixation_mask(table, (240, 320))
+    assert from_shape.shape == (240, 320) == mask.shape
+    np.testing.assert_array_equal(from_shape, from_image)
+    assert mask[239, 319] and mask[20, 300] and mask.sum() == 4
+    # (width, height) by mistake: the fixations below row 240 / right of column 240 are dropped.
+    with pytest.warns(UserWarning, match="dropped 2 of 4"):
+        fixation_map(table, (320, 240))
+
+
 @pytest.mark.parametrize(
     ("args", "error", "words"),
     [
@@ -165,8 +187,10 @@ def test_mask_collapses_repeats_and_accepts_an_image_for_size():
         ((np.array([[1.0, 1.0, -1.0]]), (4, 4)), ValueError, "non-negative"),
         ((np.array([1.0, 1.0]), (4, 4)), ValueError, r"\(N, 2\) / \(N, 3\)"),
         ((pd.DataFrame({"x": [1.0], "y": [1.0]}), (4, 4)), ValueError, r"\['duration'\]"),
-        ((np.array([[1.0, 1.0]]), (4, 0)), ValueError, "size must be"),
-        ((np.array([[1.0, 1.0]]), (4.5, 4)), ValueError, "size must be"),
+        ((np.array([[1.0, 1.0]]), (4, 0)), ValueError, r"shape must be \(height, width\)"),
+        ((np.array([[1.0, 1.0]]), (4.5, 4)), ValueError, r"shape must be \(height, width\)"),
+        ((np.array([[1.0, 1.0]]), (4, 4, 3)), ValueError, r"got \(4, 4, 3\)"),
+        ((np.array([[1.0, 1.0]]), np.zeros((2, 4, 4, 3))), ValueError, r"shape \(2, 4, 4, 3\)"),
         (([[1.0, 1.0]], (4, 4), 0), ValueError, "sigma must be"),
         (([[1.0, 1.0]], (4, 4), 1, 0), ValueError, "kernel must be"),
     ],
@@ -185,16 +209,25 @@ def test_display_to_image_inverts_the_paper_display():
     screen = image_points.copy()
     screen["x"] = image_points["x"] * 2 + (1920 - 1000) / 2
     screen["y"] = image_points["y"] * 2 + (1080 - 750) / 2
-    back = display_to_image(screen.assign(duration=1.0), (500, 375), (1920, 1080), scale=2)
+    back = display_to_image(screen.assign(duration=1.0), (375, 500), (1080, 1920), scale=2)
     np.testing.assert_allclose(back[["x", "y"]], image_points)
     assert "duration" in back and screen["x"].iloc[0] == 460.0
 
 
 def test_display_to_image_default_scale_fits_the_screen():
     corner = pd.DataFrame({"x": [0.0, 1920.0], "y": [0.0, 1080.0]})
-    mapped = display_to_image(corner, (400, 300), (1920, 1080))  # scale 3.6, 240 px side bands
+    mapped = display_to_image(corner, (300, 400), (1080, 1920))  # scale 3.6, 240 px side bands
     np.testing.assert_allclose(mapped["x"], [-240 / 3.6, 400 + 240 / 3.6])
     np.testing.assert_allclose(mapped["y"], [0.0, 300.0])
+
+
+def test_display_to_image_takes_height_width_or_the_image():
+    screen = pd.DataFrame({"x": [460.0], "y": [165.0]})
+    image = np.zeros((375, 500, 3), np.uint8)
+    from_image = display_to_image(screen, image, (1080, 1920), scale=2)
+    pd.testing.assert_frame_equal(from_image, display_to_image(screen, (375, 500), (1080, 1920), 2))
+    with pytest.raises(ValueError, match="screen_shape must be"):
+        display_to_image(screen, image, np.zeros((1080, 1920, 3)), scale=2)
 
 
 def test_display_to_image_rejects_bad_input():

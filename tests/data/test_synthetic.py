@@ -28,13 +28,13 @@ def open_field():
 
 @pytest.fixture(scope="module")
 def pair():
-    return arena("resident_intruder", frames=300, size=(320, 240), seed=2)
+    return arena("resident_intruder", frames=300, shape=(240, 320), seed=2)
 
 
 def test_arena_is_deterministic():
-    first = arena("resident_intruder", frames=10, size=(160, 120), seed=7)
-    again = arena("resident_intruder", frames=10, size=(160, 120), seed=7)
-    other = arena("resident_intruder", frames=10, size=(160, 120), seed=8)
+    first = arena("resident_intruder", frames=10, shape=(120, 160), seed=7)
+    again = arena("resident_intruder", frames=10, shape=(120, 160), seed=7)
+    other = arena("resident_intruder", frames=10, shape=(120, 160), seed=8)
     np.testing.assert_array_equal(first.frames, again.frames)
     pd.testing.assert_frame_equal(first.truth, again.truth)
     assert not np.array_equal(first.frames, other.frames)
@@ -51,7 +51,7 @@ def test_arena_is_deterministic():
 def test_arena_setups_have_the_papers_sizes(setup, shape, mice):
     clip = arena(setup, frames=2, seed=0)
     assert clip.frames.shape == (2, *shape, 3) and clip.frames.dtype == np.uint8
-    assert clip.truth["mouse"].nunique() == mice and len(clip.truth) == 2 * mice
+    assert clip.truth["track"].nunique() == mice and len(clip.truth) == 2 * mice
     assert clip.setup == setup and clip.fps == 30
 
 
@@ -105,22 +105,22 @@ def test_arena_has_rest_walk_run_bouts_and_centroids_in_boxes(pair, open_field):
 
 
 def test_resident_and_intruder_cross(pair):
-    by_frame = pair.truth.set_index(["frame", "mouse"])
+    by_frame = pair.truth.set_index(["frame", "track"])
     overlaps = [overlap(by_frame.loc[(frame, 0)], by_frame.loc[(frame, 1)]) for frame in range(300)]
     assert max(overlaps) > 0
-    assert set(pair.truth.groupby("mouse")["fur"].first()) == {"dark", "light"}
+    assert set(pair.truth.groupby("track")["fur"].first()) == {"dark", "light"}
 
 
 def test_visibility_counts_the_body_pixels_the_other_mouse_hides(pair, open_field):
     assert (open_field.truth["visible"] == 1.0).all()
     truth = pair.truth
-    assert (truth.loc[truth.mouse == 1, "visible"] == 1.0).all()  # drawn last, never covered
-    hidden = truth[(truth.mouse == 0) & (truth.visible < 0.5)]
+    assert (truth.loc[truth.track == 1, "visible"] == 1.0).all()  # drawn last, never covered
+    hidden = truth[(truth.track == 0) & (truth.visible < 0.5)]
     assert len(hidden) > 0
     # Only a mouse whose box the intruder's (tail included) reaches can lose pixels.
-    by_frame = arena("resident_intruder", frames=300, size=(320, 240), seed=2, tail_in_box=True)
-    boxes = by_frame.truth.set_index(["frame", "mouse"])
-    resident = truth[truth.mouse == 0].set_index("frame")["visible"]
+    by_frame = arena("resident_intruder", frames=300, shape=(240, 320), seed=2, tail_in_box=True)
+    boxes = by_frame.truth.set_index(["frame", "track"])
+    resident = truth[truth.track == 0].set_index("frame")["visible"]
     apart = [f for f in range(300) if overlap(boxes.loc[(f, 0)], boxes.loc[(f, 1)]) == 0]
     assert len(apart) > 0 and (resident.loc[apart] == 1.0).all()
 
@@ -135,18 +135,19 @@ def test_home_cage_rearing_points_the_head_up():
 
 
 def test_arena_exports_video_and_annotations(tmp_path):
-    clip = arena("resident_intruder", frames=12, size=(160, 120), seed=3)
+    clip = arena("resident_intruder", frames=12, shape=(120, 160), seed=3)
     paths = clip.save(tmp_path, name="ri", formats=("yolo", "coco", "voc"), images=True)
     reader = open_video(paths["video"])
-    assert len(reader) == 12 and reader.size == (160, 120) and reader.fps == pytest.approx(30)
+    assert len(reader) == 12 and reader.shape == clip.shape == (12, 120, 160, 3)
+    assert (clip.height, clip.width) == (120, 160) and reader.fps == pytest.approx(30)
     assert np.abs(reader[:].astype(int) - clip.frames).mean() < 4
     coco = read_coco(paths["coco"])
     assert len(coco.boxes) == 24 and coco.classes == ["mouse"]
     np.testing.assert_allclose(
         coco.boxes[["x0", "y0", "x1", "y1"]], clip.truth[["x0", "y0", "x1", "y1"]]
     )
-    assert coco.boxes["track"].tolist() == clip.truth["mouse"].tolist()
-    yolo = read_yolo(paths["yolo"])  # sizes read from the written jpgs
+    assert coco.boxes["track"].tolist() == clip.truth["track"].tolist()
+    yolo = read_yolo(paths["yolo"])  # shapes read from the written jpgs
     assert len(yolo.images) == 12 and len(yolo.boxes) == 24
     assert pd.read_csv(paths["truth"]).shape == clip.truth.shape
 
@@ -159,7 +160,7 @@ def test_arena_exports_video_and_annotations(tmp_path):
         ({"mice": 3}, "mice must be 1 or 2"),
         ({"fur": "green"}, "fur must be"),
         ({"frames": 0}, "frames must be"),
-        ({"size": (32, 32)}, "size must be at least"),
+        ({"shape": (32, 32)}, r"shape must be \(height, width\) in pixels, at least \(48, 64\)"),
         ({"fps": 0}, "fps must be positive"),
     ],
 )
@@ -170,14 +171,26 @@ def test_arena_rejects_bad_arguments(kwargs, words):
 
 def test_arena_save_rejects_unknown_formats(tmp_path):
     with pytest.raises(ValueError, match="unknown format"):
-        arena(frames=1, size=(64, 48)).save(tmp_path, formats=("kitti",))
+        arena(frames=1, shape=(48, 64)).save(tmp_path, formats=("kitti",))
+
+
+def test_every_generator_takes_height_width():
+    # 48 rows, 64 columns: a transposed size would give 64x48 frames.
+    clip = arena("open_field", frames=1, shape=(48, 64), seed=0)
+    assert clip.frames.shape == clip.shape == (1, 48, 64, 3)
+    assert (clip.height, clip.width) == (48, 64)
+    assert clip.annotations().images[["width", "height"]].values.tolist() == [[64, 48]]
+    assert shapes(1, shape=(48, 64), seed=0).images.shape == (1, 48, 64, 3)
+    assert actions(1, frames=2, shape=(48, 64), seed=0).clips.shape == (1, 2, 48, 64, 3)
+    with pytest.raises(ValueError, match=r"shape must be \(height, width\) in pixels, two ints"):
+        shapes(1, shape=np.zeros((48, 64, 3), np.uint8))  # an image is not a generator's shape
 
 
 # ------------------------------------------------------------------------------ shapes
 
 
 def test_shapes_boxes_labels_and_masks_agree():
-    data = shapes(12, (96, 80), seed=3)
+    data = shapes(12, (80, 96), seed=3)
     assert data.images.shape == (12, 80, 96, 3) and data.masks.shape == (12, 80, 96)
     for index, name in enumerate(data.annotations.images["image"]):
         boxes = data.annotations.boxes_of(name)
@@ -216,7 +229,7 @@ def test_shapes_respect_object_counts_and_classes():
         ({"classes": ("hexagon",)}, "subset of"),
         ({"n": 0}, "n must be"),
         ({"objects": (2, 1)}, "objects must be"),
-        ({"size": (16, 64)}, "size must be at least"),
+        ({"shape": (64, 16)}, r"at least \(32, 32\); got \(64, 16\)"),
     ],
 )
 def test_shapes_reject_bad_arguments(kwargs, words):
@@ -271,7 +284,7 @@ def test_actions_are_deterministic(action_set):
         ({"actions": ("jump",)}, "subset of"),
         ({"frames": 1}, "frames must be"),
         ({"n": 0}, "n must be"),
-        ({"size": (20, 64)}, "size must be at least"),
+        ({"shape": (20, 64)}, r"at least \(32, 32\); got \(20, 64\)"),
     ],
 )
 def test_actions_reject_bad_arguments(kwargs, words):
@@ -284,7 +297,7 @@ def test_actions_reject_bad_arguments(kwargs, words):
 
 @pytest.fixture(scope="module")
 def scenes():
-    return shapes(6, (200, 150), seed=5)
+    return shapes(6, (150, 200), seed=5)
 
 
 def test_observers_timing_and_subjects(scenes):
@@ -320,15 +333,15 @@ def test_observers_look_at_objects(scenes):
 
 def test_observers_on_screen_invert_display_to_image(scenes):
     image_space = observers(scenes, subjects=2, seed=3)
-    screen = observers(scenes, subjects=2, seed=3, screen=(1920, 1080), scale=2)
-    back = display_to_image(screen, (200, 150), (1920, 1080), scale=2)
+    screen = observers(scenes, subjects=2, seed=3, screen=(1080, 1920), scale=2)
+    back = display_to_image(screen, (150, 200), (1080, 1920), scale=2)
     np.testing.assert_allclose(back[["x", "y"]], image_space[["x", "y"]])
 
 
 def test_observer_maps_peak_on_objects(scenes):
     table = observers(scenes, subjects=10, seed=0)
     first = scenes.annotations.images["image"][0]
-    human = fixation_map(table[table["image"] == first], (200, 150), renormalize=True)
+    human = fixation_map(table[table["image"] == first], scenes.images[0], renormalize=True)
     on_objects = scenes.masks[0] >= 0
     assert human[on_objects].mean() > 1.5 * human[~on_objects].mean()
 

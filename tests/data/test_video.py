@@ -34,7 +34,8 @@ def test_timestamps_are_the_written_ones(barcode_videos, name):
     expected_fps = (flavour.frames - 1) / ((flavour.pts()[-1] - flavour.pts()[0]) / 30)
     assert reader.fps == pytest.approx(expected_fps, rel=1e-3)
     assert reader.duration == pytest.approx(flavour.frames / expected_fps, rel=1e-3)
-    assert reader.size == (WIDTH, HEIGHT)
+    assert reader.shape == (flavour.frames, HEIGHT, WIDTH, 3) == reader[:].shape
+    assert (reader.height, reader.width) == (HEIGHT, WIDTH)
 
 
 def test_test_videos_have_the_properties_they_claim(barcode_videos):
@@ -205,7 +206,9 @@ def test_close_and_context_manager(barcode_videos):
         reader[5]
     assert reader._container is None
     assert read_barcode(reader[6]) == 6  # reopens on demand
-    assert "frames=45" in repr(reader)
+    assert "shape=(45, " in repr(reader)
+    reader.close()
+    assert reader.shape[0] == 45  # known without the file open
 
 
 # ------------------------------------------------------------------------------ bad files
@@ -287,7 +290,9 @@ def test_write_video_round_trips(tmp_path, as_iterable):
 def test_write_video_odd_size_and_other_containers(tmp_path):
     frames = np.stack([barcode_frame(n)[:63, :95] for n in range(4)])
     write_video(tmp_path / "odd.mp4", frames, fps=10)
-    assert open_video(tmp_path / "odd.mp4").size == (95, 63)
+    odd = open_video(tmp_path / "odd.mp4")
+    assert odd.shape == (4, 63, 95, 3) and (odd.height, odd.width) == (63, 95)
+    assert "shape=(4, 63, 95, 3)" in repr(odd)
     write_video(tmp_path / "clip.mkv", frames[:, :62, :94], fps=10, codec="mpeg4")
     decoded, _ = _decode_independently(tmp_path / "clip.mkv")
     assert len(decoded) == 4 and decoded[0].shape == (62, 94, 3)

@@ -234,8 +234,10 @@ def test_3dcam_hand_worked():
     expected = torch.tensor([[[[0.25, 0.0], [0.0, 0.5]]]])
     torch.testing.assert_close(expl.maps["layer"], expected)
     torch.testing.assert_close(expl.raw["layer"], expected)
-    counter = xk.explain(model, x, method="3dcam_counterfactual", layers=["layer"], target=0)
-    # -w has its maximum 1 at (0, 1): ReLU(-w / 1) * ReLU(x / 4) = 1 * 0.5 there.
+    counterfactual = xk.explain.targets.Counterfactual(0)
+    counter = xk.explain(model, x, method="3dcam", layers=["layer"], target=counterfactual)
+    # The paper's Eq. 7 negates the gradients: -w has its maximum 1 at (0, 1):
+    # ReLU(-w / 1) * ReLU(x / 4) = 1 * 0.5 there.
     torch.testing.assert_close(counter.maps["layer"], torch.tensor([[[[0.0, 0.5], [0.0, 0.0]]]]))
 
 
@@ -249,14 +251,19 @@ def test_3dcam_upsamples_each_factor_before_the_product():
     torch.testing.assert_close(full, torch.tensor([[[[0.0, 0.1875, 0.1875, 0.0]]]]))
 
 
-def test_sum_3dcam_and_combine(tiny_video_cnn, clips):
+def test_sum_3dcam_is_combine_sum(tiny_video_cnn, clips):
+    # Sum-3DCAM (Eq. 6) = ReLU(sum_k 3DCAM_k), min-max normalised per clip: one definition.
     layers = ["features.1", "features.3"]
-    expl = xk.explain(tiny_video_cnn, clips, method="sum_3dcam", layers=layers)
-    total = expl.maps["features.1"] + expl.maps["features.3"]
-    expected = total / total.flatten(1).amax(dim=1).reshape(-1, 1, 1, 1)
-    torch.testing.assert_close(expl.maps["features.1+features.3"], expected)
+    expl = xk.explain(tiny_video_cnn, clips, method="3dcam", layers=layers)
+    total = (expl.maps["features.1"] + expl.maps["features.3"]).clamp_min(0)
+    low = total.flatten(1).amin(dim=1).reshape(-1, 1, 1, 1)
+    high = total.flatten(1).amax(dim=1).reshape(-1, 1, 1, 1)
+    torch.testing.assert_close(expl.combine(layers), (total - low) / (high - low))
     assert expl.maps["features.1"].shape == (2, 4, 8, 8)
     assert 0 <= float(expl.maps["features.1"].min()) and float(expl.maps["features.1"].max()) <= 1
+    assert (
+        "sum_3dcam" not in xk.explain.METHODS and "3dcam_counterfactual" not in xk.explain.METHODS
+    )
 
 
 def test_counterfactual_target_negates_gradients(tiny_cnn, images):

@@ -82,18 +82,17 @@ class TestIou:
     def test_conventions(self):
         # notes D.1: continuous 1/3, VOC +1 0.375; wsolevaluation IoU([1,2,5,6],[3,1,4,5]) = 8/27
         assert det.box_iou([0, 0, 10, 10], [5, 0, 15, 10])[0, 0] == pytest.approx(1 / 3)
-        pixel = det.box_iou([0, 0, 10, 10], [5, 0, 15, 10], convention="pixel")
+        pixel = det.box_iou([0, 0, 10, 10], [5, 0, 15, 10], box_convention="pixel")
         assert pixel[0, 0] == pytest.approx(0.375)
-        assert det.box_iou([1, 2, 5, 6], [3, 1, 4, 5], convention="pixel")[0, 0] == pytest.approx(
-            8 / 27
-        )
+        wsol = det.box_iou([1, 2, 5, 6], [3, 1, 4, 5], box_convention="pixel")
+        assert wsol[0, 0] == pytest.approx(8 / 27)
 
     def test_matrix_shape_disjoint_and_degenerate(self):
         ious = det.box_iou(np.zeros((0, 4)), [[0, 0, 1, 1], [2, 2, 3, 3]])
         assert ious.shape == (0, 2)
         assert det.box_iou([0, 0, 1, 1], [2, 2, 3, 3])[0, 0] == 0.0
         assert det.box_iou([1, 1, 1, 1], [1, 1, 1, 1])[0, 0] == 0.0  # empty union
-        assert det.box_iou([1, 1, 1, 1], [1, 1, 1, 1], convention="pixel")[0, 0] == 1.0
+        assert det.box_iou([1, 1, 1, 1], [1, 1, 1, 1], box_convention="pixel")[0, 0] == 1.0
 
     def test_bad_boxes(self):
         with pytest.raises(ValueError, match="x1 >= x0"):
@@ -101,7 +100,7 @@ class TestIou:
         with pytest.raises(ValueError, match=r"\(N, 4\)"):
             det.box_iou([0, 0, 1], [0, 0, 1, 1])
         with pytest.raises(ValueError, match="'continuous', 'pixel'"):
-            det.box_iou([0, 0, 1, 1], [0, 0, 1, 1], convention="voc")
+            det.box_iou([0, 0, 1, 1], [0, 0, 1, 1], box_convention="voc")
 
 
 class TestAveragePrecision:
@@ -129,7 +128,7 @@ class TestAveragePrecision:
         truths = [np.array([[0, 0, 9, 9]], dtype=float)]
         detections = [np.array([[4, 0, 14, 9, 0.9]])]  # continuous 5*9/(90+90-45)=1/3; pixel 6/14
         assert det.average_precision(detections, truths, 0.4) == 0.0
-        assert det.average_precision(detections, truths, 0.4, iou_convention="pixel") == 1.0
+        assert det.average_precision(detections, truths, 0.4, box_convention="pixel") == 1.0
 
     def test_no_truth_no_detection(self):
         assert np.isnan(det.average_precision([np.zeros((2, 5))], [np.zeros((0, 4))]))

@@ -14,7 +14,7 @@ def noisy_detections(
     truth: pd.DataFrame,
     seed: int,
     *,
-    size=(320, 240),
+    shape=(240, 320),
     jitter: float = 0.06,
     miss: float = 0.05,
     weak: float = 0.1,
@@ -46,7 +46,7 @@ def noisy_detections(
         )
     ]  # fmt: skip
     times = truth.groupby("frame")["time"].first()
-    width, height = size
+    height, width = shape
     side = float(np.median(scale))
     for frame, time in times.items():
         for _ in range(rng.poisson(spurious)):
@@ -73,7 +73,7 @@ NOISE_SEEDS = (0, 1, 2)
 @functools.cache
 def crossing(seed: int):
     """Resident-intruder clip (a dark and a light mouse), its descriptors per noise seed."""
-    clip = arena("resident_intruder", frames=150, size=(320, 240), seed=seed)
+    clip = arena("resident_intruder", frames=150, shape=(240, 320), seed=seed)
     runs = []
     for noise_seed in NOISE_SEEDS:
         detections = noisy_detections(clip.truth, noise_seed)

@@ -57,7 +57,7 @@ def _model():
 
 
 def _metrics(video) -> dict:
-    animals = int(video.truth["mouse"].nunique())
+    animals = int(video.truth["track"].nunique())
     return analyse_video(
         _model(), video, truth=video.truth, animals=animals, device="cpu", progress=False
     ).metrics
@@ -69,7 +69,7 @@ def run(setup: str):
 
 
 def test_the_crossing_clip_has_two_mice_that_cross():
-    truth = clip("resident_intruder").truth.sort_values(["frame", "mouse"])
+    truth = clip("resident_intruder").truth.sort_values(["frame", "track"])
     boxes = truth[["x0", "y0", "x1", "y1"]].to_numpy(np.float64).reshape(-1, 2, 4)
     overlap = max(float(box_iou(pair[:1], pair[1:])[0, 0]) for pair in boxes)
     centres = truth["cx"].to_numpy().reshape(-1, 2)

@@ -126,7 +126,7 @@ def crossing_scores(truth, detections, **kwargs):
 def test_two_crossing_mice_keep_identities_with_appearance(seed):
     clip, runs = crossing(seed)
     truth = clip.truth
-    assert truth.groupby("mouse")["fur"].first().tolist() == ["dark", "light"]
+    assert truth.groupby("track")["fur"].first().tolist() == ["dark", "light"]
     for detections, appearance in runs:
         # Realistic noise: misses, weak true boxes and spurious boxes are all present.
         assert len(detections) > len(truth) * 0.95
@@ -137,7 +137,7 @@ def test_two_crossing_mice_keep_identities_with_appearance(seed):
         assert tracks["track"].nunique() == 2
         # The reference implementation agrees.
         direct = clear_mot(
-            truth[["frame", "mouse", "x0", "y0", "x1", "y1"]].to_numpy(float),
+            truth[["frame", "track", "x0", "y0", "x1", "y1"]].to_numpy(float),
             tracks[["frame", "track", "x0", "y0", "x1", "y1"]].to_numpy(float),
         )
         assert direct["mota"] == scores["mota"]

@@ -55,13 +55,17 @@ def test_immobility_bouts_literal_and_nan_breaks_a_bout():
 
 def test_occupancy_sums_to_tracked_time_and_blur_keeps_the_total():
     points = np.array([[1, 1], [1, 1], [30, 20], [np.nan, np.nan]])
-    heat = occupancy(points, np.arange(4) * 0.25, (32, 24), cell=8)
+    heat = occupancy(points, np.arange(4) * 0.25, (24, 32), cell=8)  # 24 rows, 32 columns
     assert heat.shape == (3, 4)
     assert heat[0, 0] == 0.5 and heat[2, 3] == 0.25 and heat.sum() == 0.75
-    blurred = occupancy(points, np.arange(4) * 0.25, (32, 24), cell=8, sigma=1)
+    frame = np.zeros((24, 32, 3), np.uint8)
+    np.testing.assert_array_equal(occupancy(points, np.arange(4) * 0.25, frame, cell=8), heat)
+    blurred = occupancy(points, np.arange(4) * 0.25, (24, 32), cell=8, sigma=1)
     assert blurred.sum() == pytest.approx(0.75) and blurred[0, 0] < 0.5
-    with pytest.raises(ValueError, match="positive size"):
+    with pytest.raises(ValueError, match=r"shape must be \(height, width\)"):
         occupancy(points, np.arange(4.0), (0, 24))
+    with pytest.raises(ValueError, match="cell > 0"):
+        occupancy(points, np.arange(4.0), (24, 32), cell=0)
 
 
 def test_trajectory_reports_every_frame():

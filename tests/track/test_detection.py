@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -6,7 +7,7 @@ from tests.track.conftest import crossing
 from xaikit.data import open_video, write_video
 from xaikit.data.synthetic import arena
 from xaikit.models import load_darknet
-from xaikit.track import analyse_video, detect_video
+from xaikit.track import VideoDetections, analyse_video, detect_video
 from xaikit.track.appearance import describe_detections
 
 
@@ -16,7 +17,7 @@ def tiny_model(tiny_darknet_files):
 
 
 def test_random_weight_darknet_over_a_clip(tiny_model):
-    clip = arena("open_field", frames=6, size=(160, 120), seed=2)
+    clip = arena("open_field", frames=6, shape=(120, 160), seed=2)
     run = detect_video(tiny_model, clip, batch_size=4, device="cpu", progress=False)
     table = run.table
     assert table.columns.tolist() == ["frame", "time", "x0", "y0", "x1", "y1", "score", "class"]
@@ -27,7 +28,8 @@ def test_random_weight_darknet_over_a_clip(tiny_model):
     assert run.inference_time.shape == (6,) and (run.inference_time > 0).all()
     # Frames of one batch share its time; batches are timed separately.
     assert run.inference_time[0] == run.inference_time[3] != run.inference_time[4]
-    assert run.size == (160, 120) and run.fps == clip.fps
+    assert run.shape == clip.shape == (6, 120, 160, 3) and run.fps == clip.fps
+    assert (run.height, run.width) == (120, 160)
     # Same boxes as detecting each frame on its own.
     single = tiny_model.detect([clip.frames[5]], conf_threshold=0.05)[0].numpy()
     np.testing.assert_allclose(
@@ -59,6 +61,15 @@ class NoBoxes:
         return [torch.zeros(0, 6) for _ in frames]
 
 
+def test_video_detections_know_the_video_shape():
+    times, spent = np.arange(3) / 30, np.full(3, 0.1)
+    run = VideoDetections(pd.DataFrame(), times, spent, 30.0, (3, 48, 64, 3))
+    assert (run.height, run.width) == (48, 64)
+    for wrong in [(64, 48), (4, 48, 64, 3), (3, 48, 64)]:  # a (W, H) pair, T off, no channels
+        with pytest.raises(ValueError, match=r"shape must be the video's \(T, H, W, 3\)"):
+            VideoDetections(pd.DataFrame(), times, spent, 30.0, wrong)
+
+
 def test_no_detections_give_an_empty_table():
     run = detect_video(NoBoxes(), np.zeros((2, 8, 8, 3), np.uint8), fps=1, progress=False)
     assert run.table.empty and list(run.table.columns)[-1] == "class"
@@ -80,7 +91,7 @@ def test_bad_input_is_refused(model, video, kwargs, message):
 
 
 def test_descriptors_are_computed_during_detection(tiny_model):
-    clip = arena("resident_intruder", frames=4, size=(160, 120), seed=3)
+    clip = arena("resident_intruder", frames=4, shape=(120, 160), seed=3)
     run = detect_video(tiny_model, clip, batch_size=3, device="cpu", progress=False)
     assert run.appearance.shape == (len(run.table), 128)
     np.testing.assert_array_equal(run.appearance, describe_detections(clip.frames, run.table))

@@ -38,7 +38,7 @@ def test_detection_scores_match_the_metric_functions(crossing_clip):
 
 
 def test_a_difficult_column_marks_boxes_too():
-    truth = pd.DataFrame({"frame": [0, 0], "id": [0, 1], "x0": [0.0, 20.0], "y0": 0.0,
+    truth = pd.DataFrame({"frame": [0, 0], "track": [0, 1], "x0": [0.0, 20.0], "y0": 0.0,
                           "x1": [10.0, 30.0], "y1": 10.0, "difficult": [0, 1]})  # fmt: skip
     found = pd.DataFrame({"frame": [0], "x0": [0.0], "y0": 0.0, "x1": [10.0], "y1": 10.0,
                           "score": [0.9]})  # fmt: skip
@@ -51,14 +51,14 @@ def test_perfect_detections_and_tracks_score_one(crossing_clip):
     perfect = truth.assign(score=1.0)
     scores = evaluate_detections(perfect, truth)
     assert scores["precision"] == scores["recall"] == scores["ap"] == scores["average_iou"] == 1
-    tracks = evaluate_tracks(truth.rename(columns={"mouse": "track"}), truth)
+    tracks = evaluate_tracks(truth, truth)  # arena truth names its identity column track
     assert tracks["mota"] == tracks["idf1"] == 1.0 and tracks["id_switches"] == 0
 
 
 def test_swapped_identities_are_counted():
-    truth = pd.DataFrame({"frame": [0, 0, 1, 1], "id": [0, 1, 0, 1], "x0": [0.0, 50, 0, 50],
+    truth = pd.DataFrame({"frame": [0, 0, 1, 1], "track": [0, 1, 0, 1], "x0": [0.0, 50, 0, 50],
                           "y0": 0.0, "x1": [10.0, 60, 10, 60], "y1": 10.0})  # fmt: skip
-    tracks = truth.rename(columns={"id": "track"}).copy()
+    tracks = truth.copy()
     tracks.loc[2:, "track"] = [1, 0]
     scores = evaluate_tracks(tracks, truth)
     assert scores["id_switches"] == 2 and scores["mota"] == 0.5 and scores["idf1"] == 0.5
@@ -69,7 +69,15 @@ def test_bad_ground_truth_is_refused():
                           "score": 0.5})  # fmt: skip
     with pytest.raises(ValueError, match="identity column"):
         evaluate_detections(found, found)
+    # Another identity name is refused, not guessed: the message names what came and the fix.
+    message = (
+        r"truth has no 'track' column \(found: frame, x0, y0, x1, y1, score, mouse\); "
+        r"rename the identity column to 'track'"
+    )
+    for evaluate in (evaluate_detections, evaluate_tracks):
+        with pytest.raises(ValueError, match=message):
+            evaluate(found.assign(track=0), found.assign(mouse=0))
     with pytest.raises(ValueError, match="no boxes"):
-        evaluate_detections(found, found.assign(id=0).iloc[:0])
+        evaluate_detections(found, found.assign(track=0).iloc[:0])
     with pytest.raises(TypeError, match="DataFrame"):
         evaluate_tracks(found, np.zeros((1, 6)))

@@ -113,7 +113,7 @@ def test_the_pipeline_places_hidden_animals_only_when_their_number_is_known():
     runs = {
         (animals, smooth): analyse_video(
             _Replay(table), frames, animals=animals, fps=10, max_gap=10, smooth=smooth,
-            appearance=False, overlay=False, progress=False,
+            appearance=False, progress=False,
         ).tracks
         for animals, smooth in ((None, True), (2, True), (2, False))
     }  # fmt: skip

@@ -2,26 +2,27 @@ import numpy as np
 import pytest
 import torch
 
-from xaikit.viz import colorize, normalize_map, overlay
+from xaikit.viz import colorize, overlay
 
 
-class TestNormalizeMap:
+class TestColorizeNormalises:
+    """colorize min-max normalises with xaikit's one helper: NaN ignored, constant -> lowest."""
+
     def test_literal(self):
-        assert normalize_map([[2.0, 4.0], [3.0, 6.0]]).tolist() == [[0.0, 0.5], [0.25, 1.0]]
+        rgb = colorize([[2.0, 4.0], [3.0, 6.0]], cmap="gray")
+        assert rgb[..., 0].tolist() == [[0, 128], [64, 255]]  # 0, 0.5, 0.25, 1 of 255, rounded
 
-    def test_constant_map_becomes_zeros(self):
-        assert normalize_map(np.full((3, 3), 7.0)).tolist() == np.zeros((3, 3)).tolist()
+    def test_constant_map_shows_the_lowest_colour(self):
+        lowest = colorize([[0.0, 1.0]], cmap="viridis")[0, 0].tolist()
+        assert lowest != [0, 0, 0]  # not the black of NaN
+        assert (colorize(np.full((3, 3), 7.0), cmap="viridis") == lowest).all()
 
-    def test_nan_is_kept_and_ignored_in_range(self):
-        result = normalize_map([[0.0, np.nan], [2.0, 1.0]])
-        assert np.isnan(result[0, 1])
-        assert result[1].tolist() == [1.0, 0.5]
-
-    def test_all_nan_stays_nan(self):
-        assert np.isnan(normalize_map(np.full((2, 2), np.nan))).all()
+    def test_nan_is_ignored_in_the_range(self):
+        rgb = colorize([[0.0, np.nan], [2.0, 1.0]], cmap="gray")
+        assert rgb[..., 0].tolist() == [[0, 0], [255, 128]]
 
     def test_accepts_tensors(self):
-        assert normalize_map(torch.tensor([1.0, 3.0])).tolist() == [0.0, 1.0]
+        assert colorize(torch.tensor([[1.0, 3.0]]), cmap="gray")[0, :, 0].tolist() == [0, 255]
 
 
 class TestColorize:

@@ -24,7 +24,7 @@ def video():
 def tracks():
     """The square's box as a one-track table (track 3)."""
     rows = [
-        {"frame": i, "track_id": 3, "x0": 4 + 4 * i, "y0": 18, "x1": 16 + 4 * i, "y1": 30}
+        {"frame": i, "track": 3, "x0": 4 + 4 * i, "y0": 18, "x1": 16 + 4 * i, "y1": 30}
         for i in range(10)
     ]
     return pd.DataFrame(rows)

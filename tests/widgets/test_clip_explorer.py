@@ -39,26 +39,48 @@ def test_scrubbing_and_map_choice_change_the_picture(explorer):
         "counterfactual 3DCAM · features.1", "counterfactual 3DCAM · features.3",
     ]  # fmt: skip
     maps = explorer.maps_for(explorer.target.value)
-    for label, key in explorer.map_choice.options:
-        explorer.map_choice.value = key
+    for label, (which, layer) in explorer.map_choice.options:
+        explorer.map_choice.value = (which, layer)
         for frame in (0, 3):
             explorer.slider.value = frame
             picture = decode_image(explorer.image.value)[..., 0] / 255.0
-            volume = maps[key]
-            expected = volume[min(frame * volume.shape[0] // 4, volume.shape[0] - 1)]
+            expected = maps[which].get(frame, "3dcam", layer)
             assert np.abs(picture - expected).mean() < 0.05, (label, frame)
     assert explorer.info.value == "frame 3 / 3"
-    assert not np.allclose(
-        maps[("3dcam", "features.3")], maps[("3dcam_counterfactual", "features.3")]
-    )
+    plain, against = (maps[which].get(2, "3dcam", "features.3") for which in maps)
+    assert not np.allclose(plain, against)
+
+
+def test_maps_are_the_direct_explanations(explorer, clip, tiny_video_cnn):
+    import xaikit as xk
+
+    x = torch.from_numpy(clip).permute(3, 0, 1, 2)[None].float() / 255
+    target = explorer.target.value
+    direct = xk.explain(tiny_video_cnn, x, method="3dcam", layers=LAYERS, target=target)
+    counter = xk.explain(
+        tiny_video_cnn, x, method="3dcam", layers=LAYERS,
+        target=xk.explain.targets.Counterfactual(target),
+    )  # fmt: skip
+    maps = explorer.maps_for(target)
+    for frame in range(4):
+        for layer, expected in (
+            ("features.3", direct.maps["features.3"][0, frame]),
+            ("features.1+features.3", direct.combine(LAYERS)[0, frame]),
+        ):
+            got = maps["class"].get(frame, "3dcam", layer)
+            assert np.abs(got - expected.numpy()).max() < 0.05, (frame, layer)
+        got = maps["counterfactual"].get(frame, "3dcam", "features.1")
+        assert np.abs(got - counter.maps["features.1"][0, frame].numpy()).max() < 0.05
 
 
 def test_each_class_gets_its_own_maps(explorer):
     first, second = (index for _, index in explorer.target.options[:2])
     explorer.target.value = second
-    key = ("3dcam", "features.3")
     assert set(explorer._maps) == {first, second}
-    assert not np.allclose(explorer._maps[first][key], explorer._maps[second][key])
+    maps = [
+        explorer._maps[index]["class"].get(1, "3dcam", "features.3") for index in (first, second)
+    ]
+    assert not np.allclose(*maps)
 
 
 def test_figure_errors_and_close(explorer, no_leaks, monkeypatch, tmp_path):
@@ -70,7 +92,7 @@ def test_figure_errors_and_close(explorer, no_leaks, monkeypatch, tmp_path):
 
 
 def test_needs_a_clip_and_a_3d_model(clip, tiny_cnn, tiny_video_cnn, no_leaks):
-    with pytest.raises(ValueError, match=r"clip must be \(T, H, W, 3\) uint8"):
+    with pytest.raises(ValueError, match=r"clip must be a \(T, H, W, 3\) uint8"):
         ClipExplorer(clip[0], tiny_video_cnn)
     with pytest.raises(ValueError, match="unknown layer 'layer4'"):
         ClipExplorer(clip, tiny_video_cnn, ["layer4"])

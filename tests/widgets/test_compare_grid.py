@@ -3,12 +3,13 @@
 import numpy as np
 import pytest
 
+from xaikit.metrics import localization
+from xaikit.metrics.registry import METRICS, label
 from xaikit.viz.encode import decode_image
 from xaikit.widgets import CompareGrid
-from xaikit.widgets._scores import box_scores
 
 LAYERS = ["features.1", "features.3"]
-BOX = [[28, 18, 39, 29]]  # the square of frame 6, inclusive corners
+BOX = [[28, 18, 40, 30]]  # the square of frame 6 (pixels 28..39, 18..29), continuous corners
 
 
 @pytest.fixture
@@ -26,11 +27,31 @@ def grid(frame, tiny_cnn):
 def test_one_panel_per_method_and_layer_titled_with_its_score(grid):
     pictures, titles = grid.panels()
     assert len(pictures) == 4 and all(p.shape == (48, 64, 3) for p in pictures)
-    assert grid.metric.options == ("energy-box IoU 90%", "hit point")
-    expected = box_scores(grid.maps[("layercam", "features.3")], BOX)["energy-box IoU 90%"]
-    assert titles[3] == f"layercam · features.3\nenergy-box IoU 90% ↑ {expected:.3f}"
+    box_metrics = [
+        label(name, threshold)
+        for name, entry in METRICS.items()
+        if entry.reads == ("boxes",)
+        for threshold in entry.thresholds or [None]
+    ]
+    assert list(grid.metric.options) == box_metrics  # every registered box metric, once
+    assert titles[3].startswith(f"layercam · features.3\n{box_metrics[0]} ↑ ")
+    grid.metric.value = "energy IoU @0.9"
+    heatmap = grid.maps[("layercam", "features.3")]
+    expected = localization.energy_box_iou(heatmap, [np.array(BOX)], energies=[0.9])[0, 0]
+    assert grid.panels()[1][3] == f"layercam · features.3\nenergy IoU @0.9 ↑ {expected:.3f}"
     grid.metric.value = "hit point"
     assert grid.panels()[1][3].endswith(f"hit point ↑ {grid.scores['hit point'].iloc[3]:.3f}")
+
+
+def test_a_map_on_the_box_scores_one_with_the_data_convention(frame, tiny_cnn):
+    grid = CompareGrid(frame, tiny_cnn, ["gradcam"], ["features.3"], boxes=BOX)
+    perfect = np.zeros(frame.shape[:2])
+    perfect[18:30, 28:40] = 1.0
+    grid.maps = {("gradcam", "features.3"): perfect}
+    scores = grid._score_table().iloc[0]
+    assert scores["hit point"] == 1.0 and scores["energy IoU @0.9"] == 1.0
+    assert scores["MaxBoxAcc @0.5"] == 1.0
+    grid.close()
 
 
 def test_controls_redraw_the_picture(grid):
@@ -61,7 +82,7 @@ def test_pixel_methods_fill_the_first_column(frame, tiny_cnn):
 
 
 def test_bad_input_and_callback_errors(frame, tiny_cnn, grid, monkeypatch, no_leaks):
-    with pytest.raises(ValueError, match=r"unknown method 'cam3d'; valid methods"):
+    with pytest.raises(ValueError, match=r"unknown method 'cam3d' .*; valid methods"):
         CompareGrid(frame, tiny_cnn, ["cam3d"])
     with pytest.raises(ValueError, match="human_map must have the image's shape"):
         CompareGrid(frame, tiny_cnn, human_map=np.zeros((4, 4)))

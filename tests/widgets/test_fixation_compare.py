@@ -27,7 +27,8 @@ def test_metrics_are_the_saliency_metrics_of_the_chosen_map(compare, video):
     assert scores["MAE"] == pytest.approx(saliency.mae(chosen, human))
     assert scores["CC"] == pytest.approx(saliency.cc(chosen, human))
     assert scores["NSS"] == pytest.approx(saliency.nss(chosen, compare.fixation_mask))
-    assert f"{scores['KLD']:.3f}" in compare.metrics.value
+    assert scores["IG"] == pytest.approx(saliency.info_gain(chosen, compare.fixation_mask))
+    assert f"{scores['KLD']:.3f}" in compare.metrics.value and "KLD ↓" in compare.metrics.value
     before = compare.metrics.value
     compare.layer.value = "features.3"
     assert compare.metrics.value != before and "layercam · features.3" in compare.metrics.value
@@ -54,6 +55,7 @@ def test_bar_chart_per_method_and_layer(compare):
     table = compare.scores.set_index(["method", "layer"])["CC"]
     expected = [table[(m, layer)] for layer in LAYERS for m in ("gradcam", "layercam")]
     assert heights == pytest.approx(expected)
+    assert list(compare.chart_metric.options) == list(compare.scores.columns[2:])
     compare.chart_metric.value = "CC"
     assert compare.chart.value != first
     assert "CC (higher is better)" in compare.chart_figure().axes[0].get_title()

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 from ipywidgets.widgets.widget_link import Link
 
+from xaikit.explain import FrameMaps
 from xaikit.viz.boxes import identity_color
 from xaikit.viz.encode import decode_image
 from xaikit.widgets import VideoExplorer
-from xaikit.widgets._maps import MapStore
 
 LAYERS = ["features.1", "features.3"]
 
@@ -120,7 +120,7 @@ class TestOverlays:
         assert close_to(shown(explorer)[18, 28], (255, 255, 255))
 
     def test_detections_without_tracks(self, video, tracks):
-        detections = tracks.drop(columns="track_id").assign(label="square")
+        detections = tracks.drop(columns="track").assign(label="square")
         explorer = VideoExplorer(video, detections=detections)
         assert explorer.show_trails.disabled and explorer.show_boxes.value
         assert not close_to(shown(explorer)[18, 6], (255, 255, 255))  # box edge drawn
@@ -130,9 +130,9 @@ class TestOverlays:
 class TestMaps:
     def test_maps_are_computed_in_batches_and_cached(self, explorer, monkeypatch):
         calls = []
-        original = MapStore._compute
+        original = FrameMaps._compute
         monkeypatch.setattr(
-            MapStore, "_compute", lambda self, b: (calls.append(b), original(self, b))
+            FrameMaps, "_compute", lambda self, b, m: (calls.append(b), original(self, b, m))
         )
         for index in range(1, 4):  # batch 0 (frames 0-3) was computed for frame 0
             explorer.slider.value = index
@@ -144,7 +144,7 @@ class TestMaps:
         explorer.method.value = "layercam"
         explorer.slider.value = 9
         assert calls == [1, 2]
-        assert explorer.maps.get(9, "gradcam", "features.3").shape == (24, 32)
+        assert explorer.maps.get(9, "gradcam", "features.3").shape == (48, 64)
 
     def test_click_reads_the_map_values(self, explorer):
         explorer.slider.value = 3
@@ -159,7 +159,7 @@ class TestMaps:
 
     def test_unknown_method_or_layer_lists_valid_names(self, video, tiny_cnn, no_leaks):
         with pytest.raises(
-            ValueError, match=r"unknown method 'gradkam'; valid methods: \[.*'gradcam'"
+            ValueError, match=r"unknown method 'gradkam' \(did you mean gradcam.*; valid methods"
         ):
             VideoExplorer(video, tiny_cnn, methods=["gradkam"])
         with pytest.raises(ValueError, match=r"unknown layer 'layer9'; .*'features.3'"):
@@ -167,8 +167,8 @@ class TestMaps:
         assert no_leaks() == set()
 
     def test_bad_tables_say_what_is_missing(self, video, tracks):
-        with pytest.raises(ValueError, match=r"tracks lacks column\(s\) \['track_id'\]"):
-            VideoExplorer(video, tracks=tracks.drop(columns="track_id"))
+        with pytest.raises(ValueError, match=r"tracks lacks column\(s\) \['track'\]"):
+            VideoExplorer(video, tracks=tracks.drop(columns="track"))
 
 
 class TestErrorsAndLifecycle:

@@ -1,14 +1,14 @@
-"""VideoExplorer with a detector: each detection's own map, from the on-disk CAM cache."""
+"""VideoExplorer with a detector: each detection's own map, from the on-disk map cache."""
 
 import numpy as np
 import pytest
 import torch
 
 from tests.track.conftest import TINY_CFG
-from xaikit.track import cam_cache
+from xaikit.explain import FrameMaps
 from xaikit.viz.encode import decode_image
 from xaikit.widgets import VideoExplorer
-from xaikit.widgets._maps import DetectionMapStore, is_detector
+from xaikit.widgets.video_explorer import is_detector
 
 LAYERS = ["module_list.0", "module_list.2"]
 
@@ -29,8 +29,7 @@ def detector():
 def explorer(video, detector, tracks, tmp_path):
     explorer = VideoExplorer(
         video, detector, methods=["gradcam", "layercam"], layers=LAYERS,
-        tracks=tracks.rename(columns={"track_id": "track"}), batch_size=4, fps=10,
-        cam_cache_dir=tmp_path, alpha=1.0, cmap="gray",
+        tracks=tracks, batch_size=4, fps=10, cache=tmp_path, alpha=1.0, cmap="gray",
     )  # fmt: skip
     yield explorer
     explorer.close()
@@ -41,7 +40,8 @@ def test_a_darknet_model_is_a_detector(detector, tiny_cnn):
 
 
 def test_the_heat_sits_on_the_detected_box(explorer):
-    assert isinstance(explorer.maps, DetectionMapStore) and explorer.error_message == ""
+    assert isinstance(explorer.maps, FrameMaps) and explorer.maps.per_detection
+    assert explorer.error_message == ""
     explorer.show_boxes.value = explorer.show_trails.value = False
     explorer.slider.value = 5  # the square's box: x 24..36, y 18..30
     picture = shown(explorer).mean(axis=2)  # gray colormap, opaque: the map itself
@@ -55,10 +55,11 @@ def test_the_heat_sits_on_the_detected_box(explorer):
 def test_the_map_is_the_cached_detection_map(explorer):
     explorer.slider.value = 3
     layer = explorer.layer.value
-    expected = explorer.maps.cache("gradcam", layer).frame_map(3)
+    (track, box, heat), = explorer.maps.detections(3, "gradcam", layer)  # fmt: skip
+    assert track == 3 and box.tolist() == [16, 18, 28, 30] and heat.shape == (48, 64)
+    expected = np.zeros_like(heat)
+    expected[18:30, 16:28] = heat[18:30, 16:28]
     assert np.array_equal(explorer.maps.get(3, "gradcam", layer), expected)
-    (track, box, raw), = explorer.maps.cache("gradcam", layer).maps(3)  # fmt: skip
-    assert track == 3 and box.tolist() == [16, 18, 28, 30] and raw.shape == (64, 64)  # input 64x64
 
 
 def test_method_and_layer_pickers_switch_the_map(explorer):
@@ -84,28 +85,28 @@ def test_method_and_layer_pickers_switch_the_map(explorer):
 
 def test_maps_persist_on_disk_across_explorers(video, detector, tracks, tmp_path, monkeypatch):
     calls = []
-    original = cam_cache.explain_detections
+    original = FrameMaps._compute
     monkeypatch.setattr(
-        cam_cache, "explain_detections", lambda *a, **k: (calls.append(1), original(*a, **k))[1]
+        FrameMaps, "_compute", lambda self, *a: (calls.append(a[0]), original(self, *a))[1]
     )
     for _ in range(2):
         explorer = VideoExplorer(
             video, detector, layers=LAYERS[:1], tracks=tracks, batch_size=5, fps=10,
-            cam_cache_dir=tmp_path,
+            cache=tmp_path,
         )  # fmt: skip
         explorer.precompute()
         assert explorer.progress.value == 1.0
         explorer.close()
-    assert len(calls) == 10  # one call per frame, the first time only
+    assert calls == [0, 1]  # one call per chunk of 5 frames, the first time only
 
 
 def test_without_a_table_the_detector_finds_the_boxes(video, detector, tmp_path):
     explorer = VideoExplorer(
-        video, detector, layers=LAYERS[:1], fps=10, cam_cache_dir=tmp_path, score_threshold=0.0
+        video, detector, layers=LAYERS[:1], fps=10, cache=tmp_path, score_threshold=0.0
     )
     boxes, _, _ = explorer.detections.boxes(0)
     assert len(boxes) > 0 and explorer.error_message == ""
-    entries = explorer.maps.cache("gradcam", LAYERS[0]).maps(0)
+    entries = explorer.maps.detections(0, "gradcam", LAYERS[0])
     assert np.allclose([box for _, box, _ in entries], boxes)
     explorer.close()
 

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from xaikit._arrays import height_width
 from xaikit.data.errors import DataFileError, check_readable_file
 
 __all__ = [
@@ -163,15 +164,15 @@ def write_yolo(annotations: Annotations, folder: str | os.PathLike) -> None:
 
 def read_yolo(
     folder: str | os.PathLike,
-    sizes: tuple[int, int] | Mapping[str, tuple[int, int]] | None = None,
+    shapes: tuple[int, int] | Mapping[str, tuple[int, int]] | None = None,
     classes: Sequence[str] | str | os.PathLike | None = None,
 ) -> Annotations:
     """Read every ``*.txt`` label file of a Darknet/YOLO folder.
 
     Args:
         folder: Folder of label files (class-name files such as ``classes.txt`` are skipped).
-        sizes: Image sizes, needed to undo the normalisation: one ``(width, height)`` for all
-            images, or a mapping from image file name to ``(width, height)`` (label ``x.txt``
+        shapes: Image sizes, needed to undo the normalisation: one ``(height, width)`` for all
+            images, or a mapping from image file name to ``(height, width)`` (label ``x.txt``
             matches the name whose stem is ``x``; the name becomes ``image``). ``None`` reads
             the size of the image file with the same stem in ``folder``.
         classes: Class names, or a ``.names``/``.txt`` file of them (one per line). ``None``
@@ -189,7 +190,7 @@ def read_yolo(
     label_files = sorted(path for path in folder.glob("*.txt") if path.name not in CLASS_FILES)
     images, boxes, largest_id = [], [], -1
     for path in label_files:
-        image, width, height = _yolo_image(path, folder, sizes)
+        image, width, height = _yolo_image(path, folder, shapes)
         images.append((image, width, height))
         for number, line in enumerate(path.read_text().splitlines(), start=1):
             if not line.strip():
@@ -227,22 +228,23 @@ def _yolo_class_names(folder: Path, classes) -> list[str] | None:
     return [line.strip() for line in path.read_text().splitlines() if line.strip()]
 
 
-def _yolo_image(path: Path, folder: Path, sizes) -> tuple[str, int, int]:
-    if isinstance(sizes, Mapping):
-        matches = [name for name in sizes if Path(str(name)).stem == path.stem]
+def _yolo_image(path: Path, folder: Path, shapes) -> tuple[str, int, int]:
+    """``(image name, width, height)`` of a label file's image (an ``images`` table row)."""
+    if isinstance(shapes, Mapping):
+        matches = [name for name in shapes if Path(str(name)).stem == path.stem]
         if not matches:
-            raise DataFileError(path, "no size given for this label file's image")
-        width, height = sizes[matches[0]]
-        return str(matches[0]), int(width), int(height)
+            raise DataFileError(path, "no shape given for this label file's image")
+        height, width = height_width(shapes[matches[0]], f"shapes[{matches[0]!r}]", image=False)
+        return str(matches[0]), width, height
     image_file = next(
         (folder / (path.stem + s) for s in IMAGE_SUFFIXES if (folder / (path.stem + s)).is_file()),
         None,
     )
-    if sizes is not None:
-        width, height = sizes
-        return (image_file.name if image_file else path.stem), int(width), int(height)
+    if shapes is not None:
+        height, width = height_width(shapes, "shapes", image=False)
+        return (image_file.name if image_file else path.stem), width, height
     if image_file is None:
-        raise DataFileError(path, "no image with this stem beside it, and no `sizes` given")
+        raise DataFileError(path, "no image with this stem beside it, and no `shapes` given")
     import cv2
 
     image = cv2.imread(str(image_file), cv2.IMREAD_UNCHANGED)

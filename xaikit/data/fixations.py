@@ -20,6 +20,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from xaikit._arrays import height_width
 from xaikit.data.errors import DataFileError, check_readable_file
 
 __all__ = [
@@ -239,14 +240,14 @@ def _keep_within_periods(table: pd.DataFrame, periods) -> pd.DataFrame:
 
 def display_to_image(
     fixations: pd.DataFrame,
-    image_size: tuple[int, int],
-    screen_size: tuple[int, int],
+    image_shape: tuple[int, int],
+    screen_shape: tuple[int, int],
     scale: float | None = None,
 ) -> pd.DataFrame:
     """Map fixations from screen coordinates to the coordinates of the original image.
 
-    The image (``image_size`` = (width, height) pixels) was shown scaled by ``scale`` and
-    centred on a screen of ``screen_size`` = (width, height), as in the humans-vs-CNN paper
+    The image (``image_shape`` = (height, width) pixels) was shown scaled by ``scale`` and
+    centred on a screen of ``screen_shape`` = (height, width), as in the humans-vs-CNN paper
     (PASCAL images shown at twice their size, centred on a 1920x1080 screen). With the pixel
     convention of this module, screen point ``X`` maps to ``x = (X - (Ws - s * w) / 2) / s``,
     and likewise for ``y``. Points off the displayed image map outside ``[0, w) x [0, h)``;
@@ -254,28 +255,26 @@ def display_to_image(
 
     Args:
         fixations: Table with columns ``x`` and ``y`` in screen pixels.
-        image_size: ``(width, height)`` of the original image.
-        screen_size: ``(width, height)`` of the screen.
+        image_shape: ``(height, width)`` of the original image, or the image itself.
+        screen_shape: ``(height, width)`` of the screen.
         scale: Display scale factor; ``None`` picks the largest that fits the screen.
 
     Returns:
         A copy of ``fixations`` with ``x``, ``y`` in image pixels.
 
     Raises:
-        ValueError: a size or the scale is not positive, or ``x``/``y`` columns are missing.
+        ValueError: a shape or the scale is not positive, or ``x``/``y`` columns are missing.
 
     Examples:
         >>> import pandas as pd
         >>> screen = pd.DataFrame({"x": [960.0, 460.0], "y": [540.0, 165.0], "duration": 1.0})
-        >>> display_to_image(screen, (500, 375), (1920, 1080), scale=2)[["x", "y"]]
+        >>> display_to_image(screen, (375, 500), (1080, 1920), scale=2)[["x", "y"]]
                x      y
         0  250.0  187.5
         1    0.0    0.0
     """
-    (width, height), (screen_width, screen_height) = (
-        _positive_size(image_size, "image_size"),
-        _positive_size(screen_size, "screen_size"),
-    )
+    height, width = height_width(image_shape, "image_shape")
+    screen_height, screen_width = height_width(screen_shape, "screen_shape", image=False)
     if scale is None:
         scale = min(screen_width / width, screen_height / height)
     if not np.isfinite(scale) or scale <= 0:
@@ -285,16 +284,6 @@ def display_to_image(
     mapped["x"] = (fixations["x"] - (screen_width - scale * width) / 2) / scale
     mapped["y"] = (fixations["y"] - (screen_height - scale * height) / 2) / scale
     return mapped
-
-
-def _positive_size(size, name: str) -> tuple[int, int]:
-    if (
-        not isinstance(size, (tuple, list))
-        or len(size) != 2
-        or not all(isinstance(v, (int, np.integer)) and v > 0 for v in size)
-    ):
-        raise ValueError(f"{name} must be (width, height) with positive ints; got {size!r}")
-    return int(size[0]), int(size[1])
 
 
 def _require_columns(table, columns) -> None:
@@ -310,7 +299,7 @@ def _require_columns(table, columns) -> None:
 
 def fixation_map(
     fixations,
-    size,
+    shape,
     sigma: float = 20,
     kernel: int = 80,
     *,
@@ -342,8 +331,8 @@ def fixation_map(
         fixations: A DataFrame with ``x``, ``y``, ``duration`` columns (image pixels, ms),
             or an (N, 3) array of ``x, y, duration``, or an (N, 2) array of ``x, y``
             (each fixation then weighs 1).
-        size: ``(width, height)`` of the image, or the image itself as an (H, W) or
-            (H, W, C) array.
+        shape: ``(height, width)`` of the image (numpy's order, ``image.shape[:2]``), or the
+            image itself as an (H, W) or (H, W, C) array.
         sigma: Gaussian standard deviation in pixels (> 0).
         kernel: Side of the square kernel in pixels (>= 1).
         renormalize: Divide by the maximum after the blur as well.
@@ -353,7 +342,7 @@ def fixation_map(
         all durations are zero (a warning says so).
 
     Raises:
-        ValueError: bad ``size``, ``sigma`` or ``kernel``, negative or NaN durations, or
+        ValueError: bad ``shape``, ``sigma`` or ``kernel``, negative or NaN durations, or
             NaN coordinates.
 
     Examples:
@@ -367,8 +356,8 @@ def fixation_map(
         1.0
     """
     _check_blur(sigma, kernel)
-    height, width = _height_width(size)
-    rows, columns, weights = _pixels(fixations, width, height, weighted=True)
+    height, width = height_width(shape)
+    rows, columns, weights = _pixels(fixations, height, width, weighted=True)
     counts = np.zeros((height, width), np.float64)
     np.add.at(counts, (rows, columns), weights)
     peak = counts.max(initial=0.0)
@@ -384,7 +373,7 @@ def fixation_map(
     return blurred
 
 
-def fixation_mask(fixations, size) -> np.ndarray:
+def fixation_mask(fixations, shape) -> np.ndarray:
     """Binary fixation map: True at every pixel holding at least one fixation.
 
     The ground truth AUC-Judd and NSS read (repeated fixations on a pixel collapse to one).
@@ -395,12 +384,12 @@ def fixation_mask(fixations, size) -> np.ndarray:
 
     Examples:
         >>> import numpy as np
-        >>> fixation_mask(np.array([[0.2, 1.9], [0.7, 1.1], [2.0, 0.0]]), (3, 2)).astype(int)
+        >>> fixation_mask(np.array([[0.2, 1.9], [0.7, 1.1], [2.0, 0.0]]), (2, 3)).astype(int)
         array([[0, 0, 1],
                [1, 0, 0]])
     """
-    height, width = _height_width(size)
-    rows, columns, _ = _pixels(fixations, width, height, weighted=False)
+    height, width = height_width(shape)
+    rows, columns, _ = _pixels(fixations, height, width, weighted=False)
     mask = np.zeros((height, width), bool)
     mask[rows, columns] = True
     return mask
@@ -448,14 +437,7 @@ def _imfilter_gaussian(image: np.ndarray, sigma: float, kernel: int) -> np.ndarr
     return ndimage.correlate(image, weights, mode="constant", cval=0.0, origin=origin)
 
 
-def _height_width(size) -> tuple[int, int]:
-    if isinstance(size, np.ndarray) and size.ndim in (2, 3):
-        return int(size.shape[0]), int(size.shape[1])
-    width, height = _positive_size(size, "size")
-    return height, width
-
-
-def _pixels(fixations, width: int, height: int, weighted: bool):
+def _pixels(fixations, height: int, width: int, weighted: bool):
     x, y, duration = _fixation_arrays(fixations, weighted)
     if np.isnan(x).any() or np.isnan(y).any():
         raise ValueError("fixation coordinates contain NaN; drop those rows first")
@@ -465,7 +447,8 @@ def _pixels(fixations, width: int, height: int, weighted: bool):
     outside = int(np.count_nonzero(~inside))
     if outside:
         warnings.warn(
-            f"dropped {outside} of {len(x)} fixation(s) outside the {width}x{height} image",
+            f"dropped {outside} of {len(x)} fixation(s) outside the image of (height, width) "
+            f"{(height, width)}",
             stacklevel=3,
         )
     rows = np.floor(y[inside]).astype(np.intp)

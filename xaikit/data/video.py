@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from xaikit._arrays import check_frames
 from xaikit.data import _video_index
 from xaikit.data.errors import VideoError, check_readable_file
 
@@ -53,8 +54,8 @@ def open_video(
         >>> path = tempfile.mkdtemp() + "/clip.mp4"
         >>> write_video(path, frames, fps=10)
         >>> reader = open_video(path)
-        >>> len(reader), reader.size, reader.fps
-        (5, (48, 32), 10.0)
+        >>> len(reader), reader.shape, (reader.height, reader.width), reader.fps
+        (5, (5, 32, 48, 3), (32, 48), 10.0)
         >>> reader[-1].shape, reader[1:4].shape, reader.clip(0, 2, stride=2).shape
         ((32, 48, 3), (3, 32, 48, 3), (2, 32, 48, 3))
     """
@@ -69,7 +70,8 @@ class VideoReader:
           actually stored in the stream, not the container's header.
         * ``reader[i]`` is an (H, W, 3) uint8 RGB array, a fresh copy the caller may modify;
           ``reader[a:b:c]`` and ``reader[[i, j, ...]]`` are (T, H, W, 3) arrays.
-        * ``size`` is ``(width, height)``, as in OpenCV and PIL; arrays are ``(H, W, 3)``.
+        * ``shape`` is ``(T, H, W, 3)``, the shape of ``reader[:]``, with ``height`` H and
+          ``width`` W in pixels (numpy's order, as everywhere in xaikit).
         * ``timestamps`` are presentation times in seconds exactly as stored (the first frame's
           time may be non-zero); ``fps`` is the mean rate ``(N - 1) / (t[-1] - t[0])``.
 
@@ -118,6 +120,8 @@ class VideoReader:
             container.close()
             raise VideoError(self.path, f"no decoder for the video codec {stream.codec.name!r}")
         stream.thread_type = "AUTO"
+        context = stream.codec_context
+        self._height, self._width = int(context.height), int(context.width)
         self._container = container
         self._stream = stream
         self._frames: OrderedDict[int, np.ndarray] = OrderedDict()
@@ -165,16 +169,22 @@ class VideoReader:
         return len(self._index)
 
     def __repr__(self) -> str:
-        width, height = self.size
-        return (
-            f"VideoReader({str(self.path)!r}, frames={len(self)}, size=({width}, {height}), "
-            f"fps={self.fps:.3f})"
-        )
+        return f"VideoReader({str(self.path)!r}, shape={self.shape}, fps={self.fps:.3f})"
 
     @property
-    def size(self) -> tuple[int, int]:
-        """Frame size as ``(width, height)`` in pixels."""
-        return (self._stream.codec_context.width, self._stream.codec_context.height)
+    def height(self) -> int:
+        """Frame height H in pixels."""
+        return self._height
+
+    @property
+    def width(self) -> int:
+        """Frame width W in pixels."""
+        return self._width
+
+    @property
+    def shape(self) -> tuple[int, int, int, int]:
+        """``(T, H, W, 3)``: frames, height, width and RGB channels, as ``reader[:].shape``."""
+        return (len(self), self.height, self.width, 3)
 
     @property
     def timestamps(self) -> np.ndarray:
@@ -277,8 +287,7 @@ class VideoReader:
     def _stack(self, numbers) -> np.ndarray:
         frames = [self._frame(number) for number in numbers]
         if not frames:
-            width, height = self.size
-            return np.empty((0, height, width, 3), np.uint8)
+            return np.empty((0, self.height, self.width, 3), np.uint8)
         return np.stack(frames)
 
     def _frame(self, number: int) -> np.ndarray:
@@ -455,15 +464,10 @@ def _chain(first, rest):
 
 
 def _checked_frame(array, shape, number: int) -> np.ndarray:
-    array = np.asarray(array)
-    if array.ndim != 3 or array.shape[2] != 3 or array.dtype != np.uint8:
-        raise ValueError(
-            f"frame {number} must be an (H, W, 3) uint8 RGB array; "
-            f"got shape {array.shape} and dtype {array.dtype}"
-        )
+    array = check_frames(array, f"frame {number}", single=True)
     if shape is not None and array.shape[:2] != shape:
         raise ValueError(
-            f"frame {number} is {array.shape[1]}x{array.shape[0]} but the first frame is "
-            f"{shape[1]}x{shape[0]} (width x height); all frames must have the same size"
+            f"frame {number} has (height, width) {array.shape[:2]} but the first frame has "
+            f"{shape}; all frames must have the same size"
         )
     return np.ascontiguousarray(array)

@@ -10,6 +10,9 @@ Examples:
     (True, 2)
     >>> "gradcam" in xk.explain.METHODS
     True
+
+``xk.explain.frames(model, video, ...)`` explains the frames of a video (or one image) and gives
+the maps on the frames' pixels, cached (:mod:`xaikit.explain.frame_maps`).
 """
 
 from __future__ import annotations
@@ -27,9 +30,21 @@ from xaikit.explain import (  # noqa: F401  (importing registers the methods)
 )
 from xaikit.explain.engine import explain
 from xaikit.explain.explanation import Explanation
-from xaikit.explain.registry import METHODS, LayerMap, Method, register
+from xaikit.explain.frame_maps import FrameMaps, frames
+from xaikit.explain.registry import METHODS, LayerMap, Method, check_methods, register
 
-__all__ = ["METHODS", "Explanation", "LayerMap", "Method", "explain", "register", "targets"]
+__all__ = [
+    "METHODS",
+    "Explanation",
+    "FrameMaps",
+    "LayerMap",
+    "Method",
+    "check_methods",
+    "explain",
+    "frames",
+    "register",
+    "targets",
+]
 
 
 class _CallableModule(types.ModuleType):

@@ -1,11 +1,12 @@
-"""Map helpers shared by every method: resizing, per-sample normalisation, channel SVD."""
+"""Map helpers shared by every method: resizing, abs-max normalisation, channel SVD.
+
+Min-max normalisation is :func:`xaikit._arrays.minmax`, the one of the whole package.
+"""
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-
-_RELATIVE_FLATNESS = 1e-6
 
 
 def upsample(
@@ -23,31 +24,6 @@ def upsample(
         mode = {1: "linear", 2: "bilinear", 3: "trilinear"}[len(size)]
         tensor = F.interpolate(tensor, size=size, mode=mode, align_corners=align_corners)
     return tensor.squeeze(1) if squeeze else tensor
-
-
-def minmax(maps: torch.Tensor) -> torch.Tensor:
-    """Min-max normalise each sample of ``(B, ...)`` to [0, 1], ignoring NaN.
-
-    Convention: a constant sample (spread <= 1e-6 of its magnitude, i.e. constant up to float
-    rounding) becomes all zeros, since it highlights nothing; NaN entries stay NaN; a sample
-    with no finite value stays all NaN.
-
-    Examples:
-        >>> import torch
-        >>> minmax(torch.tensor([[1.0, 3.0, float("nan")], [2.0, 2.0, 2.0]])).tolist()
-        [[0.0, 1.0, nan], [0.0, 0.0, 0.0]]
-    """
-    flat = maps.reshape(maps.shape[0], -1)
-    finite = torch.isfinite(flat)
-    low = torch.where(finite, flat, torch.inf).amin(dim=1, keepdim=True)
-    high = torch.where(finite, flat, -torch.inf).amax(dim=1, keepdim=True)
-    span = high - low
-    # A map flat up to float rounding (e.g. a 1x1 map after bilinear resizing) is constant.
-    flat_enough = span <= _RELATIVE_FLATNESS * torch.maximum(low.abs(), high.abs())
-    span = torch.where(flat_enough, torch.zeros_like(span), span)
-    scaled = torch.where(span > 0, (flat - low) / span.clamp_min(torch.finfo(flat.dtype).tiny), 0.0)
-    scaled = torch.where(finite, scaled, torch.nan)
-    return scaled.reshape(maps.shape)
 
 
 def absmax(maps: torch.Tensor) -> torch.Tensor:

@@ -9,7 +9,6 @@ autograd graph outlives the call.
 
 from __future__ import annotations
 
-import difflib
 from collections import defaultdict
 from collections.abc import Sequence
 from contextlib import nullcontext
@@ -18,14 +17,15 @@ from functools import partial
 import torch
 from torch import nn
 
-import xaikit
+from xaikit._arrays import minmax
+from xaikit._runtime import device as resolve_device
+from xaikit._runtime import model_device
 from xaikit.explain import targets as targets_module
-from xaikit.explain._maps import absmax, minmax, upsample
+from xaikit.explain._maps import absmax, upsample
 from xaikit.explain.explanation import Explanation
 from xaikit.explain.hooks import ActivationCapture, output_replaced, preserved_state
-from xaikit.explain.registry import METHODS, LayerMap, Method
-from xaikit.models.layers import layers as layer_catalogue
-from xaikit.models.layers import resolve_layers
+from xaikit.explain.registry import METHODS, LayerMap, Method, check_methods
+from xaikit.models.layers import feature_map_layers, resolve_layers
 
 AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -132,41 +132,28 @@ class Context:
         captured.clear()
         return activations, gradients
 
-    def label_free_score(self, outputs) -> torch.Tensor:
-        """The explicit target's score, else the log-sum-exp of the logits (smooth max)."""
-        if self.explicit_target:
-            return self.target.score(outputs)
-        if not isinstance(outputs, torch.Tensor) or outputs.ndim != 2:
-            raise ValueError("a label-free score needs (B, K) outputs; pass a callable target")
-        return torch.logsumexp(outputs.float(), dim=1)
+    def layer_gradient(self, layer, module, score, shift=None, create_graph=False):
+        """One extra forward and backward: the gradient of ``score(outputs) -> (B,)`` at
+        ``layer``'s activation, optionally with ``shift`` added to that layer's output.
 
-    def _layer_gradient(self, layer, module, shift=None, create_graph=False):
+        Args:
+            layer, module: the requested layer's name and module.
+            score: ``outputs -> (B,)`` scalar per sample.
+            shift: tensor broadcastable to the layer's output, added to it in the forward.
+            create_graph: keep the graph, for a second derivative.
+
+        Returns:
+            ``(activation, gradient)``, both ``(B, C, *s)`` (attached when ``create_graph``).
+        """
         x = self.x.detach().clone().requires_grad_(True)
         captured = self.capture.activations
         replace = (lambda out: out + shift) if shift is not None else (lambda out: out)
         with torch.enable_grad(), output_replaced(module, replace):
-            scores = self.label_free_score(self.model(x))
+            scores = score(self.model(x))
             activation = captured[layer]
             (gradient,) = torch.autograd.grad(scores.sum(), activation, create_graph=create_graph)
         captured.clear()
         return activation, gradient
-
-    def hessian_vector_product(self, layer, module, mode: str, step: float) -> torch.Tensor:
-        """``H v`` of the label-free score at ``layer``'s activation, ``v`` all ones.
-
-        ``"finite_difference"``: ``(g(A + r v) - g(A)) / r`` with ``r = step * mean |A|`` per
-        sample; ``"exact"``: double backward.
-        """
-        if mode == "exact":
-            activation, gradient = self._layer_gradient(layer, module, create_graph=True)
-            with torch.enable_grad():
-                (hvp,) = torch.autograd.grad(gradient.sum(), activation, allow_unused=True)
-            return torch.zeros_like(activation) if hvp is None else hvp.detach().float()
-        activation, gradient = self._layer_gradient(layer, module)
-        scale = activation.detach().abs().flatten(1).mean(dim=1).clamp_min(1e-12) * step
-        scale = scale.reshape(-1, *([1] * (activation.ndim - 1)))
-        _, shifted = self._layer_gradient(layer, module, shift=scale)
-        return ((shifted - gradient) / scale).detach().float()
 
     def score_batches(self, inputs_for, count: int, description: str) -> torch.Tensor:
         """Target scores of ``count`` perturbed inputs, forwarded ``batch_size`` at a time
@@ -192,23 +179,9 @@ class Context:
         return torch.cat(scores)
 
     def sample_scores(self, outputs, samples: torch.Tensor) -> torch.Tensor:
-        """Score outputs of perturbed copies of the samples ``samples`` with their targets."""
-        return self.target_for(samples).score(outputs)
-
-    def target_for(self, samples: torch.Tensor) -> targets_module.Target:
-        """The target restricted to the given samples (classes are fixed to the explained ones)."""
-        if self.classes is not None and not isinstance(self.target, targets_module.Counterfactual):
-            return targets_module.ClassTarget(self.classes[samples.to(self.classes.device)])
-        if isinstance(self.target, targets_module.Counterfactual) and self.classes is not None:
-            return targets_module.Counterfactual(
-                targets_module.ClassTarget(self.classes[samples.to(self.classes.device)])
-            )
-        if isinstance(self.target, targets_module.ScoreFunction):
-            return self.target  # documented: a callable must score each row on its own
-        raise ValueError(
-            "perturbation methods need a class target (None, ints, TopK, ClassTarget) or a "
-            "callable that scores each row on its own; detection boxes are not supported there"
-        )
+        """Score outputs of perturbed copies of the samples ``samples`` with their targets
+        (:meth:`~xaikit.explain.targets.Target.restrict`: classes fixed to the explained ones)."""
+        return self.target.restrict(samples, self.classes).score(outputs)
 
 
 def _check_input(x) -> None:
@@ -222,32 +195,11 @@ def _check_input(x) -> None:
         raise ValueError("x contains NaN or infinite values")
 
 
-def _check_methods(method) -> list[str]:
-    names = [method] if isinstance(method, str) else list(method)
-    if not names:
-        raise ValueError(f"method is empty; choose from {sorted(METHODS)}")
-    for name in names:
-        if name not in METHODS:
-            close = difflib.get_close_matches(str(name), list(METHODS), n=3)
-            hint = f" (did you mean {', '.join(close)}?)" if close else ""
-            raise ValueError(f"unknown method {name!r}{hint}; valid methods: {sorted(METHODS)}")
-    return list(dict.fromkeys(names))
-
-
-def _model_device(model: nn.Module) -> torch.device | None:
-    parameter = next(model.parameters(), None)
-    return parameter.device if parameter is not None else None
-
-
 def _default_layer(model: nn.Module, x: torch.Tensor) -> str:
-    feature_maps = [
-        info
-        for info in layer_catalogue(model, x[:1])
-        if info.is_feature_map and any(size > 1 for size in info.shape[1:])
-    ]
+    feature_maps = feature_map_layers(model, x[:1])
     if not feature_maps:
         raise ValueError("the model has no layer with a feature-map output; pass layers=")
-    return feature_maps[-1].name
+    return list(feature_maps)[-1]
 
 
 NORMALISERS = {"minmax": minmax, "absmax": absmax}
@@ -375,7 +327,7 @@ def explain(
     if not isinstance(model, nn.Module):
         raise ValueError(f"model must be a torch.nn.Module; got {type(model).__name__}")
     _check_input(x)
-    names = _check_methods(method)
+    names = check_methods(method)
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int; got {batch_size!r}")
     if autocast is not None and autocast not in AUTOCAST_DTYPES:
@@ -385,14 +337,14 @@ def explain(
             "xaikit.explain cannot run inside torch.inference_mode(); call it outside"
         )
 
-    home = _model_device(model)
-    compute = xaikit.device(device) if device is not None else (home or xaikit.device())
-    moved = home is not None and home != compute
+    home = model_device(model)
+    compute = resolve_device(device) if device is not None else home
+    moved = home != compute
     if moved:
         model.to(compute)
     try:
         x = x.to(compute)
-        target_object = targets_module.resolve(target, batch_size=x.shape[0])
+        target_object = targets_module.resolve(target, batch_size=x.shape[0], model=model)
         sample_index = target_object.sample_index(x.shape[0])
         if sample_index is not None:
             x = x[sample_index.to(compute)]

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from xaikit.explain._maps import minmax
+from xaikit._arrays import minmax
 
 COMBINE_MODES = ("sum", "mean", "max")
 
@@ -53,8 +53,10 @@ class Explanation:
         """Global-local aggregation of per-layer maps at input resolution.
 
         The per-layer maps (each already in [0, 1]) are summed, averaged or maxed, passed
-        through a ReLU (Sum-3DCAM's Eq. 6) and min-max normalised per sample, so the result
-        is in [0, 1] too. ``how="mean"`` of min-max normalised Grad-CAMs is what
+        through a ReLU and min-max normalised per sample (:func:`xaikit._arrays.minmax`), so
+        the result is in [0, 1] too. This is the one definition of Sum-3DCAM (the 3DCAM
+        paper's Eq. 6, ``ReLU(sum_k 3DCAM_k)``: ``how="sum"`` on a ``"3dcam"`` explanation)
+        and of Sum Grad-CAM; ``how="mean"`` of min-max normalised Grad-CAMs is what
         pytorch-grad-cam returns for several target layers.
 
         Args:

@@ -121,40 +121,17 @@ def _max_relu(values: torch.Tensor) -> torch.Tensor:
     return torch.where(top > 0, values.clamp_min(0) / top.clamp_min(1e-30), 0.0)
 
 
-def _three_d_cam(context, negate: bool) -> dict[str, LayerMap]:
-    results = {}
-    for layer in context.layer_names:
-        gradient = context.gradients[layer]
-        raw, full = three_d_cam_terms(
-            context.activations[layer], -gradient if negate else gradient, context.input_size
-        )
-        results[layer] = LayerMap(raw, full)
-    return results
-
-
 @register("3dcam", needs_gradients=True, normalise="none")
 def run_3dcam(context) -> dict[str, LayerMap]:
-    """3DCAM per layer (see :func:`three_d_cam_terms`); combine layers with
-    ``Explanation.combine(how="sum")`` for Sum-3DCAM."""
-    return _three_d_cam(context, negate=False)
-
-
-@register("3dcam_counterfactual", needs_gradients=True, normalise="none")
-def run_3dcam_counterfactual(context) -> dict[str, LayerMap]:
-    """Counterfactual 3DCAM (the paper's Eq. 7): the gradients are negated, so the map shows
-    what speaks against the explained score."""
-    return _three_d_cam(context, negate=True)
-
-
-@register("sum_3dcam", needs_gradients=True, normalise="none")
-def run_sum_3dcam(context) -> dict[str, LayerMap]:
-    """Per-layer 3DCAMs plus Sum-3DCAM (``ReLU(sum_k 3DCAM_k)``, Eq. 6) under the key
-    ``"+".join(layers)``, max-normalised per sample to [0, 1] (the raw entry is unnormalised)."""
-    results = _three_d_cam(context, negate=False)
-    total = torch.stack([entry.full for entry in results.values()]).sum(dim=0).clamp_min(0)
-    key = "+".join(context.layer_names)
-    if key not in results:
-        results[key] = LayerMap(total, _max_relu(total))
+    """3DCAM per layer (see :func:`three_d_cam_terms`). Sum-3DCAM (Eq. 6) is
+    ``Explanation.combine(layers, how="sum")``; the counterfactual 3DCAM (Eq. 7, negated
+    gradients) is ``target=Counterfactual()``, whose score is the negated class score."""
+    results = {}
+    for layer in context.layer_names:
+        raw, full = three_d_cam_terms(
+            context.activations[layer], context.gradients[layer], context.input_size
+        )
+        results[layer] = LayerMap(raw, full)
     return results
 
 

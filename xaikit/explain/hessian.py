@@ -17,6 +17,8 @@ product (Pearlmutter), exact for twice-differentiable heads.
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 
 from xaikit.explain._maps import first_component
@@ -45,6 +47,34 @@ def hessian_ciam_map(activation: torch.Tensor, hvp: torch.Tensor, smooth: bool) 
     return first_component(weighted, center=False, orient_like=plain).clamp_min(0)
 
 
+def label_free_score(context, outputs) -> torch.Tensor:
+    """The explicit target's score, else the log-sum-exp of the logits (smooth max)."""
+    if context.explicit_target:
+        return context.target.score(outputs)
+    if not isinstance(outputs, torch.Tensor) or outputs.ndim != 2:
+        raise ValueError("a label-free score needs (B, K) outputs; pass a callable target")
+    return torch.logsumexp(outputs.float(), dim=1)
+
+
+def hessian_vector_product(context, layer, module, mode: str, step: float) -> torch.Tensor:
+    """``H v`` of the label-free score at ``layer``'s activation, ``v`` all ones.
+
+    ``"finite_difference"``: ``(g(A + r v) - g(A)) / r`` with ``r = step * mean |A|`` per
+    sample (two extra passes); ``"exact"``: double backward (one extra pass).
+    """
+    score = partial(label_free_score, context)
+    if mode == "exact":
+        activation, gradient = context.layer_gradient(layer, module, score, create_graph=True)
+        with torch.enable_grad():
+            (hvp,) = torch.autograd.grad(gradient.sum(), activation, allow_unused=True)
+        return torch.zeros_like(activation) if hvp is None else hvp.detach().float()
+    activation, gradient = context.layer_gradient(layer, module, score)
+    scale = activation.detach().abs().flatten(1).mean(dim=1).clamp_min(1e-12) * step
+    scale = scale.reshape(-1, *([1] * (activation.ndim - 1)))
+    _, shifted = context.layer_gradient(layer, module, score, shift=scale)
+    return ((shifted - gradient) / scale).detach().float()
+
+
 @register("hessian_ciam")
 def run_hessian_ciam(context) -> dict[str, LayerMap]:
     """Hessian-CIAM of every requested layer (options ``hvp``, ``r``, ``smooth``)."""
@@ -55,6 +85,6 @@ def run_hessian_ciam(context) -> dict[str, LayerMap]:
     smooth = bool(context.options.get("smooth", True))
     results = {}
     for layer, module in context.layers:
-        hvp = context.hessian_vector_product(layer, module, mode, step)
+        hvp = hessian_vector_product(context, layer, module, mode, step)
         results[layer] = LayerMap(hessian_ciam_map(context.activations[layer], hvp, smooth))
     return results

@@ -13,6 +13,7 @@ import math
 import torch
 import torch.nn.functional as F
 
+from xaikit._arrays import minmax
 from xaikit.explain._maps import upsample
 from xaikit.explain.hooks import output_replaced
 from xaikit.explain.registry import LayerMap, register
@@ -32,9 +33,7 @@ def run_scorecam(context) -> dict[str, LayerMap]:
         activation = context.activations[layer]
         batch, channels = activation.shape[:2]
         masks = upsample(activation, context.input_size, align_corners=True)
-        flat = masks.reshape(batch, channels, -1)
-        low, high = flat.amin(dim=2, keepdim=True), flat.amax(dim=2, keepdim=True)
-        masks = ((flat - low) / (high - low + 1e-8)).reshape(masks.shape)
+        masks = minmax(masks.reshape(batch * channels, -1)).reshape(masks.shape)
 
         def inputs_for(start, stop, masks=masks, channels=channels):
             pairs = torch.arange(start, stop, device=x.device)

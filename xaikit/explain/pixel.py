@@ -21,7 +21,7 @@ def input_gradient(context, x: torch.Tensor, samples: torch.Tensor) -> torch.Ten
     """Gradient of the explained score of ``samples`` with respect to the input ``x``."""
     x = x.detach().clone().requires_grad_(True)
     with context.capture.paused(), torch.enable_grad(), context.autocast_context():
-        scores = context.target_for(samples).score(context.model(x))
+        scores = context.sample_scores(context.model(x), samples)
         (gradient,) = torch.autograd.grad(scores.sum(), x)
     return gradient.detach().float()
 

@@ -8,7 +8,8 @@ families receive the :class:`~xaikit.explain.engine.Context` and return
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import difflib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -82,3 +83,28 @@ def layer_method(name: str, needs_gradients: bool = True, **options) -> Callable
         return function
 
     return decorator
+
+
+def check_methods(method: str | Sequence[str]) -> list[str]:
+    """Method names as a list without repeats, each checked against :data:`METHODS`.
+
+    Raises:
+        ValueError: an empty list or an unknown name (with close matches and the valid names).
+
+    Examples:
+        >>> check_methods("gradcam")
+        ['gradcam']
+        >>> check_methods(["gradcam", "gradcm"])  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: unknown method 'gradcm' (did you mean gradcam...?); valid methods: [...]
+    """
+    names = [method] if isinstance(method, str) else list(method)
+    if not names:
+        raise ValueError(f"method is empty; choose from {sorted(METHODS)}")
+    for name in names:
+        if name not in METHODS:
+            close = difflib.get_close_matches(str(name), list(METHODS), n=3)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise ValueError(f"unknown method {name!r}{hint}; valid methods: {sorted(METHODS)}")
+    return list(dict.fromkeys(names))

@@ -19,6 +19,7 @@ Examples:
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Sequence
 
 import torch
@@ -40,6 +41,28 @@ class Target:
     def sample_index(self, batch_size: int) -> torch.Tensor | None:
         """Input image of each explained sample, or ``None`` for one sample per image."""
         return None
+
+    def bind(self, model) -> Target:
+        """This target for ``model`` (a target that reads model-specific outputs, such as
+        :class:`DetectionBox`, takes the model's own decoding here); default: itself."""
+        return self
+
+    def restrict(self, samples: torch.Tensor, classes: torch.Tensor | None) -> Target:
+        """The target of the given samples only, for perturbed copies of them.
+
+        Args:
+            samples: ``(n,)`` sample index of each perturbed copy.
+            classes: ``(B,)`` classes explained on the unperturbed input (``None`` when the
+                target is not a class), so that a perturbation cannot change the class.
+
+        Raises:
+            ValueError: this target cannot score samples on their own.
+        """
+        raise ValueError(
+            f"{type(self).__name__} cannot be restricted to samples: perturbation methods need "
+            "a class target (None, ints, TopK, ClassTarget), its Counterfactual, or a callable "
+            "that scores each row on its own"
+        )
 
     def score(self, outputs) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -107,6 +130,9 @@ class ClassTarget(Target):
         logits = _logits(outputs)
         return logits.gather(1, self.classes(logits)[:, None]).squeeze(1)
 
+    def restrict(self, samples: torch.Tensor, classes: torch.Tensor | None) -> ClassTarget:
+        return ClassTarget(classes[samples.to(classes.device)])
+
 
 class TopK(ClassTarget):
     """The class ranked ``k``-th by the model (``TopK(1)`` is the predicted class).
@@ -143,6 +169,9 @@ class ScoreFunction(Target):
             raise ValueError(f"a target callable must return a (B,) tensor; got {got}")
         return scores
 
+    def restrict(self, samples: torch.Tensor, classes: torch.Tensor | None) -> ScoreFunction:
+        return self  # documented: a callable must score each row on its own
+
 
 class Counterfactual(Target):
     """The negated score of another target (default: the predicted class).
@@ -166,9 +195,15 @@ class Counterfactual(Target):
     def score(self, outputs) -> torch.Tensor:
         return -self.base.score(outputs)
 
+    def bind(self, model) -> Counterfactual:
+        return Counterfactual(self.base.bind(model))
+
+    def restrict(self, samples: torch.Tensor, classes: torch.Tensor | None) -> Counterfactual:
+        return Counterfactual(self.base.restrict(samples, classes))
+
 
 def box_iou(boxes_a: torch.Tensor, boxes_b: torch.Tensor) -> torch.Tensor:
-    """IoU of ``(N, 4)`` and ``(M, 4)`` boxes in ``(x1, y1, x2, y2)`` pixels -> ``(N, M)``."""
+    """IoU of ``(N, 4)`` and ``(M, 4)`` continuous boxes ``(x0, y0, x1, y1)`` -> ``(N, M)``."""
     top_left = torch.maximum(boxes_a[:, None, :2], boxes_b[None, :, :2])
     bottom_right = torch.minimum(boxes_a[:, None, 2:], boxes_b[None, :, 2:])
     intersection = (bottom_right - top_left).clamp_min(0).prod(dim=2)
@@ -180,7 +215,7 @@ def box_iou(boxes_a: torch.Tensor, boxes_b: torch.Tensor) -> torch.Tensor:
 
 def decode_yolo(outputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Raw YOLO-style predictions ``(B, N, 5 + K)`` (cx, cy, w, h, objectness, K class
-    scores) -> boxes ``(B, N, 4)`` as x1y1x2y2 and class scores ``(B, N, K)`` =
+    scores) -> boxes ``(B, N, 4)`` as x0y0x1y1 and class scores ``(B, N, K)`` =
     objectness x class score."""
     if not isinstance(outputs, torch.Tensor) or outputs.ndim != 3 or outputs.shape[2] < 6:
         got = tuple(outputs.shape) if isinstance(outputs, torch.Tensor) else type(outputs)
@@ -200,12 +235,14 @@ class DetectionBox(Target):
     detection gets its own map from one batched forward and backward.
 
     Args:
-        boxes: ``(M, 4)`` boxes ``(x1, y1, x2, y2)`` in input pixels, or a list with one
+        boxes: ``(M, 4)`` continuous boxes ``(x0, y0, x1, y1)`` in input pixels, or a list with one
             ``(M_i, 4)`` tensor per image.
         labels: class of each box (same layout as ``boxes``); ``None`` matches on IoU and
             takes the best class of the matched prediction.
-        decode: ``outputs -> (boxes (B, N, 4) x1y1x2y2, class scores (B, N, K))``;
-            default :func:`decode_yolo`.
+        decode: ``outputs -> (boxes (B, N, 4) x0y0x1y1, class scores (B, N, K))``;
+            ``None`` takes the model's own (``model.box_scores``, which
+            :class:`~xaikit.models.Darknet` has) when the engine binds the target to the
+            model, else :func:`decode_yolo` (raw ``(B, N, 5 + K)`` predictions).
 
     Matching: among the image's raw predictions, the one with the highest IoU with the box
     (ties: the higher score of the box's label) is chosen without gradient; its class score
@@ -228,7 +265,14 @@ class DetectionBox(Target):
             if flat.numel() != self.boxes.shape[0]:
                 raise ValueError(f"got {flat.numel()} labels for {self.boxes.shape[0]} boxes")
             self.labels = flat
-        self.decode = decode or decode_yolo
+        self.decode = decode
+
+    def bind(self, model) -> DetectionBox:
+        if self.decode is not None:
+            return self
+        bound = copy.copy(self)
+        bound.decode = getattr(model, "box_scores", None) or decode_yolo
+        return bound
 
     def check(self, batch_size: int) -> None:
         if batch_size != self.n_images:
@@ -241,7 +285,7 @@ class DetectionBox(Target):
         return self._image.clone()
 
     def score(self, outputs) -> torch.Tensor:
-        boxes, scores = self.decode(outputs)
+        boxes, scores = (self.decode or decode_yolo)(outputs)
         if boxes.shape[0] != self.boxes.shape[0]:
             raise ValueError(
                 f"expected outputs for {self.boxes.shape[0]} box samples; got {boxes.shape[0]}"
@@ -265,7 +309,7 @@ class DetectionBox(Target):
         return torch.stack([scores[row, best, label] for row, (best, label) in enumerate(picked)])
 
 
-def resolve(target, batch_size: int | None = None) -> Target:
+def resolve(target, batch_size: int | None = None, model=None) -> Target:
     """Turn any accepted target form into a :class:`Target` and check it fits the batch.
 
     Args:
@@ -274,6 +318,7 @@ def resolve(target, batch_size: int | None = None) -> Target:
             :class:`Target`.
         batch_size: when given, the target is checked against it: one per sample or
             broadcast, never silently truncated.
+        model: when given, the target is bound to it (:meth:`Target.bind`).
 
     Raises:
         ValueError: a target of the wrong length or kind.
@@ -293,4 +338,4 @@ def resolve(target, batch_size: int | None = None) -> Target:
         )
     if batch_size is not None:
         resolved.check(batch_size)
-    return resolved
+    return resolved if model is None else resolved.bind(model)

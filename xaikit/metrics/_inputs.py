@@ -8,6 +8,10 @@ import numpy as np
 
 from xaikit._arrays import to_numpy
 
+#: Box conventions of every metric that reads boxes (``box_convention=``): ``"continuous"``
+#: (pixel i covers [i, i + 1), xaikit's convention) or ``"pixel"`` (inclusive pixel indices).
+BOX_CONVENTIONS = ("continuous", "pixel")
+
 
 def as_maps(maps, name: str, dtype=np.float64) -> tuple[np.ndarray, bool]:
     """Return ``maps`` as a ``(B, H, W)`` array of ``dtype`` and whether the input was a stack.
@@ -104,19 +108,6 @@ def as_box_lists(boxes, name: str, count: int, columns: int = 4) -> list[np.ndar
     if len(boxes) != count:
         raise ValueError(f"{name} must hold one box array per image ({count}); got {len(boxes)}")
     return [as_boxes(item, f"{name}[{index}]", columns) for index, item in enumerate(boxes)]
-
-
-def minmax(maps: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """Scale each ``(H, W)`` map of a ``(B, H, W)`` stack to [0, 1]; constant maps become NaN.
-
-    The result goes to ``out`` if given (a float array of the same shape), else to a new array.
-    """
-    low = maps.min(axis=(1, 2), keepdims=True)
-    span = maps.max(axis=(1, 2), keepdims=True) - low
-    scaled = np.subtract(maps, low, out=out)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        scaled /= np.where(span > 0, span, np.nan)
-    return scaled
 
 
 def is_constant(maps: np.ndarray) -> np.ndarray:

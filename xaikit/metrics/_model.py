@@ -9,22 +9,25 @@ import numpy as np
 from xaikit._arrays import to_numpy
 
 
-def model_device(model, device=None):
-    """The device to run ``model`` on without moving it: its parameters' device.
+def run_device(model, device=None):
+    """The device to run ``model`` on without moving it: the one it lives on.
 
-    ``device=None`` takes that device (``xaikit.device()`` for a model without parameters); an
-    explicit device must be where the model already is, since moving it would change it.
+    ``device=None`` takes :func:`xaikit._runtime.model_device`; an explicit device must be of
+    the type the model's tensors are on, since moving it would change it (a model without
+    tensors runs anywhere).
     """
-    import xaikit
+    from xaikit._runtime import device as resolve_device
+    from xaikit._runtime import model_device
 
-    parameter = next(iter(model.parameters()), None)
+    home = model_device(model)
     if device is None:
-        return parameter.device if parameter is not None else xaikit.device()
-    resolved = xaikit.device(device)
-    if parameter is not None and parameter.device.type != resolved.type:
+        return home
+    resolved = resolve_device(device)
+    holds_tensors = any(True for _ in model.parameters()) or any(True for _ in model.buffers())
+    if holds_tensors and home.type != resolved.type:
         raise ValueError(
-            f"the model is on {parameter.device} but device={device!r} was asked for; move the "
-            "model there first (metrics do not move models)"
+            f"the model is on {home} but device={device!r} was asked for; move the model "
+            "there first (metrics do not move models)"
         )
     return resolved
 

@@ -7,8 +7,10 @@ Boxes are rows ``x0, y0, x1, y1`` in pixels. Detections are given per image as `
 ground truths per image as ``(M, 4)`` or ``(M, 5)`` rows ``x0, y0, x1, y1[, class]``. Pass a list
 with one array per image (a single 2-D array is read as one image).
 
-IoU conventions: ``"continuous"`` (COCO, TrackEval, Darknet): area = (x1 - x0)(y1 - y0);
-``"pixel"`` (VOC devkit, wsolevaluation): inclusive pixel boxes, area = (x1 - x0 + 1)(y1 - y0 + 1).
+Box conventions (``box_convention=``, the same two values as in
+:mod:`xaikit.metrics.localization`): ``"continuous"`` (xaikit's boxes, COCO, TrackEval, Darknet):
+pixel i covers [i, i + 1), area = (x1 - x0)(y1 - y0); ``"pixel"`` (VOC devkit,
+wsolevaluation): inclusive pixel boxes, area = (x1 - x0 + 1)(y1 - y0 + 1).
 Matches need IoU >= the threshold (VOC devkit and COCO; Darknet and py-faster-rcnn use >).
 
 Difficult boxes (VOC devkit): ``difficult`` gives one bool per ground-truth box and image. A
@@ -21,17 +23,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from xaikit.metrics._inputs import as_box_lists, as_boxes, check_choice, check_fraction
+from xaikit.metrics._inputs import (
+    BOX_CONVENTIONS,
+    as_box_lists,
+    as_boxes,
+    check_choice,
+    check_fraction,
+)
 
-IOU_CONVENTIONS = ("continuous", "pixel")
 AP_METHODS = ("voc11", "all", "coco")
 #: The COCO IoU thresholds 0.50, 0.55, ..., 0.95 (``np.linspace(.5, .95, 10)`` as pycocotools).
 COCO_IOU_THRESHOLDS = np.linspace(0.5, 0.95, 10)
 
 __all__ = [
     "AP_METHODS",
+    "BOX_CONVENTIONS",
     "COCO_IOU_THRESHOLDS",
-    "IOU_CONVENTIONS",
     "average_iou",
     "average_precision",
     "box_iou",
@@ -41,13 +48,13 @@ __all__ = [
 ]
 
 
-def box_iou(boxes_a, boxes_b, *, convention: str = "continuous") -> np.ndarray:
+def box_iou(boxes_a, boxes_b, *, box_convention: str = "continuous") -> np.ndarray:
     """Pairwise intersection over union of two sets of boxes.
 
     Args:
         boxes_a: ``(N, 4)`` rows ``x0, y0, x1, y1`` (or a single box ``(4,)``).
         boxes_b: ``(M, 4)`` rows ``x0, y0, x1, y1``.
-        convention: ``"continuous"`` (COCO) or ``"pixel"`` (VOC, inclusive pixels, +1).
+        box_convention: ``"continuous"`` (COCO) or ``"pixel"`` (VOC, inclusive pixels, +1).
 
     Returns:
         ``(N, M)`` IoU in [0, 1]; a pair whose union is empty scores 0.
@@ -56,16 +63,17 @@ def box_iou(boxes_a, boxes_b, *, convention: str = "continuous") -> np.ndarray:
         >>> from xaikit.metrics.detection import box_iou
         >>> box_iou([0, 0, 10, 10], [[5, 0, 15, 10]]).round(4)
         array([[0.3333]])
-        >>> box_iou([0, 0, 10, 10], [[5, 0, 15, 10]], convention="pixel").round(4)
+        >>> box_iou([0, 0, 10, 10], [[5, 0, 15, 10]], box_convention="pixel").round(4)
         array([[0.375]])
     """
-    check_choice(convention, "convention", IOU_CONVENTIONS)
+    check_choice(box_convention, "box_convention", BOX_CONVENTIONS)
     first, second = as_boxes(boxes_a, "boxes_a"), as_boxes(boxes_b, "boxes_b")
-    return _iou_matrix(first, second, convention)
+    return _iou_matrix(first, second, box_convention)
 
 
-def _iou_matrix(first: np.ndarray, second: np.ndarray, convention: str) -> np.ndarray:
-    extra = 1.0 if convention == "pixel" else 0.0
+def _iou_matrix(first: np.ndarray, second: np.ndarray, box_convention: str) -> np.ndarray:
+    """``(N, M)`` IoU of checked ``(N, 4)`` and ``(M, 4)`` boxes (the one IoU of xaikit)."""
+    extra = 1.0 if box_convention == "pixel" else 0.0
     width = np.minimum(first[:, None, 2], second[None, :, 2]) - np.maximum(
         first[:, None, 0], second[None, :, 0]
     )
@@ -167,7 +175,7 @@ def _has_labels(detections, ground_truths) -> bool:
 # matching
 
 
-def _match_voc(dets, gts, threshold: float, convention: str):
+def _match_voc(dets, gts, threshold: float, box_convention: str):
     """VOC devkit rule: each detection (descending score) takes the ground truth of highest IoU;
     TP if IoU >= threshold and that box is still unmatched, else FP (no second choice); a
     detection whose best box is difficult (IoU >= threshold) is dropped.
@@ -179,7 +187,7 @@ def _match_voc(dets, gts, threshold: float, convention: str):
     for image_dets, image_gts in zip(dets, gts, strict=True):
         order = np.argsort(-image_dets[:, 4], kind="stable")
         image_dets = image_dets[order]
-        overlaps = _iou_matrix(image_dets[:, :4], image_gts[:, :4], convention)
+        overlaps = _iou_matrix(image_dets[:, :4], image_gts[:, :4], box_convention)
         difficult = image_gts[:, 4] > 0
         taken = np.zeros(len(image_gts), dtype=bool)
         for row in range(len(image_dets)):
@@ -257,11 +265,11 @@ def _ap_from_curve(precision, recall, method: str) -> float:
     return float(np.sum(envelope[indices[found]]) / 101.0)
 
 
-def _class_ap(dets, gts, iou_threshold, method, convention, max_detections) -> float:
+def _class_ap(dets, gts, iou_threshold, method, box_convention, max_detections) -> float:
     if method == "coco":
         scores, hits, n_truths = _match_coco(dets, gts, iou_threshold, max_detections)
     else:
-        scores, hits, _, n_truths = _match_voc(dets, gts, iou_threshold, convention)
+        scores, hits, _, n_truths = _match_voc(dets, gts, iou_threshold, box_convention)
     if n_truths == 0:
         return np.nan
     precision, recall = _precision_recall(scores, hits, n_truths, kind=method)
@@ -274,7 +282,7 @@ def average_precision(
     iou_threshold: float = 0.5,
     method: str = "all",
     *,
-    iou_convention: str = "continuous",
+    box_convention: str = "continuous",
     max_detections: int = 100,
     difficult=None,
 ) -> float:
@@ -299,7 +307,7 @@ def average_precision(
         ground_truths: per image ``(M, 4)`` rows ``x0, y0, x1, y1``.
         iou_threshold: IoU needed for a match, in [0, 1].
         method: ``"voc11"``, ``"all"`` or ``"coco"``.
-        iou_convention: ``"continuous"`` or ``"pixel"`` (VOC devkit's +1); ``"coco"`` is always
+        box_convention: ``"continuous"`` or ``"pixel"`` (VOC devkit's +1); ``"coco"`` is always
             continuous.
         max_detections: detections kept per image by ``"coco"``.
         difficult: per image ``(M,)`` bools marking difficult boxes (see the module docstring;
@@ -326,7 +334,7 @@ def average_precision(
         0.833333
     """
     check_choice(method, "method", AP_METHODS)
-    check_choice(iou_convention, "iou_convention", IOU_CONVENTIONS)
+    check_choice(box_convention, "box_convention", BOX_CONVENTIONS)
     check_fraction(iou_threshold, "iou_threshold")
     _refuse_difficult_for_coco(method, difficult)
     per_class = _by_class(detections, ground_truths, difficult)
@@ -336,7 +344,7 @@ def average_precision(
             f"for {len(per_class)} classes"
         )
     ((dets, gts),) = per_class.values()
-    return _class_ap(dets, gts, iou_threshold, method, iou_convention, max_detections)
+    return _class_ap(dets, gts, iou_threshold, method, box_convention, max_detections)
 
 
 def mean_average_precision(
@@ -345,7 +353,7 @@ def mean_average_precision(
     iou_threshold: float = 0.5,
     method: str = "all",
     *,
-    iou_convention: str = "continuous",
+    box_convention: str = "continuous",
     max_detections: int = 100,
     difficult=None,
 ) -> float:
@@ -361,7 +369,7 @@ def mean_average_precision(
         ground_truths: per image ``(M, 5)`` rows ``x0, y0, x1, y1, class`` (or ``(M, 4)``).
         iou_threshold: IoU needed for a match.
         method: ``"voc11"``, ``"all"`` or ``"coco"``.
-        iou_convention: ``"continuous"`` or ``"pixel"``.
+        box_convention: ``"continuous"`` or ``"pixel"``.
         max_detections: per image and class, for ``"coco"``.
         difficult: per image ``(M,)`` bools marking difficult boxes (not with ``"coco"``).
 
@@ -377,12 +385,12 @@ def mean_average_precision(
         0.5
     """
     check_choice(method, "method", AP_METHODS)
-    check_choice(iou_convention, "iou_convention", IOU_CONVENTIONS)
+    check_choice(box_convention, "box_convention", BOX_CONVENTIONS)
     check_fraction(iou_threshold, "iou_threshold")
     _refuse_difficult_for_coco(method, difficult)
     per_class = _by_class(detections, ground_truths, difficult)
     values = [
-        _class_ap(dets, gts, iou_threshold, method, iou_convention, max_detections)
+        _class_ap(dets, gts, iou_threshold, method, box_convention, max_detections)
         for dets, gts in per_class.values()
     ]
     values = [value for value in values if not np.isnan(value)]
@@ -429,16 +437,16 @@ def coco_map(detections, ground_truths, *, iou_thresholds=COCO_IOU_THRESHOLDS, m
 
 
 def _threshold_counts(
-    detections, ground_truths, score_threshold, iou_threshold, iou_convention, difficult
+    detections, ground_truths, score_threshold, iou_threshold, box_convention, difficult
 ):
-    check_choice(iou_convention, "iou_convention", IOU_CONVENTIONS)
+    check_choice(box_convention, "box_convention", BOX_CONVENTIONS)
     check_fraction(iou_threshold, "iou_threshold")
     per_class = _by_class(detections, ground_truths, difficult)
     true_positives = false_positives = n_truths = 0
     iou_sum = 0.0
     for dets, gts in per_class.values():
         kept = [d[d[:, 4] > score_threshold] for d in dets]
-        _, hits, ious, count = _match_voc(kept, gts, iou_threshold, iou_convention)
+        _, hits, ious, count = _match_voc(kept, gts, iou_threshold, box_convention)
         true_positives += int(hits.sum())
         false_positives += int((~hits).sum())
         n_truths += count
@@ -452,7 +460,7 @@ def precision_recall_f1(
     *,
     score_threshold: float = 0.25,
     iou_threshold: float = 0.5,
-    iou_convention: str = "continuous",
+    box_convention: str = "continuous",
     difficult=None,
 ) -> dict[str, float]:
     """Precision, recall and F1 of the detections scoring above a confidence threshold.
@@ -468,7 +476,7 @@ def precision_recall_f1(
         ground_truths: per image ``(M, 4)`` or ``(M, 5)`` rows.
         score_threshold: detections must score above it.
         iou_threshold: IoU needed for a match.
-        iou_convention: ``"continuous"`` or ``"pixel"``.
+        box_convention: ``"continuous"`` or ``"pixel"``.
         difficult: per image ``(M,)`` bools marking difficult boxes (see the module docstring).
 
     Returns:
@@ -486,7 +494,7 @@ def precision_recall_f1(
         (0.5, 0.5, 0.5)
     """
     true_positives, false_positives, n_truths, iou_sum = _threshold_counts(
-        detections, ground_truths, score_threshold, iou_threshold, iou_convention, difficult
+        detections, ground_truths, score_threshold, iou_threshold, box_convention, difficult
     )
     predicted = true_positives + false_positives
     precision = true_positives / predicted if predicted else 0.0
@@ -509,7 +517,7 @@ def average_iou(
     *,
     score_threshold: float = 0.25,
     iou_threshold: float = 0.5,
-    iou_convention: str = "continuous",
+    box_convention: str = "continuous",
     difficult=None,
 ) -> float:
     """Darknet's "average IoU": sum of the true positives' IoU over TP + FP.
@@ -522,7 +530,7 @@ def average_iou(
         ground_truths: per image ``(M, 4)`` or ``(M, 5)`` rows.
         score_threshold: detections must score above it.
         iou_threshold: IoU needed for a match.
-        iou_convention: ``"continuous"`` or ``"pixel"``.
+        box_convention: ``"continuous"`` or ``"pixel"``.
         difficult: per image ``(M,)`` bools marking difficult boxes.
 
     Returns:
@@ -540,6 +548,6 @@ def average_iou(
         ground_truths,
         score_threshold=score_threshold,
         iou_threshold=iou_threshold,
-        iou_convention=iou_convention,
+        box_convention=box_convention,
         difficult=difficult,
     )["average_iou"]

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from xaikit.metrics._inputs import check_choice
+from xaikit._arrays import minmax
+from xaikit.metrics._inputs import check_choice, has_nan
 from xaikit.metrics._model import (
     as_images,
     as_saliency_for,
     class_probabilities,
     evaluating,
-    model_device,
     resolve_targets,
+    run_device,
 )
 
 __all__ = ["average_drop", "deletion_auc", "increase_in_confidence", "insertion_auc", "road"]
@@ -68,9 +69,9 @@ def _causal_curves(
     substrate = torch.as_tensor(substrate, dtype=images.dtype).expand_as(images)
     start, finish = (substrate, images) if insert else (images, substrate)
     ranks = torch.as_tensor(_descending_ranks(maps)).reshape(maps.shape)
-    run_device = model_device(model, device)
+    device = run_device(model, device)
     with evaluating(model):
-        targets = resolve_targets(model, images, target, run_device)
+        targets = resolve_targets(model, images, target, device)
         per_image = n_steps + 1
 
         def make_inputs(first, stop):
@@ -85,7 +86,7 @@ def _causal_curves(
             make_inputs,
             count,
             targets.repeat_interleave(per_image),
-            run_device,
+            device,
             batch_size,
             "insertion" if insert else "deletion",
         )
@@ -214,22 +215,20 @@ def _confidences(model, images, saliency, target, batch_size, device):
 
     images = as_images(images)
     maps = as_saliency_for(images, saliency)
-    low = maps.min(axis=(1, 2), keepdims=True)
-    span = maps.max(axis=(1, 2), keepdims=True) - low
-    with np.errstate(invalid="ignore", divide="ignore"):
-        scaled = np.where(span > 0, (maps - low) / np.where(span > 0, span, 1), 0.0)
-    scaled = np.nan_to_num(scaled, nan=0.0)  # torch-cam: NaN maps -> 0
+    scaled = minmax(maps)  # the one normalisation: a constant map becomes zeros
+    scaled[has_nan(maps)] = 0.0  # torch-cam: a map with a NaN is all zeros
+    scaled = np.nan_to_num(scaled, nan=0.0)  # (infinite entries: zero too)
     masked = images * torch.as_tensor(scaled, dtype=images.dtype)[:, None]
     both = torch.cat([images, masked])
-    run_device = model_device(model, device)
+    device = run_device(model, device)
     with evaluating(model):
-        targets = resolve_targets(model, images, target, run_device)
+        targets = resolve_targets(model, images, target, device)
         scores = class_probabilities(
             model,
             lambda a, b: both[a:b],
             both.shape[0],
             targets.repeat(2),
-            run_device,
+            device,
             batch_size,
             "confidence",
         )
@@ -414,15 +413,15 @@ def road(
         for p in fractions
     ]
     inputs = torch.as_tensor(np.stack(imputed), dtype=images.dtype)
-    run_device = model_device(model, device)
+    device = run_device(model, device)
     with evaluating(model):
-        targets = resolve_targets(model, images, target, run_device)
+        targets = resolve_targets(model, images, target, device)
         scores = class_probabilities(
             model,
             lambda a, b: inputs[a:b],
             inputs.shape[0],
             targets.repeat_interleave(fractions.size),
-            run_device,
+            device,
             batch_size,
             "ROAD",
         )

@@ -3,27 +3,52 @@ Acc2, energy-fraction boxes (Hessian-CIAM paper), MaxBoxAcc and MaxBoxAccV2 (wso
 
 Maps are ``(H, W)``, a stack ``(B, H, W)`` or clips ``(B, T, H, W)``; a clip is scored frame by
 frame (its frames join the stack, and its boxes are given per clip, then per frame). Boxes are
-rows ``x0, y0, x1, y1`` of inclusive pixel coordinates (VOC / wsolevaluation), one ``(K, 4)``
-array per image or frame; IoU uses the +1 pixel convention of wsolevaluation.
+rows ``x0, y0, x1, y1``, one ``(K, 4)`` array per image or frame, in one of two conventions
+(``box_convention=``, as in :mod:`xaikit.metrics.detection`):
+
+* ``"continuous"`` (default, what :mod:`xaikit.data` writes): pixel ``i`` covers ``[i, i + 1)``,
+  so a box over pixel columns ``c0 .. c1`` has ``x0 = c0`` and ``x1 = c1 + 1``; a box covers
+  the pixels whose centre lies in it; IoU is the ratio of areas. Boxes estimated from a map
+  (:func:`boxes_from_map`, :func:`energy_box`) are the exact bounding rectangles of its pixels.
+* ``"pixel"`` (VOC devkit, wsolevaluation): inclusive pixel indices, ``x1 = c1``; IoU with the
+  +1 pixel convention. This reproduces wsolevaluation exactly, including how it reads OpenCV's
+  exclusive ``boundingRect`` end as inclusive (its estimated boxes are one pixel too wide and
+  tall unless clipped at the image border).
+
+The two conventions give the same scores for boxes converted between them, except where an
+estimated box meets wsolevaluation's one-pixel-wider reading (MaxBoxAcc, MaxBoxAccV2, Acc2).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from xaikit._arrays import to_numpy
-from xaikit.metrics._inputs import as_box_lists, as_maps, as_mask, check_fraction, check_not_empty
+from xaikit._arrays import minmax, to_numpy
+from xaikit.metrics._inputs import (
+    BOX_CONVENTIONS,
+    as_box_lists,
+    as_maps,
+    as_mask,
+    check_choice,
+    check_fraction,
+    check_not_empty,
+)
 from xaikit.metrics.detection import _iou_matrix
+from xaikit.metrics.registry import metric
 
 #: wsolevaluation's IoU thresholds for MaxBoxAccV2 (ILSVRC, CUB).
 WSOL_IOU_THRESHOLDS = (0.3, 0.5, 0.7)
-#: The 3D-CAM paper's IoU thresholds for action localisation on UCF24.
+#: The 3D-CAM paper's IoU thresholds for action localisation on UCF24 (its Table 6).
 UCF24_IOU_THRESHOLDS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5)
+#: The 3D-CAM paper's IoU thresholds of overlap and Acc2 (Tables 4 and 5; 0.0 = any overlap).
+OVERLAP_IOU_THRESHOLDS = (0.0, 0.5, 0.6)
 #: The Hessian-CIAM paper's energy fractions.
 ENERGY_FRACTIONS = (0.95, 0.90, 0.85, 0.80, 0.75)
 
 __all__ = [
+    "BOX_CONVENTIONS",
     "ENERGY_FRACTIONS",
+    "OVERLAP_IOU_THRESHOLDS",
     "UCF24_IOU_THRESHOLDS",
     "WSOL_IOU_THRESHOLDS",
     "acc2",
@@ -40,8 +65,9 @@ __all__ = [
 ]
 
 
-def _frames(saliency, boxes=None):
+def _frames(saliency, boxes=None, box_convention: str = "continuous"):
     """``(N, H, W)`` float maps with clips flattened, and the per-frame box lists."""
+    check_choice(box_convention, "box_convention", BOX_CONVENTIONS)
     array = np.asarray(to_numpy(saliency), dtype=np.float64)
     if array.ndim == 4:
         clips, frames = array.shape[:2]
@@ -61,20 +87,40 @@ def _frames(saliency, boxes=None):
     return maps, as_box_lists(boxes, "boxes", maps.shape[0])
 
 
-def boxes_to_mask(boxes, shape: tuple[int, int]) -> np.ndarray:
-    """Boolean ``(H, W)`` mask of the union of inclusive pixel boxes.
+def _pixel_ranges(boxes: np.ndarray, box_convention: str) -> np.ndarray:
+    """``(K, 4)`` int rows ``column start, row start, column stop, row stop`` (stops exclusive,
+    starts at least 0) of the pixels each box covers."""
+    if box_convention == "pixel":
+        starts, stops = np.round(boxes[:, :2]), np.round(boxes[:, 2:]) + 1
+    else:  # the pixels whose centre i + 0.5 lies in [x0, x1)
+        starts, stops = np.ceil(boxes[:, :2] - 0.5), np.ceil(boxes[:, 2:] - 0.5)
+    return np.clip(np.hstack([starts, stops]), 0, None).astype(int)
+
+
+def boxes_to_mask(boxes, shape: tuple[int, int], *, box_convention: str = "continuous"):
+    """Boolean ``(H, W)`` mask of the pixels covered by the union of ``boxes``.
+
+    Args:
+        boxes: ``(K, 4)`` rows ``x0, y0, x1, y1`` (or one box ``(4,)``).
+        shape: ``(height, width)`` of the mask.
+        box_convention: ``"continuous"`` (a pixel is in a box when its centre is) or
+            ``"pixel"`` (inclusive indices, rounded).
 
     Examples:
         >>> from xaikit.metrics.localization import boxes_to_mask
-        >>> boxes_to_mask([[1, 0, 2, 1]], (3, 4)).astype(int)
+        >>> boxes_to_mask([[1, 0, 3, 2]], (3, 4)).astype(int)
         array([[0, 1, 1, 0],
                [0, 1, 1, 0],
                [0, 0, 0, 0]])
+        >>> bool((boxes_to_mask([[1, 0, 2, 1]], (3, 4), box_convention="pixel")
+        ...       == boxes_to_mask([[1, 0, 3, 2]], (3, 4))).all())
+        True
     """
+    check_choice(box_convention, "box_convention", BOX_CONVENTIONS)
     (box_array,) = as_box_lists([boxes], "boxes", 1)
     mask = np.zeros(shape, dtype=bool)
-    for x0, y0, x1, y1 in np.round(box_array).astype(int):
-        mask[max(y0, 0) : y1 + 1, max(x0, 0) : x1 + 1] = True
+    for x0, y0, x1, y1 in _pixel_ranges(box_array, box_convention):
+        mask[y0:y1, x0:x1] = True
     return mask
 
 
@@ -160,16 +206,18 @@ def pointing_game(saliency, masks, class_ids=None, *, tolerance: float = 15) -> 
     return float(np.mean(accuracies)) if accuracies else np.nan
 
 
-def hit_point(saliency, boxes) -> float:
+@metric("hit point", reads=("boxes",), higher_is_better=True)
+def hit_point(saliency, boxes, *, box_convention: str = "continuous") -> float:
     """The 3D-CAM paper's hit point: share of maps whose maximum lies inside a ground-truth box.
 
-    Acc = #hits / (#hits + #misses), a hit being the first maximum inside any of the image's
-    (inclusive pixel) boxes: the pointing game on box masks with no tolerance. Maps without a box
-    are skipped.
+    Acc = #hits / (#hits + #misses), a hit being the first maximum on a pixel covered by any of
+    the map's boxes (:func:`boxes_to_mask`): the pointing game on box masks with no tolerance.
+    Maps without a box are skipped.
 
     Args:
         saliency: ``(H, W)``, ``(B, H, W)`` or clips ``(B, T, H, W)``.
         boxes: per map a ``(K, 4)`` array (clips: per clip, then per frame).
+        box_convention: ``"continuous"`` or ``"pixel"`` (see the module docstring).
 
     Returns:
         Accuracy in [0, 1]; NaN when no map has a box.
@@ -180,9 +228,14 @@ def hit_point(saliency, boxes) -> float:
         >>> saliency = np.zeros((2, 10, 10)); saliency[:, 1, 1] = 1
         >>> hit_point(saliency, [np.array([[0, 0, 2, 2]]), np.array([[5, 5, 9, 9]])])
         0.5
+        >>> hit_point(saliency[:1], [np.array([[0, 0, 1, 1]])])  # pixel 0 only
+        0.0
+        >>> hit_point(saliency[:1], [np.array([[0, 0, 1, 1]])], box_convention="pixel")
+        1.0
     """
-    maps, box_lists = _frames(saliency, boxes)
-    masks = np.stack([boxes_to_mask(b, maps.shape[1:]) for b in box_lists])
+    maps, box_lists = _frames(saliency, boxes, box_convention)
+    shape = maps.shape[1:]
+    masks = np.stack([boxes_to_mask(b, shape, box_convention=box_convention) for b in box_lists])
     hits = pointing_game_hits(maps, masks, tolerance=0)
     return float(np.nanmean(hits)) if not np.isnan(hits).all() else np.nan
 
@@ -191,14 +244,15 @@ def hit_point(saliency, boxes) -> float:
 # boxes from thresholded maps (wsolevaluation)
 
 
-def _wsol_normalize(single: np.ndarray) -> np.ndarray:
-    """wsolevaluation ``normalize_scoremap``: NaN or constant maps -> zeros, else min-max."""
-    if np.isnan(single).any() or single.max() == single.min():
-        return np.zeros_like(single)
-    return (single - single.min()) / (single.max() - single.min())
+def _levels(single: np.ndarray) -> np.ndarray:
+    """wsolevaluation's ``normalize_scoremap`` then ``(map * 255).astype(uint8)``: the one
+    min-max normalisation (a constant map becomes zeros)."""
+    if np.isnan(single).any():  # wsolevaluation: a map with a NaN becomes zeros
+        return np.zeros(single.shape, np.uint8)
+    return (minmax(single, batched=False) * 255).astype(np.uint8)
 
 
-def _boxes_at(levels: np.ndarray, threshold: float, multi_contour: bool) -> np.ndarray:
+def _boxes_at(levels: np.ndarray, threshold: float, multi_contour: bool, box_convention: str):
     """Boxes of the contours of ``levels > int(threshold * max)`` (uint8 levels)."""
     import cv2
 
@@ -212,23 +266,31 @@ def _boxes_at(levels: np.ndarray, threshold: float, multi_contour: bool) -> np.n
     boxes = []
     for contour in contours:
         x, y, w, h = cv2.boundingRect(contour)
-        boxes.append([x, y, min(x + w, width - 1), min(y + h, height - 1)])
+        if box_convention == "pixel":  # wsolevaluation reads the exclusive end as inclusive
+            boxes.append([x, y, min(x + w, width - 1), min(y + h, height - 1)])
+        else:
+            boxes.append([x, y, x + w, y + h])
     return np.asarray(boxes, dtype=np.float64)
 
 
-def boxes_from_map(saliency, cam_threshold: float, *, multi_contour: bool = False) -> np.ndarray:
-    """Boxes around the thresholded map, exactly as wsolevaluation computes them.
+def boxes_from_map(
+    saliency, cam_threshold: float, *, multi_contour: bool = False, box_convention="continuous"
+) -> np.ndarray:
+    """Boxes around the thresholded map, as wsolevaluation computes them.
 
     The map is min-max normalised (NaN or constant maps become zeros), quantised to uint8
     (``(map * 255).astype(uint8)``), thresholded strictly above ``int(cam_threshold * max)``;
-    each OpenCV contour gives ``x, y, x + w, y + h`` (boundingRect's exclusive end, clipped to the
-    image), read as an inclusive box: wsolevaluation's one-pixel-wide boxes, reproduced. No
-    contour gives the box ``[0, 0, 0, 0]``.
+    each OpenCV contour gives its bounding rectangle ``x, y, w, h``. ``"continuous"`` returns
+    it as ``x, y, x + w, y + h``: exactly the contour's pixels. ``"pixel"`` returns
+    wsolevaluation's ``x, y, min(x + w, W - 1), min(y + h, H - 1)``, read as inclusive pixels
+    (one pixel wider and taller than the contour unless clipped). No contour gives the box
+    ``[0, 0, 0, 0]`` (empty in the continuous convention, one pixel in the pixel convention).
 
     Args:
         saliency: one ``(H, W)`` map.
         cam_threshold: in [0, 1), relative to the map's maximum.
         multi_contour: all contours (MaxBoxAccV2) instead of the largest (MaxBoxAcc).
+        box_convention: ``"continuous"`` or ``"pixel"``.
 
     Returns:
         ``(K, 4)`` boxes ``x0, y0, x1, y1``.
@@ -236,27 +298,35 @@ def boxes_from_map(saliency, cam_threshold: float, *, multi_contour: bool = Fals
     Examples:
         >>> import numpy as np
         >>> from xaikit.metrics.localization import boxes_from_map
-        >>> saliency = np.zeros((8, 8)); saliency[1:3, 1:4] = 1.0; saliency[5:7, 5:7] = 0.6
-        >>> boxes_from_map(saliency, 0.5)
+        >>> saliency = np.zeros((8, 8)); saliency[1:3, 1:4] = 1.0; saliency[6:, 6:] = 0.6
+        >>> boxes_from_map(saliency, 0.5)  # pixels 1..3 x 1..2
         array([[1., 1., 4., 3.]])
         >>> boxes_from_map(saliency, 0.5, multi_contour=True)
-        array([[5., 5., 7., 7.],
+        array([[6., 6., 8., 8.],
+               [1., 1., 4., 3.]])
+        >>> boxes_from_map(saliency, 0.5, multi_contour=True, box_convention="pixel")
+        array([[6., 6., 7., 7.],
                [1., 1., 4., 3.]])
     """
+    check_choice(box_convention, "box_convention", BOX_CONVENTIONS)
     maps, _ = as_maps(saliency, "saliency")
     if maps.shape[0] != 1 or maps.ndim != 3:
         raise ValueError(f"boxes_from_map takes one map (H, W); got shape {np.shape(saliency)}")
     check_fraction(cam_threshold, "cam_threshold")
-    levels = (_wsol_normalize(maps[0]) * 255).astype(np.uint8)
-    return _boxes_at(levels, cam_threshold, multi_contour)
+    return _boxes_at(_levels(maps[0]), cam_threshold, multi_contour, box_convention)
 
 
 def best_box_iou(
-    saliency, boxes, *, cam_thresholds=None, multi_contour: bool = False
+    saliency,
+    boxes,
+    *,
+    cam_thresholds=None,
+    multi_contour: bool = False,
+    box_convention: str = "continuous",
 ) -> np.ndarray:
     """IoU of the best estimated box with the best ground-truth box, per map and threshold.
 
-    wsolevaluation: for each threshold, the maximum IoU (+1 pixel convention) over the boxes of
+    wsolevaluation: for each threshold, the maximum IoU over the boxes of
     :func:`boxes_from_map` and the map's ground-truth boxes.
 
     Args:
@@ -265,6 +335,7 @@ def best_box_iou(
         cam_thresholds: thresholds in [0, 1); ``None`` = ``np.arange(0, 1, 0.01)`` (the CLI
             default; wsolevaluation's config uses a step of 0.001).
         multi_contour: all contours instead of the largest.
+        box_convention: ``"continuous"`` or ``"pixel"`` (wsolevaluation's numbers).
 
     Returns:
         ``(N, T)`` IoU array (a map without ground-truth box: IoU 0).
@@ -272,20 +343,23 @@ def best_box_iou(
     Examples:
         >>> import numpy as np
         >>> from xaikit.metrics.localization import best_box_iou
-        >>> saliency = np.zeros((8, 8)); saliency[2:5, 2:5] = 1.0
+        >>> saliency = np.zeros((8, 8)); saliency[2:5, 2:5] = 1.0  # pixels 2..4
         >>> best_box_iou(saliency, [np.array([[2, 2, 5, 5]])], cam_thresholds=[0.5])
         array([[1.]])
+        >>> best_box_iou(saliency, [np.array([[2, 2, 4, 4]])], cam_thresholds=[0.5],
+        ...              box_convention="pixel")  # wsolevaluation's box 2..5: 9 / 16
+        array([[0.5625]])
     """
-    maps, box_lists = _frames(saliency, boxes)
+    maps, box_lists = _frames(saliency, boxes, box_convention)
     thresholds = _cam_thresholds(cam_thresholds)
     ious = np.zeros((maps.shape[0], thresholds.size))
     for index, (single, truths) in enumerate(zip(maps, box_lists, strict=True)):
         if len(truths) == 0:
             continue
-        levels = (_wsol_normalize(single) * 255).astype(np.uint8)
+        levels = _levels(single)
         for column, threshold in enumerate(thresholds):
-            estimated = _boxes_at(levels, threshold, multi_contour)
-            ious[index, column] = _iou_matrix(estimated, truths, "pixel").max()
+            estimated = _boxes_at(levels, threshold, multi_contour, box_convention)
+            ious[index, column] = _iou_matrix(estimated, truths, box_convention).max()
     return ious
 
 
@@ -298,8 +372,100 @@ def _cam_thresholds(cam_thresholds) -> np.ndarray:
     return thresholds
 
 
+def _iou_thresholds(iou_threshold) -> np.ndarray:
+    """``(D,)`` IoU thresholds from one value or a sequence, each checked to lie in [0, 1]."""
+    deltas = np.atleast_1d(np.asarray(iou_threshold, dtype=np.float64))
+    if deltas.ndim != 1 or deltas.size == 0:
+        raise ValueError(f"iou_threshold must be a value or a sequence of them; got {deltas}")
+    for delta in deltas:
+        check_fraction(delta, "iou_threshold")
+    return deltas
+
+
+@metric(
+    "Acc2",
+    reads=("boxes", "correct"),
+    higher_is_better=True,
+    thresholds=OVERLAP_IOU_THRESHOLDS,
+    threshold_keyword="iou_threshold",
+)
+@metric(
+    "overlap",
+    reads=("boxes",),
+    higher_is_better=True,
+    thresholds=OVERLAP_IOU_THRESHOLDS,
+    threshold_keyword="iou_threshold",
+)
+def acc2(
+    saliency,
+    boxes,
+    correct=None,
+    *,
+    iou_threshold=0.0,
+    cam_threshold: float = 0.2,
+    box_convention: str = "continuous",
+):
+    """The 3D-CAM paper's Acc2: localisation hits that also have the right class prediction.
+
+    Acc2 = mean over maps of c_i * [IoU_i > ``iou_threshold``], with c_i = 1 when the class
+    prediction is correct, IoU_i the best IoU between the boxes of the map thresholded at
+    ``cam_threshold`` (all contours, :func:`boxes_from_map`) and the ground-truth boxes. The
+    comparison is strict, so ``iou_threshold=0`` asks for any overlap. The paper does not give
+    its box threshold; the default 0.2 of the maximum is CAM's (Zhou et al. 2016). With
+    ``correct=None`` every prediction counts as correct (the paper's Table 4 "overlap"; the
+    registry names it so).
+
+    Args:
+        saliency: ``(H, W)``, ``(B, H, W)`` or clips ``(B, T, H, W)``.
+        boxes: per map a ``(K, 4)`` array (clips: per clip, then per frame).
+        correct: ``(N,)`` booleans, or ``None``.
+        iou_threshold: in [0, 1), or a sequence of them.
+        cam_threshold: in [0, 1).
+        box_convention: ``"continuous"`` or ``"pixel"`` (wsolevaluation's boxes).
+
+    Returns:
+        Acc2 in [0, 1], or a ``(D,)`` array for a sequence of IoU thresholds.
+
+    Examples:
+        >>> import numpy as np
+        >>> from xaikit.metrics.localization import acc2
+        >>> saliency = np.zeros((2, 10, 10)); saliency[:, 2:5, 2:5] = 1.0
+        >>> boxes = [np.array([[3, 3, 6, 6]]), np.array([[3, 3, 6, 6]])]  # IoU 4/14
+        >>> acc2(saliency, boxes, correct=[True, False])
+        0.5
+        >>> acc2(saliency, boxes, iou_threshold=[0.0, 0.5])
+        array([1., 0.])
+    """
+    deltas = _iou_thresholds(iou_threshold)
+    ious = best_box_iou(
+        saliency,
+        boxes,
+        cam_thresholds=[cam_threshold],
+        multi_contour=True,
+        box_convention=box_convention,
+    )[:, 0]
+    factor = np.ones(ious.size) if correct is None else np.asarray(correct, dtype=float).ravel()
+    if factor.size != ious.size:
+        raise ValueError(f"correct must give one flag per map ({ious.size}); got {factor.size}")
+    accuracy = np.mean(factor[None, :] * (ious[None, :] > deltas[:, None]), axis=1)
+    return float(accuracy[0]) if np.ndim(iou_threshold) == 0 else accuracy
+
+
+@metric(
+    "MaxBoxAcc",
+    reads=("boxes",),
+    higher_is_better=True,
+    thresholds=UCF24_IOU_THRESHOLDS,
+    threshold_keyword="iou_threshold",
+)
 def max_box_acc(
-    saliency, boxes, *, iou_threshold=0.5, cam_thresholds=None, multi_contour: bool = False
+    saliency,
+    boxes,
+    *,
+    iou_threshold=0.5,
+    cam_thresholds=None,
+    multi_contour: bool = False,
+    box_convention: str = "continuous",
 ):
     """MaxBoxAcc (Choe et al., CVPR 2020): box accuracy at the best threshold over the dataset.
 
@@ -314,6 +480,7 @@ def max_box_acc(
         iou_threshold: delta, or a sequence of them (e.g. ``UCF24_IOU_THRESHOLDS``).
         cam_thresholds: as in :func:`best_box_iou`.
         multi_contour: all contours instead of the largest.
+        box_convention: ``"continuous"`` or ``"pixel"`` (wsolevaluation's numbers).
 
     Returns:
         A float in [0, 1], or a ``(D,)`` array for a sequence of IoU thresholds.
@@ -321,20 +488,32 @@ def max_box_acc(
     Examples:
         >>> import numpy as np
         >>> from xaikit.metrics.localization import max_box_acc
-        >>> saliency = np.zeros((2, 10, 10)); saliency[:, 2:5, 2:5] = 1.0
-        >>> boxes = [np.array([[2, 2, 5, 5]]), np.array([[2, 2, 9, 9]])]  # IoU 1 and 16/64
-        >>> max_box_acc(saliency, boxes), max_box_acc(saliency, boxes, iou_threshold=[0.2, 0.5])
+        >>> saliency = np.zeros((2, 10, 10)); saliency[:, 2:5, 2:5] = 1.0  # pixels 2..4
+        >>> boxes = [np.array([[2, 2, 5, 5]]), np.array([[2, 2, 10, 10]])]  # IoU 1 and 9/64
+        >>> max_box_acc(saliency, boxes), max_box_acc(saliency, boxes, iou_threshold=[0.1, 0.5])
         (0.5, array([1. , 0.5]))
     """
-    deltas = np.atleast_1d(np.asarray(iou_threshold, dtype=np.float64))
-    for delta in deltas:
-        check_fraction(delta, "iou_threshold")
-    ious = best_box_iou(saliency, boxes, cam_thresholds=cam_thresholds, multi_contour=multi_contour)
+    deltas = _iou_thresholds(iou_threshold)
+    ious = best_box_iou(
+        saliency,
+        boxes,
+        cam_thresholds=cam_thresholds,
+        multi_contour=multi_contour,
+        box_convention=box_convention,
+    )
     accuracy = (ious[None, :, :] >= deltas[:, None, None]).mean(axis=1).max(axis=1)
     return float(accuracy[0]) if np.ndim(iou_threshold) == 0 else accuracy
 
 
-def max_box_acc_v2(saliency, boxes, *, iou_thresholds=WSOL_IOU_THRESHOLDS, cam_thresholds=None):
+@metric("MaxBoxAccV2", reads=("boxes",), higher_is_better=True)
+def max_box_acc_v2(
+    saliency,
+    boxes,
+    *,
+    iou_thresholds=WSOL_IOU_THRESHOLDS,
+    cam_thresholds=None,
+    box_convention: str = "continuous",
+):
     """MaxBoxAccV2 (Choe et al., TPAMI): mean of MaxBoxAcc over IoU thresholds, all contours.
 
     wsolevaluation's ``box_v2_metric``: multi-contour boxes, delta in {0.3, 0.5, 0.7}; pass
@@ -345,6 +524,7 @@ def max_box_acc_v2(saliency, boxes, *, iou_thresholds=WSOL_IOU_THRESHOLDS, cam_t
         boxes: per map a ``(K, 4)`` array (clips: per clip, then per frame).
         iou_thresholds: the deltas averaged over.
         cam_thresholds: as in :func:`best_box_iou`.
+        box_convention: ``"continuous"`` or ``"pixel"`` (wsolevaluation's numbers).
 
     Returns:
         A float in [0, 1].
@@ -352,9 +532,9 @@ def max_box_acc_v2(saliency, boxes, *, iou_thresholds=WSOL_IOU_THRESHOLDS, cam_t
     Examples:
         >>> import numpy as np
         >>> from xaikit.metrics.localization import max_box_acc_v2
-        >>> saliency = np.zeros((1, 10, 10)); saliency[0, 2:5, 2:5] = 1.0
-        >>> round(max_box_acc_v2(saliency, [np.array([[2, 2, 5, 8]])]), 4)  # IoU 16/28
-        0.6667
+        >>> saliency = np.zeros((1, 10, 10)); saliency[0, 2:5, 2:5] = 1.0  # pixels 2..4
+        >>> round(max_box_acc_v2(saliency, [np.array([[2, 2, 5, 9]])]), 4)  # IoU 9/21
+        0.3333
     """
     accuracy = max_box_acc(
         saliency,
@@ -362,62 +542,27 @@ def max_box_acc_v2(saliency, boxes, *, iou_thresholds=WSOL_IOU_THRESHOLDS, cam_t
         iou_threshold=list(iou_thresholds),
         cam_thresholds=cam_thresholds,
         multi_contour=True,
+        box_convention=box_convention,
     )
     return float(np.mean(accuracy))
-
-
-def acc2(
-    saliency, boxes, correct=None, *, iou_threshold: float = 0.0, cam_threshold: float = 0.2
-) -> float:
-    """The 3D-CAM paper's Acc2: localisation hits that also have the right class prediction.
-
-    Acc2 = mean over maps of c_i * [IoU_i > ``iou_threshold``], with c_i = 1 when the class
-    prediction is correct, IoU_i the best IoU between the boxes of the map thresholded at
-    ``cam_threshold`` (all contours, :func:`boxes_from_map`) and the ground-truth boxes. The
-    comparison is strict, so ``iou_threshold=0`` asks for any overlap. The paper does not give
-    its box threshold; the default 0.2 of the maximum is CAM's (Zhou et al. 2016). With
-    ``correct=None`` every prediction counts as correct (the paper's Table 4 accuracy).
-
-    Args:
-        saliency: ``(H, W)``, ``(B, H, W)`` or clips ``(B, T, H, W)``.
-        boxes: per map a ``(K, 4)`` array (clips: per clip, then per frame).
-        correct: ``(N,)`` booleans, or ``None``.
-        iou_threshold: in [0, 1).
-        cam_threshold: in [0, 1).
-
-    Returns:
-        Acc2 in [0, 1].
-
-    Examples:
-        >>> import numpy as np
-        >>> from xaikit.metrics.localization import acc2
-        >>> saliency = np.zeros((2, 10, 10)); saliency[:, 2:5, 2:5] = 1.0
-        >>> boxes = [np.array([[3, 3, 6, 6]]), np.array([[3, 3, 6, 6]])]
-        >>> acc2(saliency, boxes, correct=[True, False])
-        0.5
-    """
-    check_fraction(iou_threshold, "iou_threshold")
-    ious = best_box_iou(saliency, boxes, cam_thresholds=[cam_threshold], multi_contour=True)[:, 0]
-    factor = np.ones(ious.size) if correct is None else np.asarray(correct, dtype=float).ravel()
-    if factor.size != ious.size:
-        raise ValueError(f"correct must give one flag per map ({ious.size}); got {factor.size}")
-    return float(np.mean(factor * (ious > iou_threshold)))
 
 
 # ----------------------------------------------------------------------------------------------
 # energy-fraction boxes (Cao et al. 2015, used by the Hessian-CIAM paper)
 
 
-def energy_box(saliency, energy: float = 0.95) -> np.ndarray:
+def energy_box(saliency, energy: float = 0.95, *, box_convention: str = "continuous"):
     """Tight box of the smallest set of highest pixels holding ``energy`` of the map's sum.
 
     Pixels are sorted by value (descending); t is the value at which the cumulative sum first
     reaches ``energy`` times the total; the box encloses every pixel >= t (ties included, the
-    whole region, not its largest component), as inclusive pixel coordinates.
+    whole region, not its largest component): pixel columns ``c0 .. c1`` and rows ``r0 .. r1``
+    give ``c0, r0, c1 + 1, r1 + 1`` (continuous) or ``c0, r0, c1, r1`` (pixel).
 
     Args:
         saliency: ``(H, W)`` or ``(B, H, W)`` non-negative map(s) (apply a ReLU first).
         energy: fraction in (0, 1].
+        box_convention: ``"continuous"`` or ``"pixel"``.
 
     Returns:
         ``(4,)`` box ``x0, y0, x1, y1``, or ``(B, 4)``; NaN for an all-zero or NaN map.
@@ -427,13 +572,17 @@ def energy_box(saliency, energy: float = 0.95) -> np.ndarray:
         >>> from xaikit.metrics.localization import energy_box
         >>> saliency = np.zeros((5, 5)); saliency[1, 1] = 8; saliency[3, 4] = 2
         >>> energy_box(saliency, 0.8), energy_box(saliency, 0.9)
-        (array([1., 1., 1., 1.]), array([1., 1., 4., 3.]))
+        (array([1., 1., 2., 2.]), array([1., 1., 5., 4.]))
+        >>> energy_box(saliency, 0.9, box_convention="pixel")
+        array([1., 1., 4., 3.])
     """
+    check_choice(box_convention, "box_convention", BOX_CONVENTIONS)
     check_fraction(energy, "energy", closed_low=False)
     maps, batched = as_maps(saliency, "saliency")
     check_not_empty(maps, "saliency")
     if (np.nan_to_num(maps) < 0).any():
         raise ValueError("energy_box needs a non-negative map (apply a ReLU or a min-max first)")
+    end = 1 if box_convention == "continuous" else 0
     boxes = np.full((maps.shape[0], 4), np.nan)
     for index, single in enumerate(maps):
         total = single.sum()
@@ -442,20 +591,31 @@ def energy_box(saliency, energy: float = 0.95) -> np.ndarray:
         values = np.sort(single.ravel())[::-1]
         cut = values[np.searchsorted(np.cumsum(values), energy * total * (1 - 1e-12))]
         rows, columns = np.nonzero(single >= cut)
-        boxes[index] = [columns.min(), rows.min(), columns.max(), rows.max()]
+        boxes[index] = [columns.min(), rows.min(), columns.max() + end, rows.max() + end]
     return boxes if batched else boxes[0]
 
 
-def energy_box_iou(saliency, boxes, *, energies=ENERGY_FRACTIONS) -> np.ndarray:
+@metric(
+    "energy IoU",
+    reads=("boxes",),
+    higher_is_better=True,
+    thresholds=ENERGY_FRACTIONS,
+    threshold_keyword="energies",
+    per_map=True,
+)
+def energy_box_iou(
+    saliency, boxes, *, energies=ENERGY_FRACTIONS, box_convention: str = "continuous"
+) -> np.ndarray:
     """IoU of the energy-fraction boxes with the ground truth, per map and energy fraction.
 
     The Hessian-CIAM paper's evaluation (after Cao et al. 2015) at 95/90/85/80/75 % energy:
-    :func:`energy_box` against the best-overlapping ground-truth box, +1 pixel IoU.
+    :func:`energy_box` against the best-overlapping ground-truth box.
 
     Args:
         saliency: ``(H, W)``, ``(B, H, W)`` or clips ``(B, T, H, W)``, non-negative.
         boxes: per map a ``(K, 4)`` array (clips: per clip, then per frame).
         energies: the fractions.
+        box_convention: ``"continuous"`` or ``"pixel"``.
 
     Returns:
         ``(N, E)`` IoU; NaN for an all-zero or NaN map, 0 for a map without ground-truth box.
@@ -464,19 +624,19 @@ def energy_box_iou(saliency, boxes, *, energies=ENERGY_FRACTIONS) -> np.ndarray:
         >>> import numpy as np
         >>> from xaikit.metrics.localization import energy_box_iou
         >>> saliency = np.zeros((5, 5)); saliency[1, 1] = 8; saliency[3, 4] = 2
-        >>> energy_box_iou(saliency, [np.array([[1, 1, 2, 2]])], energies=[0.8, 0.9])
+        >>> energy_box_iou(saliency, [np.array([[1, 1, 3, 3]])], energies=[0.8, 0.9])
         array([[0.25      , 0.33333333]])
     """
-    maps, box_lists = _frames(saliency, boxes)
+    maps, box_lists = _frames(saliency, boxes, box_convention)
     fractions = np.atleast_1d(np.asarray(energies, dtype=np.float64))
     ious = np.zeros((maps.shape[0], fractions.size))
     for column, fraction in enumerate(fractions):
-        estimated = energy_box(maps, fraction)
+        estimated = energy_box(maps, fraction, box_convention=box_convention)
         for index, truths in enumerate(box_lists):
             if np.isnan(estimated[index]).any():
                 ious[index, column] = np.nan
             elif len(truths):
                 ious[index, column] = _iou_matrix(
-                    estimated[index : index + 1], truths, "pixel"
+                    estimated[index : index + 1], truths, box_convention
                 ).max()
     return ious

@@ -24,15 +24,16 @@ import functools
 
 import numpy as np
 
+from xaikit._arrays import minmax
 from xaikit.metrics._inputs import (
     as_maps,
     check_choice,
     check_not_empty,
     check_same_shape,
     is_constant,
-    minmax,
     unstack,
 )
+from xaikit.metrics.registry import metric
 
 #: MATLAB's ``eps``, the regulariser of the MIT KL divergence and information gain.
 EPS = float(np.finfo(np.float64).eps)
@@ -118,11 +119,17 @@ def _pair(maps: np.ndarray) -> np.ndarray:
 
 
 def _rescaled(single: np.ndarray, *indices: np.ndarray) -> list[np.ndarray]:
-    """The min-max normalised values of ``single`` at each array of flat ``indices`` (the same
-    numbers as normalising the whole map first, without building it)."""
-    low, high = single.min(), single.max()
-    flat = single.ravel()
-    return [(flat[where] - low) / (high - low) for where in indices]
+    """The min-max normalised values of ``single`` at each array of flat ``indices``."""
+    flat = minmax(single, batched=False).ravel()
+    return [flat[where] for where in indices]
+
+
+def _mit_minmax(maps: np.ndarray) -> np.ndarray:
+    """Each ``(H, W)`` map of a stack min-max normalised by the one helper; the MIT code divides
+    a constant map by a zero span, so a map the helper finds constant becomes NaN here."""
+    scaled = minmax(maps)
+    scaled[~(scaled > 0).any(axis=(1, 2))] = np.nan  # MIT: constant map -> 0 / 0
+    return scaled
 
 
 # ----------------------------------------------------------------------------------------------
@@ -136,14 +143,10 @@ def _judd_auc(single: np.ndarray, fixation, jitter: bool, seed) -> float:
     n_fixations, n_pixels = indices.size, single.size
     if n_fixations == n_pixels:
         return np.nan
-    # One working copy, normalised in place: noise / 1e7 + map, then (value - min) / (max - min).
-    if jitter:
-        values = np.random.default_rng(seed).random(n_pixels) / 1e7 + single.ravel()
-    else:
-        values = single.ravel().copy()
-    low, high = values.min(), values.max()
-    values -= low
-    values /= high - low
+    values = single.ravel()
+    if jitter:  # noise / 1e7 + map, then the min-max normalisation
+        values = np.random.default_rng(seed).random(n_pixels) / 1e7 + values
+    values = minmax(values, batched=False)
     positives = np.sort(values[indices])  # ascending
     # above[k] = #pixels >= the k-th largest fixated value (sorting the working copy in place).
     values.sort()
@@ -154,6 +157,7 @@ def _judd_auc(single: np.ndarray, fixation, jitter: bool, seed) -> float:
     return float(np.trapezoid(true_positive, false_positive))
 
 
+@metric("AUC-Judd", reads=("fixations",), higher_is_better=True, per_map=True)
 def auc_judd(saliency, fixation_mask, *, jitter: bool = True, seed: int | None = 0):
     """AUC-Judd: area under the ROC curve of fixated against non-fixated pixels.
 
@@ -229,6 +233,7 @@ def _check_splits(n_splits: int, step: float) -> None:
         raise ValueError(f"step must lie in (0, 1]; got {step}")
 
 
+@metric("AUC-Borji", reads=("fixations",), higher_is_better=True, per_map=True)
 def auc_borji(
     saliency, fixation_mask, *, n_splits: int = 100, step: float = 0.1, seed: int | None = 0
 ):
@@ -284,6 +289,7 @@ def _exact_auc(positives, positive_weights, negatives, negative_weights) -> floa
     return float(np.sum(per_positive * positive_weights) / np.sum(positive_weights))
 
 
+@metric("sAUC", reads=("fixations", "other_fixations"), higher_is_better=True, per_map=True)
 def auc_shuffled(
     saliency,
     fixation_mask,
@@ -358,6 +364,7 @@ def auc_shuffled(
 # NSS, CC, SIM, KLD, IG
 
 
+@metric("NSS", reads=("fixations",), higher_is_better=True, per_map=True)
 def nss(saliency, fixation_mask, *, convention: str = "mit"):
     """Normalised scanpath saliency: mean z-scored saliency at the fixated pixels.
 
@@ -402,6 +409,7 @@ def nss(saliency, fixation_mask, *, convention: str = "mit"):
     return _per_map(score, maps, fixations, batched=batched)
 
 
+@metric("CC", reads=("density",), higher_is_better=True, per_map=True)
 def cc(saliency, fixation_density, *, convention: str = "mit"):
     """Pearson linear correlation coefficient between the saliency map and the fixation density.
 
@@ -451,7 +459,7 @@ def _to_density(maps: np.ndarray, convention: str, out: np.ndarray) -> np.ndarra
     (all-zero maps stay zero, constant non-zero maps become NaN); pysaliency shifts by -min if
     negative, divides by the sum, and makes a zero-sum map uniform."""
     if convention == "mit":
-        _minmax_distribution(maps, out=out)
+        out[...] = _minmax_distribution(maps)
         out[~(maps != 0).any(axis=(1, 2))] = 0.0
         return out
     np.subtract(maps, np.minimum(maps.min(axis=(1, 2), keepdims=True), 0.0), out=out)
@@ -459,12 +467,13 @@ def _to_density(maps: np.ndarray, convention: str, out: np.ndarray) -> np.ndarra
     return _divide_by_sum(out, out=out)
 
 
-def _minmax_distribution(maps: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """Each map min-max normalised, then divided by its sum (in ``out`` or a new array)."""
-    scaled = minmax(maps, out=out)
+def _minmax_distribution(maps: np.ndarray) -> np.ndarray:
+    """Each map min-max normalised (MIT: a constant map gives NaN), then divided by its sum."""
+    scaled = _mit_minmax(maps)
     return _divide_by_sum(scaled, out=scaled)
 
 
+@metric("SIM", reads=("density",), higher_is_better=True, per_map=True)
 def sim(saliency, fixation_density, *, convention: str = "mit"):
     """Similarity (histogram intersection) of two maps made into distributions: sum of minima.
 
@@ -499,6 +508,7 @@ def sim(saliency, fixation_density, *, convention: str = "mit"):
     return unstack(scores.sum(axis=(1, 2)), batched)
 
 
+@metric("KLD", reads=("density",), higher_is_better=False, per_map=True)
 def kld(saliency, fixation_density, *, convention: str = "mit"):
     """KL divergence KL(fixation density || saliency), in nats; lower is better.
 
@@ -566,6 +576,7 @@ def _divide_by_sum(maps: np.ndarray, out: np.ndarray | None = None) -> np.ndarra
         return np.divide(maps, np.where(total != 0, total, 1), out=out)
 
 
+@metric("IG", reads=("fixations",), higher_is_better=True, per_map=True)
 def info_gain(saliency, fixation_mask, baseline=None):
     """Information gain over a baseline map, in bits per fixated pixel (MIT ``InfoGain.m``).
 
@@ -654,6 +665,7 @@ def _transport_cost(source: np.ndarray, target: np.ndarray, distances: np.ndarra
     return float(result.fun)
 
 
+@metric("EMD", reads=("density",), higher_is_better=False, per_map=True)
 def emd(saliency, fixation_density, *, downsize: int = 32):
     """Earth mover's distance between the saliency map and the fixation density; lower is better.
 
@@ -707,6 +719,7 @@ def emd(saliency, fixation_density, *, downsize: int = 32):
     return unstack(scores, batched)
 
 
+@metric("MAE", reads=("density",), higher_is_better=False, per_map=True)
 def mae(saliency, human_map):
     """Mean absolute error between a min-max normalised map and a human attention map.
 
@@ -737,6 +750,6 @@ def mae(saliency, human_map):
         raise ValueError(
             f"human_map must lie in [0, 1]; got values in [{human.min()}, {human.max()}]"
         )
-    errors = minmax(maps)
+    errors = _mit_minmax(maps)
     errors -= human
     return unstack(np.abs(errors, out=errors).mean(axis=(1, 2)), batched)

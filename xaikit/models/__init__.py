@@ -2,6 +2,7 @@
 
 from xaikit.models.darknet import Darknet, load_darknet
 from xaikit.models.darknet_weights import save_darknet_weights
+from xaikit.models.evaluation import accuracy, top_classes
 from xaikit.models.geometry import InputMapping
 from xaikit.models.layers import LayerInfo, layers
 from xaikit.models.registry import ModelInfo, available, info, load
@@ -12,6 +13,7 @@ __all__ = [
     "InputMapping",
     "LayerInfo",
     "ModelInfo",
+    "accuracy",
     "available",
     "detector_canvas_mapping",
     "info",
@@ -19,4 +21,5 @@ __all__ = [
     "load",
     "load_darknet",
     "save_darknet_weights",
+    "top_classes",
 ]

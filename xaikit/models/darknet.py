@@ -209,6 +209,17 @@ class Darknet(nn.Module):
             dim=1,
         )
 
+    def box_scores(self, outputs: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Raw heads → ``(boxes (B, N, 4), class scores (B, N, K))``: what a
+        :class:`~xaikit.explain.targets.DetectionBox` target reads, so explaining a detection
+        of this model needs no ``decode=``.
+
+        Boxes are continuous ``x0, y0, x1, y1`` in input pixels; a class score is objectness x
+        p(class | object), the score :meth:`detect` ranks by. Differentiable.
+        """
+        predictions = self.decode(outputs)
+        return predictions[..., :4], predictions[..., 4:5] * predictions[..., 5:]
+
     def preprocess(self, frames, device=None) -> tuple[torch.Tensor, list[InputMapping]]:
         """HWC uint8 RGB frame(s) → ``(B, 3, H, W)`` input at :attr:`input_size`, plus mappings.
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from xaikit._runtime import model_device
+
 __all__ = ["LayerInfo", "default_input", "layers", "resolve_layers"]
 
 
@@ -94,10 +96,7 @@ def default_input(model: nn.Module, device: torch.device | None = None) -> torch
             "cannot guess an input for a model without Conv2d/Conv3d layers; "
             "pass example_input=, a tensor of shape (B, C, H, W) or (B, C, T, H, W)"
         )
-    if device is None:
-        parameter = next(model.parameters(), None)
-        device = parameter.device if parameter is not None else torch.device("cpu")
-    return torch.zeros(shape, device=device)
+    return torch.zeros(shape, device=model_device(model) if device is None else device)
 
 
 def layers(model: nn.Module, example_input: torch.Tensor | None = None) -> list[LayerInfo]:
@@ -170,6 +169,24 @@ def layers(model: nn.Module, example_input: torch.Tensor | None = None) -> list[
             )
         infos.append(LayerInfo(name=name, kind=kind, shape=shape, stride=stride))
     return infos
+
+
+def feature_map_layers(model: nn.Module, example_input: torch.Tensor) -> dict[str, LayerInfo]:
+    """The layers whose output is a feature map larger than 1x1 (the layers a CAM can read),
+    by name, in forward order.
+
+    Examples:
+        >>> import torch
+        >>> from torch import nn
+        >>> net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1))
+        >>> list(feature_map_layers(net, torch.zeros(1, 3, 8, 8)))
+        ['0', '1']
+    """
+    return {
+        info.name: info
+        for info in layers(model, example_input)
+        if info.is_feature_map and any(size > 1 for size in info.shape[1:])
+    }
 
 
 def resolve_layers(

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 import torch
 
+from xaikit._arrays import check_frames
 from xaikit._runtime import device as resolve_device
 from xaikit.models.geometry import InputMapping
 
@@ -32,18 +33,7 @@ def as_frames(frames) -> list[np.ndarray]:
         raise TypeError(f"frames must be an array or a list of arrays; got {type(frames).__name__}")
     if len(frames) == 0:
         raise ValueError("frames is empty; expected at least one (H, W, 3) uint8 RGB frame")
-    result = []
-    for i, frame in enumerate(frames):
-        frame = np.asarray(frame)
-        if frame.ndim != 3 or frame.shape[-1] != 3 or frame.dtype != np.uint8:
-            raise ValueError(
-                f"frame {i} must be an (H, W, 3) uint8 RGB array; "
-                f"got shape {frame.shape} dtype {frame.dtype}"
-            )
-        if frame.shape[0] == 0 or frame.shape[1] == 0:
-            raise ValueError(f"frame {i} is empty: shape {frame.shape}")
-        result.append(frame)
-    return result
+    return [check_frames(frame, f"frame {i}", single=True) for i, frame in enumerate(frames)]
 
 
 class ResizePreprocess:
@@ -67,10 +57,10 @@ class ResizePreprocess:
         self.input_size = (int(input_size[0]), int(input_size[1]))
         self.letterbox = bool(letterbox)
 
-    def mapping(self, frame_size) -> InputMapping:
-        """The :class:`InputMapping` for a frame of ``frame_size`` ``(H, W)``."""
+    def mapping(self, frame_shape) -> InputMapping:
+        """The :class:`InputMapping` for a frame of ``frame_shape`` ``(H, W)``."""
         make = InputMapping.letterbox if self.letterbox else InputMapping.resize
-        return make(frame_size, self.input_size)
+        return make(frame_shape, self.input_size)
 
     def __call__(self, frames, device=None) -> tuple[torch.Tensor, list[InputMapping]]:
         """Frames → ``(B, 3, H, W)`` float32 in [0, 1] on ``device``, plus one mapping per frame."""

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from xaikit._arrays import check_frames
 from xaikit._runtime import device as resolve_device
 from xaikit.models.geometry import InputMapping
 from xaikit.models.preprocessing import as_frames
@@ -30,13 +31,7 @@ def _as_clips(clips) -> list[np.ndarray]:
             )
     if len(clips) == 0:
         raise ValueError("clips is empty; expected at least one (T, H, W, 3) uint8 RGB clip")
-    result = []
-    for i, clip in enumerate(clips):
-        frames = as_frames(np.asarray(clip))
-        if len({f.shape for f in frames}) != 1:
-            raise ValueError(f"clip {i} has frames of different sizes")
-        result.append(np.stack(frames))
-    return result
+    return [check_frames(clip, f"clip {i}") for i, clip in enumerate(clips)]
 
 
 class PresetPreprocess:
@@ -64,11 +59,11 @@ class PresetPreprocess:
         self.preset = preset
         self.task = task
 
-    def mapping(self, frame_size) -> InputMapping:
-        """The :class:`InputMapping` for a frame of ``frame_size`` ``(H, W)``."""
+    def mapping(self, frame_shape) -> InputMapping:
+        """The :class:`InputMapping` for a frame of ``frame_shape`` ``(H, W)``."""
         if self.task == "detection":
-            return InputMapping.identity(frame_size)
-        return InputMapping.resize_crop(frame_size, self.preset.resize_size, self.preset.crop_size)
+            return InputMapping.identity(frame_shape)
+        return InputMapping.resize_crop(frame_shape, self.preset.resize_size, self.preset.crop_size)
 
     def __call__(self, frames, device=None):
         device = resolve_device(device)
@@ -84,7 +79,7 @@ class PresetPreprocess:
         return outputs, mappings
 
 
-def detector_canvas_mapping(model: nn.Module, frame_size) -> InputMapping:
+def detector_canvas_mapping(model: nn.Module, frame_shape) -> InputMapping:
     """Where a frame lands on the padded canvas a torchvision detector's backbone sees.
 
     ``GeneralizedRCNNTransform`` resizes (shorter side to ``min_size``, longer at most
@@ -103,7 +98,7 @@ def detector_canvas_mapping(model: nn.Module, frame_size) -> InputMapping:
     transform = getattr(model, "transform", None)
     if transform is None or not hasattr(transform, "min_size"):
         raise TypeError("model must be a torchvision detector with a GeneralizedRCNNTransform")
-    height, width = (int(v) for v in frame_size)
+    height, width = (int(v) for v in frame_shape)
     if transform.fixed_size is not None:
         new_w, new_h = transform.fixed_size
     else:

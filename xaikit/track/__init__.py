@@ -6,10 +6,11 @@ One job per module: :mod:`~xaikit.track.detection` runs a detector over a video,
 gaps and smooths the boxes, :mod:`~xaikit.track.occlusion` places animals hidden under another
 one, :mod:`~xaikit.track.behaviour` and :mod:`~xaikit.track.zones` measure behaviour,
 :mod:`~xaikit.track.appearance` describes each detection's colours for the tracker,
-:mod:`~xaikit.track.cam_cache` caches per-detection CAMs of a whole video on disk,
-:mod:`~xaikit.track.evaluation` scores against ground truth, :mod:`~xaikit.track.export` and
-:mod:`~xaikit.track.render` write tables and the overlay video, and
-:mod:`~xaikit.track.pipeline` chains them for one video (the ``xaikit track`` command).
+:mod:`~xaikit.track.evaluation` scores against ground truth, :mod:`~xaikit.track.export` writes
+tables, and :mod:`~xaikit.track.pipeline` chains them for one video (the ``xaikit track``
+command). Tracking draws nothing: the overlay video and figures are in :mod:`xaikit.viz`
+(:func:`~xaikit.viz.write_overlay`, :func:`~xaikit.viz.trajectory_figure`), and the maps of
+each detection come from :func:`xaikit.explain.frames` with the track table as the target.
 """
 
 from xaikit.track.association import track
@@ -22,13 +23,11 @@ from xaikit.track.behaviour import (
     summary,
     trajectory,
 )
-from xaikit.track.cam_cache import DetectionCAMCache
 from xaikit.track.detection import VideoDetections, detect_video
 from xaikit.track.evaluation import evaluate_detections, evaluate_tracks, paper_table
 from xaikit.track.export import save_table
 from xaikit.track.occlusion import fill_hidden
 from xaikit.track.pipeline import TrackingResult, analyse_video
-from xaikit.track.render import detection_cam_grid, overlay_frames, write_overlay
 from xaikit.track.smoothing import (
     filter_velocity_spikes,
     interpolate_gaps,
@@ -38,13 +37,11 @@ from xaikit.track.smoothing import (
 from xaikit.track.zones import Zone, open_field_centre, zone_visits
 
 __all__ = [
-    "DetectionCAMCache",
     "TrackingResult",
     "VideoDetections",
     "Zone",
     "analyse_video",
     "cm_per_pixel",
-    "detection_cam_grid",
     "detect_video",
     "distance_travelled",
     "evaluate_detections",
@@ -55,7 +52,6 @@ __all__ = [
     "interpolate_gaps",
     "occupancy",
     "open_field_centre",
-    "overlay_frames",
     "paper_table",
     "save_table",
     "smooth_tracks",
@@ -64,6 +60,5 @@ __all__ = [
     "summary",
     "track",
     "trajectory",
-    "write_overlay",
     "zone_visits",
 ]

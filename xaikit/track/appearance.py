@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from xaikit._arrays import check_frames
 from xaikit.track._tables import BOX
 
 __all__ = [
@@ -74,12 +75,7 @@ def describe_boxes(frame, boxes, centre: float = 0.5, hide=None) -> np.ndarray:
         >>> bool(np.isnan(describe_boxes(frame, [[0, 0, 20, 20], [2, 2, 18, 18]])[1]).all())
         True
     """
-    frame = np.asarray(frame)
-    if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
-        raise ValueError(
-            f"frame must be an (H, W, 3) uint8 RGB image; got shape {frame.shape} and dtype "
-            f"{frame.dtype}"
-        )
+    frame = check_frames(frame, "frame", single=True)
     boxes = np.asarray(boxes, dtype=np.float64)
     if boxes.size == 0:
         boxes = boxes.reshape(0, 4)
@@ -87,11 +83,11 @@ def describe_boxes(frame, boxes, centre: float = 0.5, hide=None) -> np.ndarray:
         raise ValueError(f"boxes must be (n, 4) x0, y0, x1, y1; got shape {boxes.shape}")
     if not 0 < centre <= 1:
         raise ValueError(f"centre must lie in (0, 1]; got {centre}")
-    size = frame.shape[1::-1]
+    shape = frame.shape[:2]
     middle, extent = (boxes[:, :2] + boxes[:, 2:]) / 2, boxes[:, 2:] - boxes[:, :2]
-    whole = _pixels(boxes, size)
-    hide = whole if hide is None else _pixels(np.asarray(hide, np.float64).reshape(-1, 4), size)
-    inner = _pixels(np.hstack([middle - extent * centre / 2, middle + extent * centre / 2]), size)
+    whole = _pixels(boxes, shape)
+    hide = whole if hide is None else _pixels(np.asarray(hide, np.float64).reshape(-1, 4), shape)
+    inner = _pixels(np.hstack([middle - extent * centre / 2, middle + extent * centre / 2]), shape)
     out = np.full((len(boxes), DESCRIPTOR_SIZE), np.nan)
     for index in range(len(boxes)):
         others = hide[(hide != whole[index]).any(axis=1)]
@@ -108,10 +104,12 @@ def describe_boxes(frame, boxes, centre: float = 0.5, hide=None) -> np.ndarray:
     return out
 
 
-def _pixels(boxes: np.ndarray, size) -> np.ndarray:
-    """``(n, 4)`` boxes → integer pixel ranges ``x0, y0, x1, y1`` clipped to ``size`` (W, H)."""
-    low = np.floor(np.clip(boxes[:, :2], 0, size))
-    high = np.ceil(np.clip(boxes[:, 2:], 0, size))
+def _pixels(boxes: np.ndarray, shape) -> np.ndarray:
+    """``(n, 4)`` boxes → integer pixel ranges ``x0, y0, x1, y1`` clipped to a frame of
+    ``shape`` ``(H, W)``."""
+    limits = shape[::-1]  # x runs to W, y to H
+    low = np.floor(np.clip(boxes[:, :2], 0, limits))
+    high = np.ceil(np.clip(boxes[:, 2:], 0, limits))
     return np.hstack([low, high]).astype(np.int64)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from xaikit._arrays import height_width
 from xaikit.track._tables import check_table, frame_times
 from xaikit.track.zones import Zone, zone_visits
 
@@ -40,12 +41,12 @@ def cm_per_pixel(point_a, point_b, distance_cm: float) -> float:
     return float(distance_cm) / gap
 
 
-def trajectory(tracks: pd.DataFrame, track_id: int, frames=None) -> pd.DataFrame:
+def trajectory(tracks: pd.DataFrame, identity: int, frames=None) -> pd.DataFrame:
     """One animal's centroid on every frame, NaN where it has no row.
 
     Args:
         tracks: a track table (``frame, time, track, cx, cy``).
-        track_id: which track.
+        identity: which track (a value of the ``track`` column).
         frames: frame numbers to report; default all frames from the table's first to its last
             (over every track). Times of frames without any row are interpolated.
 
@@ -60,9 +61,9 @@ def trajectory(tracks: pd.DataFrame, track_id: int, frames=None) -> pd.DataFrame
         [[0.0, 0.0, 1.0, 0.0], [1.0, 0.1, nan, nan], [2.0, 0.2, 3.0, 0.0]]
     """
     table = check_table(tracks, ("frame", "time", "track", "cx", "cy"), "tracks")
-    mine = table[table["track"] == track_id]
+    mine = table[table["track"] == identity]
     if mine.empty:
-        raise ValueError(f"no track {track_id!r}; the table has {sorted(table['track'].unique())}")
+        raise ValueError(f"no track {identity!r}; the table has {sorted(table['track'].unique())}")
     if frames is None:
         frames = np.arange(table["frame"].min(), table["frame"].max() + 1)
     frames = np.asarray(frames, dtype=np.int64)
@@ -161,7 +162,7 @@ def immobility_bouts(speeds, times, threshold: float, min_duration: float = 1.0)
     )  # fmt: skip
 
 
-def occupancy(points, times, size: tuple[int, int], cell: float = 8.0, sigma: float = 0.0):
+def occupancy(points, times, shape: tuple[int, int], cell: float = 8.0, sigma: float = 0.0):
     """Occupancy heatmap: seconds spent in each ``cell`` x ``cell`` pixel square of the frame.
 
     Each known position adds the median frame step to its cell; ``sigma`` (in cells) blurs
@@ -171,7 +172,7 @@ def occupancy(points, times, size: tuple[int, int], cell: float = 8.0, sigma: fl
     Args:
         points: ``(N, 2)`` positions ``x, y`` in pixels (NaN skipped).
         times: ``(N,)`` seconds.
-        size: ``(width, height)`` of the frame.
+        shape: ``(height, width)`` of the frame, or the frame itself.
         cell: cell side in pixels.
         sigma: Gaussian blur in cells (0: none).
 
@@ -179,15 +180,15 @@ def occupancy(points, times, size: tuple[int, int], cell: float = 8.0, sigma: fl
         ``(ceil(height / cell), ceil(width / cell))`` float array of seconds.
 
     Examples:
-        >>> occupancy([[1, 1], [2, 3], [9, 1]], [0.0, 0.5, 1.0], (16, 8), cell=8).tolist()
+        >>> occupancy([[1, 1], [2, 3], [9, 1]], [0.0, 0.5, 1.0], (8, 16), cell=8).tolist()
         [[1.0, 0.5]]
     """
     from scipy.ndimage import gaussian_filter
 
     points, times = _steps(points, times)
-    width, height = size
-    if width <= 0 or height <= 0 or not cell > 0 or not sigma >= 0:
-        raise ValueError(f"need a positive size and cell, sigma >= 0; got {size}, {cell}, {sigma}")
+    height, width = height_width(shape)
+    if not cell > 0 or not sigma >= 0:
+        raise ValueError(f"need cell > 0 and sigma >= 0; got cell={cell}, sigma={sigma}")
     bins = (int(np.ceil(height / cell)), int(np.ceil(width / cell)))
     step = float(np.median(np.diff(times))) if len(times) > 1 else 0.0
     known = points[np.isfinite(points).all(axis=1)]

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from xaikit._arrays import to_numpy
 from xaikit._runtime import device as resolve_device
+from xaikit.data.source import open_frames
 from xaikit.track._tables import DETECTION_COLUMNS
 from xaikit.track.appearance import DESCRIPTOR_SIZE, describe_frame
 
-__all__ = ["VideoDetections", "detect_video", "frame_source"]
+__all__ = ["VideoDetections", "detect_video"]
 
 
 @dataclass
@@ -30,7 +29,8 @@ class VideoDetections:
             batch's time divided by the batch size; ``batch_size=1`` times single images, as
             the mice paper's Fig. 5).
         fps: frames per second of the video.
-        size: ``(width, height)`` of the frames.
+        shape: ``(T, H, W, 3)`` of the video, as :attr:`xaikit.data.VideoReader.shape`
+            (:attr:`height` and :attr:`width` give H and W).
         appearance: ``(N, 128)`` colour descriptor of each row of ``table``
             (:func:`~xaikit.track.appearance.describe_detections`; the tracker's ``appearance``),
             or ``None`` when not computed.
@@ -40,8 +40,27 @@ class VideoDetections:
     times: np.ndarray
     inference_time: np.ndarray
     fps: float
-    size: tuple[int, int]
+    shape: tuple[int, int, int, int]
     appearance: np.ndarray | None = None
+
+    def __post_init__(self):
+        shape = tuple(self.shape)
+        if len(shape) != 4 or shape[-1] != 3 or shape[0] != len(self.times) or min(shape) < 1:
+            raise ValueError(
+                f"shape must be the video's (T, H, W, 3) with T = {len(self.times)} frames (one "
+                f"per time); got {shape}"
+            )
+        self.shape = tuple(int(side) for side in shape)
+
+    @property
+    def height(self) -> int:
+        """Frame height H in pixels."""
+        return self.shape[1]
+
+    @property
+    def width(self) -> int:
+        """Frame width W in pixels."""
+        return self.shape[2]
 
     def timing(self) -> dict[str, float]:
         """Mean and standard deviation of the per-frame time (s) and the frames per second.
@@ -49,7 +68,7 @@ class VideoDetections:
         Examples:
             >>> import numpy as np, pandas as pd
             >>> run = VideoDetections(pd.DataFrame(), np.arange(3) / 30,
-            ...                       np.array([0.1, 0.2, 0.3]), 30.0, (64, 48))
+            ...                       np.array([0.1, 0.2, 0.3]), 30.0, (3, 48, 64, 3))
             >>> {key: round(value, 4) for key, value in run.timing().items()}
             {'mean_s': 0.2, 'std_s': 0.0816, 'frames_per_second': 5.0, 'total_s': 0.6}
         """
@@ -60,34 +79,6 @@ class VideoDetections:
             "frames_per_second": len(self.inference_time) / total if total > 0 else float("inf"),
             "total_s": total,
         }
-
-
-def frame_source(video, fps: float | None = None):
-    """``(frames, times, fps, size)`` of a video path, a :class:`~xaikit.data.VideoReader`, an
-    :class:`~xaikit.data.synthetic.ArenaClip` or a ``(T, H, W, 3)`` uint8 array.
-
-    ``frames`` supports ``len`` and slicing; ``times`` are seconds from the first frame (the
-    stored timestamps of a file, ``frame / fps`` for an array, which then needs ``fps``).
-    """
-    from xaikit.data import VideoReader, open_video
-
-    if isinstance(video, (str, os.PathLike)):
-        video = open_video(Path(video))
-    if isinstance(video, VideoReader):
-        times = np.asarray(video.timestamps, dtype=np.float64)
-        return video, times - times[0], float(video.fps), tuple(video.size)
-    if hasattr(video, "frames") and hasattr(video, "fps"):  # an ArenaClip
-        fps, video = video.fps if fps is None else fps, video.frames
-    frames = to_numpy(video)
-    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or not len(frames):
-        raise ValueError(
-            "video must be a path, a VideoReader, an ArenaClip or a (T, H, W, 3) uint8 RGB array "
-            f"with T >= 1; got shape {frames.shape} and dtype {frames.dtype}"
-        )
-    if fps is None or not fps > 0:
-        raise ValueError(f"an array of frames needs fps > 0; got fps={fps!r}")
-    times = np.arange(len(frames)) / float(fps)
-    return frames, times, float(fps), (frames.shape[2], frames.shape[1])
 
 
 def detect_video(
@@ -139,8 +130,8 @@ def detect_video(
         ...                    batch_size=2, progress=False)
         >>> run.table[["frame", "time", "x0", "score"]].values.tolist()[-1]
         [4.0, 0.4, 2.0, 0.5]
-        >>> len(run.inference_time), run.size
-        (5, (32, 24))
+        >>> len(run.inference_time), run.shape, (run.height, run.width)
+        (5, (5, 24, 32, 3), (24, 32))
     """
     from tqdm.auto import tqdm
 
@@ -151,7 +142,8 @@ def detect_video(
         )
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size must be an int >= 1; got {batch_size!r}")
-    frames, times, fps, size = frame_source(video, fps)
+    source = open_frames(video, fps)
+    frames, times, fps = source.frames, source.times, source.require_fps()
     target = resolve_device(device)
     if hasattr(model, "to"):
         model.to(target)
@@ -177,4 +169,4 @@ def detect_video(
     table = pd.DataFrame(data, columns=[*DETECTION_COLUMNS, "class"])
     table = table.astype({"frame": np.int64, "class": np.int64})
     appearance = np.concatenate([np.zeros((0, DESCRIPTOR_SIZE)), *looks]) if describe else None
-    return VideoDetections(table, times, inference, fps, size, appearance)
+    return VideoDetections(table, times, inference, fps, tuple(frames.shape), appearance)

@@ -15,42 +15,50 @@ from xaikit.metrics.tracking import clear_mot
 from xaikit.track._tables import BOX, check_table
 
 __all__ = [
-    "IDENTITY_COLUMNS",
     "evaluate_detections",
     "evaluate_tracks",
     "paper_table",
     "truth_rows",
 ]
 
-#: Names accepted for the identity column of a ground-truth table, in order of preference.
-IDENTITY_COLUMNS = ("track", "mouse", "id")
-
 
 def truth_rows(truth: pd.DataFrame, extra: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Ground truth as ``frame, track, x0, y0, x1, y1`` (identity from ``track``, ``mouse`` or
-    ``id``, as :func:`xaikit.data.synthetic.arena` writes ``mouse``), sorted by frame, then the
-    ``extra`` columns.
+    """Ground truth as ``frame, track, x0, y0, x1, y1``, sorted by frame, then the ``extra``
+    columns. The identity column is ``track``, as in every xaikit table (the truth of
+    :func:`xaikit.data.synthetic.arena`, a track table, :func:`xaikit.data.annotations.read_coco`).
+
+    Raises:
+        TypeError: ``truth`` is not a DataFrame.
+        ValueError: no ``track`` column (the message lists the columns found), a bad box, or
+            no box at all.
 
     Examples:
         >>> import pandas as pd
-        >>> truth = pd.DataFrame({"frame": [0], "mouse": [1], "x0": [0], "y0": [0], "x1": [4],
-        ...                       "y1": [4]})
+        >>> truth = pd.DataFrame({"frame": [0], "track": [1], "x0": [0], "y0": [0], "x1": [4],
+        ...                       "y1": [4], "visible": [1.0]})
         >>> truth_rows(truth).columns.tolist()
         ['frame', 'track', 'x0', 'y0', 'x1', 'y1']
+        >>> truth_rows(truth.rename(columns={"track": "mouse"}))
+        Traceback (most recent call last):
+        ...
+        ValueError: truth has no 'track' column (found: frame, mouse, x0, y0, x1, y1, visible); \
+rename the identity column to 'track'
     """
-    if not isinstance(truth, pd.DataFrame):
-        raise TypeError(f"truth must be a pandas DataFrame; got {type(truth).__name__}")
-    identity = next((name for name in IDENTITY_COLUMNS if name in truth.columns), None)
-    if identity is None:
-        raise ValueError(
-            f"truth needs an identity column, one of {IDENTITY_COLUMNS}; got {list(truth.columns)}"
-        )
-    table = check_table(
-        truth.rename(columns={identity: "track"}), ("frame", "track", *BOX), "truth"
-    )
+    _check_identity(truth)
+    table = check_table(truth, ("frame", "track", *BOX), "truth")
     if table.empty:
         raise ValueError("truth has no boxes; there is nothing to evaluate against")
     return table[["frame", "track", *BOX, *extra]]
+
+
+def _check_identity(truth) -> None:
+    if not isinstance(truth, pd.DataFrame):
+        raise TypeError(f"truth must be a pandas DataFrame; got {type(truth).__name__}")
+    if "track" not in truth.columns:
+        found = ", ".join(str(column) for column in truth.columns)
+        raise ValueError(
+            f"truth has no 'track' column (found: {found}); rename the identity column to 'track'"
+        )
 
 
 def _per_frame(table: pd.DataFrame, columns: list[str], frames: np.ndarray) -> list[np.ndarray]:
@@ -79,7 +87,7 @@ def evaluate_detections(
 
     Args:
         detections: ``frame, x0, y0, x1, y1, score`` rows (a detection or a track table).
-        truth: ground truth with ``frame, x0, y0, x1, y1`` (see :func:`truth_rows`).
+        truth: ground truth with ``frame, track, x0, y0, x1, y1`` (see :func:`truth_rows`).
         score_threshold: detections must score above it for precision, recall, F1, IoU.
         iou_threshold: IoU for a match.
         min_visible: visibility below which a synthetic mouse is difficult (0: none is).
@@ -90,7 +98,7 @@ def evaluate_detections(
 
     Examples:
         >>> import pandas as pd
-        >>> truth = pd.DataFrame({"frame": [0, 1], "id": 0, "x0": 0.0, "y0": 0.0, "x1": 10.0,
+        >>> truth = pd.DataFrame({"frame": [0, 1], "track": 0, "x0": 0.0, "y0": 0.0, "x1": 10.0,
         ...                       "y1": 10.0})
         >>> found = pd.DataFrame({"frame": [0, 1], "x0": [0.0, 50.0], "y0": 0.0,
         ...                       "x1": [10.0, 60.0], "y1": 10.0, "score": [0.9, 0.8]})
@@ -98,6 +106,7 @@ def evaluate_detections(
         >>> scores["precision"], scores["recall"], scores["ap"], scores["average_iou"]
         (0.5, 0.5, 0.5, 0.5)
     """
+    _check_identity(truth)  # before adding a column the message would list
     flagged = truth.assign(difficult=_difficult(truth, min_visible))
     ground = truth_rows(flagged, extra=("difficult",))
     found = check_table(detections, ("frame", *BOX, "score"), "detections")
@@ -139,10 +148,9 @@ def evaluate_tracks(
 
     Examples:
         >>> import pandas as pd
-        >>> truth = pd.DataFrame({"frame": [0, 1], "mouse": 0, "x0": 0.0, "y0": 0.0,
+        >>> truth = pd.DataFrame({"frame": [0, 1], "track": 0, "x0": 0.0, "y0": 0.0,
         ...                       "x1": 10.0, "y1": 10.0})
-        >>> tracks = truth.rename(columns={"mouse": "track"})
-        >>> scores = evaluate_tracks(tracks, truth)
+        >>> scores = evaluate_tracks(truth, truth)
         >>> scores["mota"], scores["idf1"], scores["id_switches"]
         (1.0, 1.0, 0)
     """

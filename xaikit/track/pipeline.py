@@ -1,4 +1,4 @@
-"""One video end to end: detect, track, clean, summarise, evaluate and write everything."""
+"""One video end to end: detect, track, clean, summarise, evaluate and write the tables."""
 
 from __future__ import annotations
 
@@ -11,11 +11,10 @@ import pandas as pd
 
 from xaikit.track.association import track
 from xaikit.track.behaviour import summary
-from xaikit.track.detection import VideoDetections, detect_video, frame_source
+from xaikit.track.detection import VideoDetections, detect_video
 from xaikit.track.evaluation import evaluate_detections, evaluate_tracks
 from xaikit.track.export import check_format, save_table
 from xaikit.track.occlusion import fill_hidden
-from xaikit.track.render import write_overlay
 from xaikit.track.smoothing import filter_velocity_spikes, interpolate_gaps, smooth_tracks
 
 __all__ = ["TrackingResult", "analyse_video"]
@@ -57,7 +56,6 @@ def analyse_video(
     max_gap: int = 10,
     smooth: bool = True,
     table_format: str = "csv",
-    overlay: bool = True,
     batch_size: int = 8,
     fps: float | None = None,
     device=None,
@@ -74,13 +72,15 @@ def analyse_video(
     speeds.
 
     Files written into ``out`` (when given): ``detections``, ``tracks`` and ``summary`` tables
-    (``.csv`` or ``.parquet``), ``metrics.json`` and ``overlay.mp4``.
+    (``.csv`` or ``.parquet``) and ``metrics.json``. Tracking draws nothing: the overlay video
+    is :func:`xaikit.viz.write_overlay` of the tracks (what ``xaikit track`` writes as
+    ``overlay.mp4``).
 
     Args:
         model: a detector with ``detect`` (see :func:`~xaikit.track.detection.detect_video`).
         video: a path, a VideoReader, an ArenaClip or a ``(T, H, W, 3)`` uint8 array.
         out: output folder (created); ``None`` writes nothing.
-        truth: ground truth (``frame, mouse|track|id, x0, y0, x1, y1``) to score against.
+        truth: ground truth (``frame, track, x0, y0, x1, y1``) to score against.
         animals: number of animals, if known (at most this many identities; hidden animals
             are placed under the one on top).
         tracker: more keyword arguments of :func:`~xaikit.track.association.track`
@@ -90,7 +90,6 @@ def analyse_video(
         max_gap: longest gap interpolated, in frames.
         smooth: smooth the boxes (``False`` keeps the detector's boxes).
         table_format: ``"csv"`` or ``"parquet"``.
-        overlay: write the overlay video.
         batch_size: frames per forward pass.
         fps: frame rate of an array of frames.
         device: ``None`` picks CUDA, then MPS, then CPU.
@@ -130,8 +129,4 @@ def analyse_video(
             result.files[name] = save_table(frame, folder / f"{name}.{table_format}")
         result.files["metrics"] = folder / "metrics.json"
         result.files["metrics"].write_text(json.dumps(metrics, indent=2, default=float))
-        if overlay:
-            frames, _, video_fps, _ = frame_source(video, fps)
-            result.files["overlay"] = folder / "overlay.mp4"
-            write_overlay(result.files["overlay"], frames, tracks, video_fps)
     return result

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from xaikit._arrays import to_numpy
+from xaikit._arrays import check_frames, to_numpy
 
 # matplotlib's tab10, as RGB: distinct, colour-blind-aware colours for identities and classes.
 PALETTE = (
@@ -110,12 +110,7 @@ def draw_trail(image, points, identity: int = 0, thickness: int = 2) -> np.ndarr
 
 
 def _canvas(image) -> np.ndarray:
-    picture = to_numpy(image)
-    if picture.ndim != 3 or picture.shape[2] != 3 or picture.dtype != np.uint8:
-        raise ValueError(
-            f"image must be (H, W, 3) uint8 RGB; got shape {picture.shape}, dtype {picture.dtype}"
-        )
-    return np.ascontiguousarray(picture.copy())
+    return check_frames(to_numpy(image), "image", single=True).copy(order="C")
 
 
 def _draw_caption(canvas: np.ndarray, text: str, corner: tuple[int, int], color) -> None:

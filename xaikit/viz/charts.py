@@ -15,7 +15,7 @@ def metric_bars(
     bar: str = "layer",
     *,
     lower_is_better: bool | None = None,
-    size: tuple[float, float] = (6.0, 3.0),
+    figsize: tuple[float, float] = (6.0, 3.0),
 ):
     """Grouped bar chart: one group per ``group`` entry, one bar per ``bar`` entry inside it.
 
@@ -29,7 +29,7 @@ def metric_bars(
         group: column whose entries make the groups on the x axis, in order of appearance.
         bar: column whose entries make the bars of each group (coloured, in the legend).
         lower_is_better: adds "(lower is better)" or "(higher is better)" to the title.
-        size: figure size in inches.
+        figsize: matplotlib's figure size, ``(width, height)`` in inches.
 
     Returns:
         :class:`~xaikit.viz.figures.SavableFigure` (shows inline; ``savefig`` to PNG, PDF, SVG).
@@ -56,7 +56,7 @@ def metric_bars(
     width = 0.8 / len(bars)
     positions = np.arange(len(groups))
 
-    figure = SavableFigure(figsize=size)
+    figure = SavableFigure(figsize=figsize)
     axis = figure.subplots()
     for index, name in enumerate(bars):
         heights = [lookup.get((entry, name), np.nan) for entry in groups]

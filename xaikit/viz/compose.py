@@ -13,18 +13,9 @@ from collections.abc import Mapping
 import cv2
 import numpy as np
 
-from xaikit._arrays import to_numpy
+from xaikit._arrays import check_frames, to_numpy
 from xaikit.viz.boxes import draw_boxes, draw_trail
 from xaikit.viz.overlay import colormap_table
-
-
-def _frame(frame) -> np.ndarray:
-    picture = to_numpy(frame)
-    if picture.ndim != 3 or picture.shape[2] != 3 or picture.dtype != np.uint8:
-        raise ValueError(
-            f"frame must be (H, W, 3) uint8 RGB; got shape {picture.shape}, dtype {picture.dtype}"
-        )
-    return picture
 
 
 def blend_map(frame, heatmap, alpha: float = 0.5, cmap: str = "jet") -> np.ndarray:
@@ -48,7 +39,7 @@ def blend_map(frame, heatmap, alpha: float = 0.5, cmap: str = "jet") -> np.ndarr
         >>> blend_map(frame, np.ones((2, 2)), alpha=0.0)[0, 0].tolist()
         [0, 0, 0]
     """
-    picture = _frame(frame)
+    picture = check_frames(to_numpy(frame), "frame", single=True)
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha must lie in [0, 1]; got {alpha}")
     values = to_numpy(heatmap)
@@ -97,7 +88,10 @@ def compose_frame(
         >>> out[2, 5].tolist(), out[15, 15].tolist()
         ([214, 39, 40], [255, 255, 255])
     """
-    picture = _frame(frame) if heatmap is None else blend_map(frame, heatmap, alpha, cmap)
+    if heatmap is None:
+        picture = check_frames(to_numpy(frame), "frame", single=True)
+    else:
+        picture = blend_map(frame, heatmap, alpha, cmap)
     for identity, points in (trails or {}).items():
         picture = draw_trail(picture, points, identity=identity)
     if boxes is not None and len(boxes):
@@ -121,7 +115,10 @@ def side_by_side(pictures, gap: int = 4, fill: int = 255) -> np.ndarray:
         >>> side_by_side([np.zeros((2, 2, 3), np.uint8), np.zeros((3, 1, 3), np.uint8)]).shape
         (3, 7, 3)
     """
-    arrays = [_frame(picture) for picture in pictures]
+    arrays = [
+        check_frames(to_numpy(picture), f"picture {number}", single=True)
+        for number, picture in enumerate(pictures)
+    ]
     if not arrays:
         raise ValueError("side_by_side needs at least one picture")
     height = max(array.shape[0] for array in arrays)

@@ -11,37 +11,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from xaikit._arrays import to_numpy
-
-
-def normalize_map(heatmap) -> np.ndarray:
-    """Min-max normalise a map to [0, 1], keeping NaN where the map has NaN.
-
-    Convention: a constant map (or one whose finite values are all equal) becomes all
-    zeros, since it highlights nothing; a map with no finite value stays all NaN.
-
-    Args:
-        heatmap: array or tensor of any shape.
-
-    Returns:
-        ``float32`` array of the same shape.
-
-    Examples:
-        >>> normalize_map([[1.0, 3.0], [2.0, float("nan")]]).tolist()
-        [[0.0, 1.0], [0.5, nan]]
-        >>> normalize_map([[4.0, 4.0]]).tolist()
-        [[0.0, 0.0]]
-    """
-    values = to_numpy(heatmap).astype(np.float32, copy=True)
-    finite = np.isfinite(values)
-    if not finite.any():
-        return np.full_like(values, np.nan)
-    low, high = values[finite].min(), values[finite].max()
-    values[~finite] = np.nan
-    if high <= low:
-        values[finite] = 0.0
-        return values
-    return (values - low) / (high - low)
+from xaikit._arrays import minmax, to_numpy
 
 
 @lru_cache(maxsize=32)
@@ -70,8 +40,9 @@ def colorize(heatmap, cmap: str = "jet", normalize: bool = True) -> np.ndarray:
 
     Args:
         heatmap: ``(H, W)`` array or tensor. With ``normalize=True`` it is min-max
-            normalised first (see :func:`normalize_map`); otherwise it must already lie
-            in [0, 1] and values outside are clipped.
+            normalised first (:func:`xaikit._arrays.minmax`: NaN stays NaN, a constant map
+            becomes zeros); otherwise it must already lie in [0, 1] and values outside are
+            clipped.
         cmap: matplotlib colormap name.
         normalize: whether to min-max normalise.
 
@@ -81,11 +52,13 @@ def colorize(heatmap, cmap: str = "jet", normalize: bool = True) -> np.ndarray:
     Examples:
         >>> colorize([[0.0, 1.0]], cmap="gray").tolist()
         [[[0, 0, 0], [255, 255, 255]]]
+        >>> colorize([[2.0, 2.0, float("nan")]]).tolist()  # constant: the lowest; NaN: black
+        [[[0, 0, 128], [0, 0, 128], [0, 0, 0]]]
     """
     values = to_numpy(heatmap)
     if values.ndim != 2:
         raise ValueError(f"heatmap must have shape (H, W); got shape {values.shape}")
-    values = normalize_map(values) if normalize else values.astype(np.float32)
+    values = minmax(values, batched=False) if normalize else values.astype(np.float32)
     nan = ~np.isfinite(values)
     index = np.round(np.clip(np.nan_to_num(values, nan=0.0), 0.0, 1.0) * 255).astype(np.uint8)
     rgb = colormap_table(cmap)[index]

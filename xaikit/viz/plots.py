@@ -281,7 +281,7 @@ def threshold_plot(
     *,
     ylabel: str | None = None,
     xlabel: str | None = None,
-    size: tuple[float, float] = (5.0, 3.2),
+    figsize: tuple[float, float] = (5.0, 3.2),
 ):
     """Score against threshold, one line per row of a wide table (e.g. MaxBoxAcc vs IoU).
 
@@ -290,7 +290,7 @@ def threshold_plot(
             columns numeric thresholds; other columns (``"average"``) are left out.
         ylabel: y-axis label (default: the columns' name).
         xlabel: x-axis label (default: ``"threshold"``).
-        size: figure size in inches.
+        figsize: matplotlib's figure size, ``(width, height)`` in inches.
 
     Returns:
         :class:`~xaikit.viz.figures.SavableFigure`.
@@ -306,7 +306,7 @@ def threshold_plot(
     numeric = [c for c in table.columns if isinstance(c, (int, float, np.number))]
     if not numeric or len(table) == 0:
         raise ValueError("threshold_plot needs rows and at least one numeric threshold column")
-    figure = SavableFigure(figsize=size)
+    figure = SavableFigure(figsize=figsize)
     axis = figure.subplots()
     for index, (key, row) in enumerate(table[numeric].iterrows()):
         label = " · ".join(str(k) for k in key if str(k)) if isinstance(key, tuple) else str(key)
@@ -321,14 +321,15 @@ def threshold_plot(
     return figure
 
 
-def table_figure(table, *, title: str | None = None, digits: int = 3, size=None):
+def table_figure(table, *, title: str | None = None, digits: int = 3, figsize=None):
     """A DataFrame drawn as a table figure, for exporting a paper table as PNG, PDF or SVG.
 
     Args:
         table: pandas DataFrame; its index (tuples joined with " · ") labels the rows.
         title: caption above the table.
         digits: decimals of float cells (NaN shows as "–").
-        size: figure size in inches (default from the table's shape).
+        figsize: matplotlib's figure size, ``(width, height)`` in inches (default from the
+            table's shape).
 
     Returns:
         :class:`~xaikit.viz.figures.SavableFigure`.
@@ -354,8 +355,8 @@ def table_figure(table, *, title: str | None = None, digits: int = 3, size=None)
         for key in table.index
     ]
     columns = [str(c) for c in table.columns]
-    size = size or (1.2 + 0.9 * len(columns) + 0.07 * max(map(len, rows)), 0.5 + 0.25 * len(rows))
-    figure = SavableFigure(figsize=size)
+    default = (1.2 + 0.9 * len(columns) + 0.07 * max(map(len, rows)), 0.5 + 0.25 * len(rows))
+    figure = SavableFigure(figsize=figsize or default)
     axis = figure.subplots()
     axis.set_axis_off()
     drawn = axis.table(cellText=text, rowLabels=rows, colLabels=columns, loc="center")

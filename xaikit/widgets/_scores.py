@@ -1,74 +1,61 @@
-"""Scores of one map against a reference: human fixations or object boxes."""
+"""Scores of one map against its references (human fixations, object boxes): every metric of
+the registry (:data:`xaikit.metrics.METRICS`) that the references allow, one column per metric
+and threshold."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from xaikit.metrics import localization
-from xaikit.metrics.tables import FIXATION_METRICS as SALIENCY_METRICS
-
-#: Scores of a map against object boxes (inclusive pixel corners).
-BOX_METRICS = {
-    "energy-box IoU 90%": False,
-    "hit point": False,
-}
+from xaikit.metrics.registry import evaluate, higher_is_better, label
 
 
-def lower_is_better(metric: str) -> bool:
-    """Whether a lower value of ``metric`` is better (MAE, KLD)."""
-    if metric in SALIENCY_METRICS:
-        return SALIENCY_METRICS[metric][2]
-    if metric in BOX_METRICS:
-        return BOX_METRICS[metric]
-    raise ValueError(f"unknown metric {metric!r}; valid: {[*SALIENCY_METRICS, *BOX_METRICS]}")
-
-
-def saliency_scores(saliency_map, human_map=None, fixation_mask=None) -> dict[str, float]:
-    """The humans-vs-CNN scores of one map: MAE, CC, SIM, KLD (against the human map) and
-    NSS, AUC-Judd (against the fixated pixels), as ``xaikit.metrics.saliency`` computes them.
+def references(boxes=None, human_map=None, fixation_mask=None) -> dict:
+    """The registry's references of one image from what a widget was given (``None``: absent).
 
     Args:
-        saliency_map: ``(H, W)`` map.
-        human_map: ``(H, W)`` human fixation map in [0, 1], or ``None``.
-        fixation_mask: ``(H, W)`` fixated pixels, or ``None``.
-
-    Returns:
-        ``{metric: value}`` for the metrics the given ground truth allows, in the order of
-        :data:`SALIENCY_METRICS`.
+        boxes: ``(K, 4)`` object boxes ``x0, y0, x1, y1``, continuous image pixels.
+        human_map: ``(H, W)`` human fixation map in [0, 1] (reference ``"density"``).
+        fixation_mask: ``(H, W)`` fixated pixels (reference ``"fixations"``).
 
     Examples:
-        >>> import numpy as np
-        >>> human = np.array([[1.0, 0.0], [0.0, 0.0]])
-        >>> scores = saliency_scores(np.array([[0.9, 0.1], [0.1, 0.1]]), human, human > 0)
-        >>> list(scores), round(scores["AUC-Judd"], 2)
-        (['MAE', 'CC', 'SIM', 'NSS', 'AUC-Judd', 'KLD'], 1.0)
+        >>> sorted(references(boxes=[[1, 1, 3, 3]], fixation_mask=np.eye(2)))
+        ['boxes', 'fixations']
     """
-    truth = {"map": human_map, "mask": fixation_mask}
-    scores = {}
-    for name, (function, needs, _) in SALIENCY_METRICS.items():
-        if truth[needs] is not None:
-            scores[name] = float(function(saliency_map, truth[needs]))
-    if not scores:
-        raise ValueError("give a human map, a fixation mask or both")
-    return scores
+    given = {}
+    if boxes is not None:
+        given["boxes"] = [np.asarray(boxes, np.float64).reshape(-1, 4)]
+    if human_map is not None:
+        given["density"] = human_map
+    if fixation_mask is not None:
+        given["fixations"] = fixation_mask
+    return given
 
 
-def box_scores(saliency_map, boxes) -> dict[str, float]:
-    """Scores of one map against object boxes ``(K, 4)`` (``x0, y0, x1, y1``, inclusive):
-    the IoU of the box holding 90 % of the map's energy with the best-overlapping object box
-    (:func:`xaikit.metrics.localization.energy_box_iou`) and whether the map's maximum falls in
-    a box (:func:`~xaikit.metrics.localization.hit_point`, 1.0 or 0.0).
+def map_scores(saliency_map, given: dict) -> dict[str, float]:
+    """``{column: value}`` of one ``(H, W)`` map for every registered metric ``given`` allows;
+    columns are :func:`~xaikit.metrics.registry.label` names (``"energy IoU @0.9"``), in
+    registry order. No reference gives no score.
 
     Examples:
-        >>> import numpy as np
         >>> heat = np.zeros((6, 6)); heat[1:3, 1:3] = 1.0
-        >>> box_scores(heat, [[1, 1, 2, 2]])
-        {'energy-box IoU 90%': 1.0, 'hit point': 1.0}
+        >>> scores = map_scores(heat, references(boxes=[[1, 1, 3, 3]]))
+        >>> scores["hit point"], scores["energy IoU @0.9"]
+        (1.0, 1.0)
+        >>> map_scores(heat, {})
+        {}
     """
-    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    if not given:
+        return {}
     return {
-        "energy-box IoU 90%": float(
-            localization.energy_box_iou(saliency_map, [boxes], energies=[0.9])[0, 0]
-        ),
-        "hit point": float(localization.hit_point(saliency_map, [boxes])),
+        label(name, threshold): value for name, threshold, value in evaluate(saliency_map, given)
     }
+
+
+def arrow(column: str) -> str:
+    """``"↑"`` when a higher value of the metric of ``column`` is better, else ``"↓"``.
+
+    Examples:
+        >>> arrow("MAE"), arrow("MaxBoxAcc @0.5")
+        ('↓', '↑')
+    """
+    return "↑" if higher_is_better(column) else "↓"

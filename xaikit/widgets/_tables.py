@@ -1,8 +1,9 @@
 """Detections and tracks given as plain tables, looked up per frame.
 
 A table is a pandas DataFrame with the columns ``frame, x0, y0, x1, y1`` (frame pixels) and,
-optionally, ``track_id`` (or ``track``, as :func:`xaikit.track.track` names it), ``label`` and
-``score``, so the widgets do not depend on any detector or tracker.
+optionally, ``track`` (the identity, as in every xaikit table: :func:`xaikit.track.track`,
+synthetic truth, COCO files read back), ``label`` and ``score``, so the widgets do not depend on
+any detector or tracker.
 """
 
 from __future__ import annotations
@@ -17,14 +18,13 @@ class FrameTable:
     """Boxes and track trails of a detection / track table, grouped by frame once.
 
     Args:
-        table: DataFrame with :data:`BOX_COLUMNS`, optional ``track_id`` (or ``track``),
-            ``label``, ``score``.
+        table: DataFrame with :data:`BOX_COLUMNS`, optional ``track``, ``label``, ``score``.
         name: what the table is called in error messages.
-        require_tracks: whether ``track_id`` is required (trails need it).
+        require_tracks: whether ``track`` is required (trails need it).
 
     Examples:
         >>> import pandas as pd
-        >>> table = pd.DataFrame({"frame": [0, 1, 2], "track_id": 7, "x0": [0, 2, 4],
+        >>> table = pd.DataFrame({"frame": [0, 1, 2], "track": 7, "x0": [0, 2, 4],
         ...                       "y0": 0, "x1": [2, 4, 6], "y1": 2})
         >>> boxes, labels, identities = FrameTable(table).boxes(1)
         >>> boxes.tolist(), labels, identities
@@ -36,20 +36,18 @@ class FrameTable:
     def __init__(self, table, name: str = "detections", require_tracks: bool = False):
         if not isinstance(table, pd.DataFrame):
             raise TypeError(f"{name} must be a pandas DataFrame; got {type(table).__name__}")
-        if "track" in table.columns and "track_id" not in table.columns:
-            table = table.rename(columns={"track": "track_id"})
-        required = BOX_COLUMNS + (("track_id",) if require_tracks else ())
+        required = BOX_COLUMNS + (("track",) if require_tracks else ())
         missing = [column for column in required if column not in table.columns]
         if missing:
             raise ValueError(
                 f"{name} lacks column(s) {missing}; needs {list(required)} "
-                f"(optional: track_id, label, score); has {list(table.columns)}"
+                f"(optional: track, label, score); has {list(table.columns)}"
             )
         table = table.sort_values("frame", kind="stable")
         self.table = table
         frames = table["frame"].to_numpy(np.int64)
         corners = table[list(BOX_COLUMNS[1:])].to_numpy(np.float64)
-        tracks = table["track_id"].to_numpy(np.int64) if "track_id" in table else None
+        tracks = table["track"].to_numpy(np.int64) if "track" in table else None
         captions = _captions(table)
         self._rows: dict[int, np.ndarray] = {
             int(frame): np.flatnonzero(frames == frame) for frame in np.unique(frames)
@@ -73,11 +71,11 @@ class FrameTable:
     def cam_table(self) -> pd.DataFrame:
         """``frame, x0, y0, x1, y1`` and ``track`` (when known), one row per box, sorted by
         frame: the table a :class:`~xaikit.track.DetectionCAMCache` explains."""
-        columns = list(BOX_COLUMNS) + (["track_id"] if self._tracks is not None else [])
-        return self.table[columns].rename(columns={"track_id": "track"}).reset_index(drop=True)
+        columns = list(BOX_COLUMNS) + (["track"] if self._tracks is not None else [])
+        return self.table[columns].reset_index(drop=True)
 
     def trails(self, frame: int, length: int = 30) -> dict[int, np.ndarray]:
-        """``{track_id: (length, 2) centroids of frames frame-length+1 .. frame}``; NaN rows
+        """``{track: (length, 2) centroids of frames frame-length+1 .. frame}``; NaN rows
         where the track was not seen (so the trail breaks there). Tracks not seen in that
         window are left out."""
         trails = {}
@@ -93,8 +91,8 @@ class FrameTable:
 
 def _captions(table: pd.DataFrame) -> list[str]:
     parts = []
-    if "track_id" in table:
-        parts.append("#" + table["track_id"].astype(int).astype(str))
+    if "track" in table:
+        parts.append("#" + table["track"].astype(int).astype(str))
     if "label" in table:
         parts.append(table["label"].astype(str))
     if "score" in table:

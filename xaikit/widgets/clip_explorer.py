@@ -8,23 +8,24 @@ import ipywidgets as W
 import numpy as np
 import torch
 
+from xaikit._arrays import check_frames
+from xaikit._runtime import model_device
+from xaikit.explain import FrameMaps, frames
+from xaikit.explain.targets import Counterfactual
 from xaikit.viz.compose import blend_map
 from xaikit.viz.encode import encode_jpeg
 from xaikit.viz.figures import figure_grid
 from xaikit.widgets._base import Panel, guarded
 from xaikit.widgets._controls import cmap_picker, frame_controls, opacity_slider
-from xaikit.widgets._maps import feature_layers, pick_layers, resolve_preprocess
-
-#: The maps a clip is explained with: per-layer 3DCAM, Sum-3DCAM and the counterfactual 3DCAM.
-CLIP_METHODS = ("3dcam", "sum_3dcam", "3dcam_counterfactual")
 
 
 class ClipExplorer(Panel):
     """Scrub the frames of a clip; see the top-k classes and, for the chosen one, per-layer
     3DCAM, Sum-3DCAM over the layers and the counterfactual 3DCAM (what speaks against it).
 
-    Maps are computed once per chosen class (one :func:`xaikit.explain` call for all three
-    methods and every layer) and kept; scrubbing and switching maps only redraws.
+    Maps come from :func:`xaikit.explain.frames`, computed once per chosen class (one pass for
+    3DCAM of every layer with their sum, one for the counterfactual target) and kept;
+    scrubbing and switching maps only redraws.
 
     Args:
         clip: ``(T, H, W, 3)`` ``uint8`` RGB frames.
@@ -46,7 +47,7 @@ class ClipExplorer(Panel):
         >>> clip = np.random.default_rng(0).integers(0, 255, (4, 16, 16, 3), dtype=np.uint8)
         >>> explorer = ClipExplorer(clip, net, layers=["1"], k=2)
         >>> len(explorer.target.options), [label for label, _ in explorer.map_choice.options]
-        (2, ['3DCAM · 1', 'Sum-3DCAM · all layers', 'counterfactual 3DCAM · 1'])
+        (2, ['3DCAM · 1', 'counterfactual 3DCAM · 1'])
         >>> explorer.close()
     """
 
@@ -64,28 +65,30 @@ class ClipExplorer(Panel):
         cmap: str = "jet",
         device=None,
     ):
-        self.clip = np.asarray(clip)
-        if self.clip.ndim != 4 or self.clip.shape[-1] != 3 or self.clip.dtype != np.uint8:
-            raise ValueError(f"clip must be (T, H, W, 3) uint8 RGB; got {self.clip.shape}")
-        self.model = model
-        preprocess = resolve_preprocess(model, preprocess, self.clip.shape[1:3], video=True)
-        parameter = next(model.parameters(), None)
-        device = device or (parameter.device if parameter is not None else "cpu")
-        self.x, mappings = preprocess(self.clip, device=device)
-        if self.x.ndim != 5:
+        self.clip = check_frames(clip, "clip")
+        self.model, self.device = model, device
+        self.preprocess = preprocess
+        first = self._maps_of(None, layers)
+        self.x = first.preprocess(self.clip, device=device or model_device(model))[0]
+        if not first.video_model or self.x.ndim != 5:
             raise ValueError(
                 f"ClipExplorer needs a 3D model input (B, C, T, H, W); got {tuple(self.x.shape)}"
             )
-        self.mapping = mappings[0]
-        self.catalogue = feature_layers(model, self.x[:1])
-        self.layers = pick_layers(model, self.catalogue, layers)
+        self.catalogue, self.layers = first.catalogue, first.layers
         info = getattr(model, "xaikit_info", None)
         self.categories = categories or getattr(info, "categories", None)
         self.top = self._top_classes(k)
-        self._maps: dict[int, dict[tuple[str, str], np.ndarray]] = {}
+        self._maps: dict[int, dict[str, FrameMaps]] = {}
         super().__init__()  # widgets only from here on, so a bad argument leaks none
         self._build(alpha, cmap, fps)
         self.render()
+
+    def _maps_of(self, target, layers=None) -> FrameMaps:
+        return frames(
+            self.model, self.clip, "3dcam", layers, target, preprocess=self.preprocess,
+            batch_size=len(self.clip), device=self.device,
+            sums=[layers] if layers is not None and len(layers) > 1 else (),
+        )  # fmt: skip
 
     def _top_classes(self, k: int) -> list[tuple[int, float]]:
         with torch.no_grad():
@@ -114,11 +117,11 @@ class ClipExplorer(Panel):
                 layout=W.Layout(width="320px"),
             )
         )
-        choices = [(f"3DCAM · {layer}", ("3dcam", layer)) for layer in self.layers]
-        choices.append(("Sum-3DCAM · all layers", ("sum_3dcam", "+".join(self.layers))))
+        choices = [(f"3DCAM · {layer}", ("class", layer)) for layer in self.layers]
+        if len(self.layers) > 1:
+            choices.append(("Sum-3DCAM · all layers", ("class", "+".join(self.layers))))
         choices += [
-            (f"counterfactual 3DCAM · {layer}", ("3dcam_counterfactual", layer))
-            for layer in self.layers
+            (f"counterfactual 3DCAM · {layer}", ("counterfactual", layer)) for layer in self.layers
         ]
         self.map_choice = own(
             W.Dropdown(options=choices, description="map", layout=W.Layout(width="420px"))
@@ -148,32 +151,22 @@ class ClipExplorer(Panel):
         )
         self.box.add_class("xaikit-clip-explorer")
 
-    def maps_for(self, class_index: int) -> dict[tuple[str, str], np.ndarray]:
-        """``{(method, layer): (T_map, H, W) map in [0, 1]}`` explaining ``class_index``."""
+    def maps_for(self, class_index: int) -> dict[str, FrameMaps]:
+        """``{"class": ..., "counterfactual": ...}``: the :class:`~xaikit.explain.FrameMaps`
+        of 3DCAM (with Sum-3DCAM over the layers) for ``class_index`` and against it."""
         if class_index not in self._maps:
-            from xaikit.explain import explain
-
-            results = explain(
-                self.model,
-                self.x[:1],
-                method=list(CLIP_METHODS),
-                layers=self.layers,
-                target=int(class_index),
-                progress=False,
-            )
+            index = int(class_index)
             self._maps[class_index] = {
-                (method, key): self.mapping.map_to_frame(value[0].detach().float().cpu()).numpy()
-                for method, explanation in results.items()
-                for key, value in explanation.maps.items()
+                "class": self._maps_of(index, self.layers),
+                "counterfactual": self._maps_of(Counterfactual(index), self.layers),
             }
         return self._maps[class_index]
 
     def heatmap(self, frame: int | None = None) -> np.ndarray:
         """The chosen map at clip frame ``frame`` (default: the slider's), ``(H, W)``."""
         frame = self.slider.value if frame is None else int(frame)
-        volume = self.maps_for(self.target.value)[self.map_choice.value]
-        # The map's time axis has the input's length; pick the slice covering this frame.
-        return volume[min(frame * volume.shape[0] // len(self.clip), volume.shape[0] - 1)]
+        which, layer = self.map_choice.value
+        return self.maps_for(self.target.value)[which].get(frame, "3dcam", layer)
 
     def picture(self, frame: int | None = None) -> np.ndarray:
         """Clip frame ``frame`` with the chosen map blended in, ``(H, W, 3)`` ``uint8``."""

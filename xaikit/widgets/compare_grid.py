@@ -6,21 +6,23 @@ import ipywidgets as W
 import numpy as np
 import pandas as pd
 
+from xaikit.explain import frames
 from xaikit.viz.compose import blend_map, compose_frame
 from xaikit.viz.encode import figure_bytes
 from xaikit.viz.figures import figure_grid
 from xaikit.widgets._base import Panel, guarded
 from xaikit.widgets._controls import cmap_picker, opacity_slider
-from xaikit.widgets._maps import image_maps
-from xaikit.widgets._scores import box_scores, lower_is_better, saliency_scores
+from xaikit.widgets._scores import arrow, map_scores, references
 
 
 class CompareGrid(Panel):
     """The method x layer grid of maps on one image or frame, each panel titled with its score.
 
     Rows are methods, columns layers (pixel methods, which have no layer, fill the first
-    column). The reference is object boxes (energy-box IoU, hit point) or human fixations
-    (MAE, CC, SIM, NSS, AUC-Judd, KLD); the metric picker re-titles the panels and
+    column). The reference is object boxes, human fixations or both; every map is scored once
+    with every registered metric they allow (:data:`xaikit.metrics.METRICS`: hit point,
+    energy IoU, MaxBoxAcc, ... against boxes; AUC-Judd, NSS, CC, MAE, ... against fixations),
+    one column per metric and threshold. The metric picker re-titles the panels and
     :attr:`scores` holds every score as a table.
 
     Args:
@@ -28,7 +30,8 @@ class CompareGrid(Panel):
         model: the CNN.
         methods: method names (see ``xaikit.explain.METHODS``).
         layers: layer names; ``None`` takes the model card's layers or the deepest feature map.
-        boxes: reference object boxes ``(K, 4)`` ``x0, y0, x1, y1`` in image pixels, or ``None``.
+        boxes: reference object boxes ``(K, 4)`` ``x0, y0, x1, y1`` in continuous image pixels
+            (pixel i covers [i, i + 1), as :mod:`xaikit.data` writes them), or ``None``.
         fixations: reference fixations (a table with ``x, y, duration`` or an ``(N, 2|3)``
             array, see :func:`xaikit.data.fixation_map`), or ``None``.
         human_map: a ready ``(H, W)`` human fixation map in [0, 1] instead of (or besides)
@@ -42,9 +45,11 @@ class CompareGrid(Panel):
         >>> net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(),
         ...                     nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2))
         >>> grid = CompareGrid(np.zeros((16, 16, 3), np.uint8), net, ["gradcam", "layercam"],
-        ...                    layers=["0", "1"], boxes=[[2, 2, 9, 9]])
+        ...                    layers=["0", "1"], boxes=[[2, 2, 10, 10]])
         >>> grid.scores[["method", "layer"]].values.tolist()
         [['gradcam', '0'], ['gradcam', '1'], ['layercam', '0'], ['layercam', '1']]
+        >>> "hit point" in grid.metric.options
+        True
         >>> grid.close()
     """
 
@@ -65,9 +70,11 @@ class CompareGrid(Panel):
         cmap: str = "jet",
     ):
         self.image_array = np.asarray(image)
-        self.catalogue, self.layers, self.maps = image_maps(
-            model, self.image_array, methods, layers, target, preprocess, device
+        explained = frames(
+            model, self.image_array, methods, layers, target, preprocess=preprocess, device=device
         )
+        self.catalogue, self.layers = explained.catalogue, explained.layers
+        self.maps = explained.all(0)
         self.methods = list(dict.fromkeys(method for method, _ in self.maps))
         self.boxes = None if boxes is None else np.asarray(boxes, np.float64).reshape(-1, 4)
         self.human_map, self.fixation_mask = _human_reference(
@@ -89,14 +96,11 @@ class CompareGrid(Panel):
         self.render()
 
     def _score_table(self) -> pd.DataFrame:
-        rows = []
-        for (method, key), heatmap in self.maps.items():
-            row = {"method": method, "layer": key}
-            if self.boxes is not None:
-                row.update(box_scores(heatmap, self.boxes))
-            if self.human_map is not None or self.fixation_mask is not None:
-                row.update(saliency_scores(heatmap, self.human_map, self.fixation_mask))
-            rows.append(row)
+        given = references(self.boxes, self.human_map, self.fixation_mask)
+        rows = [
+            {"method": method, "layer": key, **map_scores(heatmap, given)}
+            for (method, key), heatmap in self.maps.items()
+        ]
         return pd.DataFrame(rows)
 
     def panels(self) -> tuple[list[np.ndarray], list[str]]:
@@ -121,8 +125,7 @@ class CompareGrid(Panel):
                 title = f"{method} · {key}"
                 if metric is not None:
                     row = self.scores[(self.scores.method == method) & (self.scores.layer == key)]
-                    arrow = "↓" if lower_is_better(metric) else "↑"
-                    title += f"\n{metric} {arrow} {float(row[metric].iloc[0]):.3f}"
+                    title += f"\n{metric} {arrow(metric)} {float(row[metric].iloc[0]):.3f}"
                 titles.append(title)
         return pictures, titles
 

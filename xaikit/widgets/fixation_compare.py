@@ -8,14 +8,15 @@ import ipywidgets as W
 import numpy as np
 import pandas as pd
 
+from xaikit.explain import frames
+from xaikit.metrics.registry import higher_is_better
 from xaikit.viz.charts import metric_bars
 from xaikit.viz.compose import blend_map, side_by_side
 from xaikit.viz.encode import encode_jpeg, figure_bytes
 from xaikit.viz.figures import figure_grid
 from xaikit.widgets._base import Panel, guarded
 from xaikit.widgets._controls import cmap_picker, layer_options, opacity_slider
-from xaikit.widgets._maps import image_maps
-from xaikit.widgets._scores import SALIENCY_METRICS, lower_is_better, saliency_scores
+from xaikit.widgets._scores import arrow, map_scores, references
 from xaikit.widgets.compare_grid import _human_reference
 
 
@@ -24,8 +25,10 @@ class FixationCompare(Panel):
     metrics and the per-method, per-layer bar chart of the humans-vs-CNN paper.
 
     The human map is :func:`xaikit.data.fixation_map` (duration-weighted, Gaussian-blurred,
-    in [0, 1]); the fixated pixels (:func:`xaikit.data.fixations.fixation_mask`) feed NSS and
-    AUC-Judd. Every map is scored once; picking a method, layer or chart metric only redraws.
+    in [0, 1]) feeds the metrics that read a fixation density (MAE, CC, SIM, KLD, ...), the
+    fixated pixels (:func:`xaikit.data.fixations.fixation_mask`) those that read fixations
+    (NSS, AUC-Judd, ...): every registered metric (:data:`xaikit.metrics.METRICS`) these two
+    allow. Every map is scored once; picking a method, layer or chart metric only redraws.
 
     Args:
         image: ``(H, W, 3)`` ``uint8`` RGB image.
@@ -39,7 +42,7 @@ class FixationCompare(Panel):
         alpha, cmap: initial opacity and colormap.
 
     Attributes:
-        scores: DataFrame ``method, layer, MAE, CC, SIM, NSS, AUC-Judd, KLD``.
+        scores: DataFrame ``method, layer``, then one column per metric.
 
     Examples:
         >>> import numpy as np
@@ -48,8 +51,8 @@ class FixationCompare(Panel):
         ...                     nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2))
         >>> image = np.random.default_rng(0).integers(0, 255, (32, 32, 3), dtype=np.uint8)
         >>> compare = FixationCompare(image, np.array([[8.0, 8.0, 200.0]]), net, layers=["1"])
-        >>> list(compare.scores.columns)
-        ['method', 'layer', 'MAE', 'CC', 'SIM', 'NSS', 'AUC-Judd', 'KLD']
+        >>> list(compare.scores.columns)[:2], {"MAE", "NSS"} <= set(compare.scores.columns)
+        (['method', 'layer'], True)
         >>> compare.close()
     """
 
@@ -69,21 +72,21 @@ class FixationCompare(Panel):
         cmap: str = "jet",
     ):
         self.image_array = np.asarray(image)
-        self.catalogue, self.layers, self.maps = image_maps(
-            model, self.image_array, methods, layers, target, preprocess, device
+        explained = frames(
+            model, self.image_array, methods, layers, target, preprocess=preprocess, device=device
         )
+        self.catalogue, self.layers = explained.catalogue, explained.layers
+        self.maps = explained.all(0)
         self.human_map, self.fixation_mask = _human_reference(
             self.image_array, fixations, human_map
         )
+        given = references(human_map=self.human_map, fixation_mask=self.fixation_mask)
         rows = [
-            {
-                "method": method,
-                "layer": key,
-                **saliency_scores(heatmap, self.human_map, self.fixation_mask),
-            }
+            {"method": method, "layer": key, **map_scores(heatmap, given)}
             for (method, key), heatmap in self.maps.items()
         ]
         self.scores = pd.DataFrame(rows)
+        self.metric_names = [c for c in self.scores.columns if c not in ("method", "layer")]
         self._charts: dict[str, bytes] = {}
         super().__init__()  # widgets only from here on, so a bad argument leaks none
 
@@ -100,7 +103,7 @@ class FixationCompare(Panel):
         )
         self.alpha = own(opacity_slider(alpha))
         self.cmap = own(cmap_picker(cmap))
-        self.chart_metric = own(W.Dropdown(options=list(SALIENCY_METRICS), description="chart"))
+        self.chart_metric = own(W.Dropdown(options=self.metric_names, description="chart"))
         height, width = self.image_array.shape[:2]
         self.picture = own(W.Image(format="jpeg"))
         self.metrics = own(W.HTML())
@@ -139,7 +142,7 @@ class FixationCompare(Panel):
         """Scores of the chosen map: ``{"MAE": ..., "CC": ..., ...}``."""
         method, layer = self.current()
         row = self.scores[(self.scores.method == method) & (self.scores.layer == layer)]
-        return {name: float(row[name].iloc[0]) for name in SALIENCY_METRICS}
+        return {name: float(row[name].iloc[0]) for name in self.metric_names}
 
     def panels(self) -> list[np.ndarray]:
         """``[human map over the image, chosen CNN map over the image]``, ``(H, W, 3)`` each."""
@@ -156,7 +159,7 @@ class FixationCompare(Panel):
         """Redraw the two maps and the metrics of the chosen method and layer."""
         self.picture.value = encode_jpeg(side_by_side(self.panels()))
         cells = "".join(
-            f"<td style='padding:0 8px'>{html.escape(name)} {'↓' if lower_is_better(name) else '↑'}"
+            f"<td style='padding:0 8px'>{html.escape(name)} {arrow(name)}"
             f"<br><b>{value:.3f}</b></td>"
             for name, value in self.current_scores().items()
         )
@@ -169,7 +172,7 @@ class FixationCompare(Panel):
     def chart_figure(self, metric: str | None = None):
         """The per-method, per-layer bar chart of ``metric`` (default: the chart picker's)."""
         metric = metric or self.chart_metric.value
-        return metric_bars(self.scores, metric, lower_is_better=lower_is_better(metric))
+        return metric_bars(self.scores, metric, lower_is_better=not higher_is_better(metric))
 
     @guarded
     def render_chart(self) -> None:
@@ -182,6 +185,7 @@ class FixationCompare(Panel):
     def figure(self):
         """Human map and chosen CNN map side by side, titled with the scores."""
         method, layer = self.current()
-        scores = "  ".join(f"{name} {value:.2f}" for name, value in self.current_scores().items())
-        titles = ["human fixations", f"{method} · {layer}\n{scores}"]
+        items = [f"{name} {value:.2f}" for name, value in self.current_scores().items()]
+        lines = ["  ".join(items[start : start + 3]) for start in range(0, len(items), 3)]
+        titles = ["human fixations", "\n".join([f"{method} · {layer}", *lines])]
         return figure_grid(self.panels(), titles, panel_size=4.0)

@@ -7,6 +7,7 @@ import html
 import ipywidgets as W
 import numpy as np
 
+from xaikit.explain import frames
 from xaikit.viz.compose import compose_frame
 from xaikit.viz.encode import encode_jpeg
 from xaikit.viz.figures import figure_grid
@@ -14,7 +15,6 @@ from xaikit.widgets._base import Panel, close_widget, guarded
 from xaikit.widgets._cache import BytesCache
 from xaikit.widgets._controls import cmap_picker, frame_controls, layer_options, opacity_slider
 from xaikit.widgets._frames import FrameSource
-from xaikit.widgets._maps import DetectionMapStore, MapStore, is_detector, sample_map
 from xaikit.widgets._tables import FrameTable
 
 try:  # click-to-probe and arrow keys on the picture; without it the slider still steps
@@ -33,21 +33,53 @@ def detected_boxes(model, video, score_threshold: float, fps: float, device=None
     return run.table[run.table["score"] > score_threshold].reset_index(drop=True)
 
 
+def is_detector(model) -> bool:
+    """Whether ``model`` is a Darknet-style detector whose detections get their own maps
+    (``detect`` and ``box_scores``, as :class:`~xaikit.models.Darknet` has)."""
+    return all(callable(getattr(model, name, None)) for name in ("detect", "box_scores"))
+
+
+def sample_map(heatmap: np.ndarray, x: float, y: float, shape: tuple[int, int]) -> float:
+    """Bilinear value of a map (any resolution) at pixel ``(x, y)`` of a picture of ``shape``.
+
+    Args:
+        heatmap: ``(h, w)`` map.
+        x, y: pixel coordinates in the picture (0 = left / top edge).
+        shape: ``(H, W)`` of the picture the map is drawn on.
+
+    Examples:
+        >>> sample_map(np.array([[0.0, 1.0]]), x=2.0, y=0.0, shape=(2, 4))
+        0.75
+    """
+    h, w = heatmap.shape
+    height, width = shape
+    u = float(np.clip((x + 0.5) * w / width - 0.5, 0, w - 1))
+    v = float(np.clip((y + 0.5) * h / height - 0.5, 0, h - 1))
+    u0, v0 = int(u), int(v)
+    u1, v1 = min(u0 + 1, w - 1), min(v0 + 1, h - 1)
+    du, dv = u - u0, v - v0
+    values = heatmap.astype(np.float64)
+    top = values[v0, u0] * (1 - du) + values[v0, u1] * du
+    bottom = values[v1, u0] * (1 - du) + values[v1, u1] * du
+    return float(top * (1 - dv) + bottom * dv)
+
+
 class VideoExplorer(Panel):
     """Scrub a video frame by frame with overlays: heatmap, detection boxes, track trails.
 
     The Play button drives the frame slider in the browser (``jslink``); the kernel renders the
     frame the slider shows: the cached frame, the cached map of the chosen method and layer
     blended in (:func:`xaikit.viz.compose.blend_map`), boxes and trails drawn, JPEG-encoded
-    once per setting and kept in a byte cache. Maps are computed in batches of frames on first
-    use (or all at once with "compute all maps") and kept at feature resolution. "smooth
+    once per setting and kept in a byte cache. Maps come from :func:`xaikit.explain.frames`:
+    computed in batches of frames on first use (or all at once with "compute all maps"),
+    kept at feature resolution, in memory or in ``cache``. "smooth
     playback" pre-encodes every frame and flips through them in the browser (a ``Stack`` of
     images linked to Play), which plays at 25 fps or more whatever the kernel does.
 
     With a detector (a Darknet model such as ``xk.models.load("demo-mice")``), every detection
-    gets its own map: the heatmap shows each detection's map inside its box (the maps of
-    :class:`~xaikit.track.DetectionCAMCache`, kept on disk at feature resolution, so reopening
-    the notebook does not recompute them), for the chosen method and layer. The detections are
+    gets its own map: the heatmap shows each detection's map inside its box (kept on disk in
+    ``cache``, so reopening the notebook does not recompute them), for the chosen method and
+    layer. The detections are
     ``detections``, else ``tracks``, else the detector's own (:func:`~xaikit.track.detect_video`,
     those scoring above ``score_threshold``).
 
@@ -63,9 +95,9 @@ class VideoExplorer(Panel):
         methods: method names (see ``xaikit.explain.METHODS``).
         layers: layer names; ``None`` takes the model card's layers or the deepest feature map.
         detections: DataFrame ``frame, x0, y0, x1, y1`` (frame pixels), optional
-            ``track_id`` (or ``track``), ``label``, ``score``; drawn as boxes coloured by
+            ``track``, ``label``, ``score``; drawn as boxes coloured by
             identity.
-        tracks: DataFrame ``frame, track_id (or track), x0, y0, x1, y1``, such as
+        tracks: DataFrame ``frame, track, x0, y0, x1, y1``, such as
             :func:`xaikit.track.track` gives; drawn as trails of box centres (and as boxes
             when ``detections`` is not given).
         preprocess: ``frames, device -> (input, mappings)``; default: the model's
@@ -80,8 +112,9 @@ class VideoExplorer(Panel):
         device: where to compute the maps.
         score_threshold: with a detector and no table, the detections shown and explained
             must score above it.
-        cam_cache_dir: folder of the per-detection map cache (``None``:
-            ``~/.cache/xaikit/cams``).
+        cache: where the maps are kept (see :func:`xaikit.explain.frames`): ``None`` in
+            memory, a folder on disk; default: in memory for a classifier, on disk in
+            ``~/.cache/xaikit/maps`` for a detector's per-detection maps.
 
     Examples:
         >>> import numpy as np
@@ -114,24 +147,32 @@ class VideoExplorer(Panel):
         device=None,
         max_flipbook_frames: int = 1500,
         score_threshold: float = 0.25,
-        cam_cache_dir=None,
+        cache="default",
     ):
         self.frames = FrameSource(video, width=width, fps=fps)
         self.maps = None
         self.detections = None if detections is None else FrameTable(detections, "detections")
         self.tracks = None if tracks is None else FrameTable(tracks, "tracks", require_tracks=True)
-        if model is not None and is_detector(model):
-            explained = detections if detections is not None else tracks
-            if explained is None:
-                explained = detected_boxes(model, video, score_threshold, self.frames.fps, device)
-                self.detections = FrameTable(explained, "detections")
-            self.maps = DetectionMapStore(
-                model, self.frames, video, FrameTable(explained).cam_table(), methods, layers,
-                cam_cache_dir, batch_size, device, self.frames.fps,
-            )  # fmt: skip
-        elif model is not None:
-            self.maps = MapStore(
-                model, self.frames, methods, layers, preprocess, target, batch_size, device
+        if model is not None:
+            target_table = None
+            if is_detector(model):
+                explained = detections if detections is not None else tracks
+                if explained is None:
+                    explained = detected_boxes(
+                        model, video, score_threshold, self.frames.fps, device
+                    )
+                    self.detections = FrameTable(explained, "detections")
+                target_table = FrameTable(explained).cam_table()
+            self.maps = frames(
+                model,
+                video,
+                methods,
+                layers,
+                target if target_table is None else target_table,
+                preprocess=preprocess,
+                batch_size=batch_size,
+                cache=(target_table is not None) if cache == "default" else cache,
+                device=device,
             )
         if not isinstance(trail, int) or trail < 2:
             raise ValueError(f"trail must be an int >= 2 frames; got {trail!r}")
@@ -152,7 +193,7 @@ class VideoExplorer(Panel):
         )
         self.info = own(W.Label())
         self.info.add_class("xaikit-frame-info")
-        height, width = self.frames.size
+        height, width = self.frames.shape
         self.image = own(
             W.Image(format="jpeg", layout=W.Layout(width=f"{width}px", height=f"{height}px"))
         )
@@ -301,7 +342,7 @@ class VideoExplorer(Panel):
         def advance(done: int, total: int) -> None:
             self.progress.value = done / total
 
-        self.maps.compute_all(advance)
+        self.maps.compute(progress=advance)
 
     def step(self, delta: int) -> None:
         """Move ``delta`` frames, staying inside the video."""
@@ -315,13 +356,13 @@ class VideoExplorer(Panel):
         """
         if self.maps is None:
             raise ValueError("this explorer has no model, so there is no map to read")
-        height, width = self.frames.size
+        height, width = self.frames.shape
         if not (0 <= x < width and 0 <= y < height):
             raise ValueError(f"({x}, {y}) lies outside the {width}x{height} picture")
         index = self.slider.value
         values = {}
         for method in self.maps.methods:
-            for layer in dict.fromkeys(self.maps.key(method, name)[1] for name in self.maps.layers):
+            for layer in dict.fromkeys(self.maps.key(method, name) for name in self.maps.layers):
                 heatmap = self.maps.get(index, method, layer)
                 values[f"{method} · {layer}"] = sample_map(heatmap, x, y, (height, width))
         rows = "".join(
@@ -364,7 +405,7 @@ class VideoExplorer(Panel):
         if self.maps is not None and self.show_map.value:
             self.precompute()
         self._drop_flipbook()
-        height, width = self.frames.size
+        height, width = self.frames.shape
         layout = W.Layout(width=f"{width}px", height=f"{height}px")
         pages = [
             W.Image(value=self.encoded(index), format="jpeg", layout=layout)
@@ -390,7 +431,7 @@ class VideoExplorer(Panel):
         heatmap_settings = self._settings()[0]
         if heatmap_settings is not None:
             title += f" · {heatmap_settings[0]} · {heatmap_settings[1]}"
-        height, width = self.frames.size
+        height, width = self.frames.shape
         return figure_grid([self.picture()], titles=[title], panel_size=min(8.0, width / 80))
 
     def close(self) -> None:

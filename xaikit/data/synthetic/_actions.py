@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from xaikit._arrays import height_width
 from xaikit.data.synthetic._textures import mask_box, textured, to_uint8
 
 ACTIONS = (
@@ -46,7 +47,7 @@ class ActionSet:
 def actions(
     n: int = 8,
     frames: int = 16,
-    size: tuple[int, int] = (112, 112),
+    shape: tuple[int, int] = (112, 112),
     *,
     actions: tuple[str, ...] = ACTIONS,
     seed: int = 0,
@@ -62,7 +63,7 @@ def actions(
     Args:
         n: Number of clips N (>= 1).
         frames: Frames per clip T (>= 2).
-        size: ``(width, height)``, each at least 32.
+        shape: ``(height, width)`` of every frame, each at least 32.
         actions: A subset of :data:`ACTIONS`, in label order.
         seed: Random seed.
 
@@ -70,10 +71,10 @@ def actions(
         An :class:`ActionSet`.
 
     Raises:
-        ValueError: unknown actions, ``n < 1``, ``frames < 2`` or a size below 32.
+        ValueError: unknown actions, ``n < 1``, ``frames < 2`` or a side below 32.
 
     Examples:
-        >>> data = actions(3, frames=4, size=(48, 40), seed=0)
+        >>> data = actions(3, frames=4, shape=(40, 48), seed=0)
         >>> data.clips.shape, data.labels.tolist(), len(data.boxes)
         ((3, 4, 40, 48, 3), [0, 1, 2], 12)
     """
@@ -84,9 +85,7 @@ def actions(
         raise ValueError(f"n must be an int >= 1; got {n!r}")
     if not isinstance(frames, (int, np.integer)) or frames < 2:
         raise ValueError(f"frames must be an int >= 2; got {frames!r}")
-    width, height = size
-    if width < 32 or height < 32:
-        raise ValueError(f"size must be at least (32, 32); got {size!r}")
+    height, width = height_width(shape, minimum=(32, 32), image=False)
     rng = np.random.default_rng(seed)
     clips = np.empty((n, frames, height, width, 3), np.uint8)
     labels = np.arange(n, dtype=np.int64) % len(actions)

@@ -10,13 +10,14 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from xaikit._arrays import height_width
 from xaikit.data.synthetic._textures import lighting, mask_box, sprinkle, textured, to_uint8
 
 SETUPS = {
-    # name: (view, default (width, height), default number of mice)
-    "open_field": ("top", (640, 480), 1),
-    "home_cage": ("side", (320, 240), 1),
-    "resident_intruder": ("top", (640, 480), 2),
+    # name: (view, default (height, width), default number of mice)
+    "open_field": ("top", (480, 640), 1),
+    "home_cage": ("side", (240, 320), 1),
+    "resident_intruder": ("top", (480, 640), 2),
 }
 FUR = {"dark": (50, 46, 44), "light": (226, 220, 210)}
 #: A mouse showing less of its body than this (the other one walks over it) counts as a
@@ -45,7 +46,7 @@ class ArenaClip:
 
     Attributes:
         frames: (T, H, W, 3) uint8 RGB frames.
-        truth: One row per mouse and frame: ``frame``, ``time`` (s), ``mouse`` (identity, 0..),
+        truth: One row per mouse and frame: ``frame``, ``time`` (s), ``track`` (identity, 0..),
             ``x0, y0, x1, y1`` (tight box around the drawn body, head, ears and nose, tail
             excluded unless ``tail_in_box``; continuous pixel coordinates, so pixels
             ``c0..c1`` give ``x0 = c0, x1 = c1 + 1``), ``cx, cy`` (centroid of those pixels,
@@ -66,6 +67,21 @@ class ArenaClip:
     def __len__(self) -> int:
         return len(self.frames)
 
+    @property
+    def shape(self) -> tuple[int, int, int, int]:
+        """``(T, H, W, 3)`` of :attr:`frames`, as :attr:`xaikit.data.VideoReader.shape`."""
+        return tuple(int(side) for side in self.frames.shape)
+
+    @property
+    def height(self) -> int:
+        """Frame height H in pixels."""
+        return int(self.frames.shape[1])
+
+    @property
+    def width(self) -> int:
+        """Frame width W in pixels."""
+        return int(self.frames.shape[2])
+
     def annotations(self, name: str = "arena"):
         """Ground truth as :class:`~xaikit.data.annotations.Annotations`.
 
@@ -75,9 +91,8 @@ class ArenaClip:
         """
         from xaikit.data.annotations import Annotations
 
-        height, width = self.frames.shape[1:3]
         names = [f"{name}_{number:06d}.jpg" for number in range(len(self.frames))]
-        images = pd.DataFrame({"image": names, "width": width, "height": height})
+        images = pd.DataFrame({"image": names, "width": self.width, "height": self.height})
         boxes = pd.DataFrame(
             {
                 "image": [names[number] for number in self.truth["frame"]],
@@ -86,7 +101,7 @@ class ArenaClip:
                 "y0": self.truth["y0"],
                 "x1": self.truth["x1"],
                 "y1": self.truth["y1"],
-                "track": self.truth["mouse"],
+                "track": self.truth["track"],
                 "difficult": (self.truth["visible"] < MIN_VISIBLE).astype(int),
             }
         )
@@ -145,7 +160,7 @@ def arena(
     *,
     mice: int | None = None,
     fur: str | list[str] | None = None,
-    size: tuple[int, int] | None = None,
+    shape: tuple[int, int] | None = None,
     fps: float = 30,
     tail_in_box: bool = False,
     seed: int = 0,
@@ -167,7 +182,7 @@ def arena(
         frames: Number of frames T (>= 1).
         mice: 1 or 2; defaults to the setup's (home cage: 1 only).
         fur: ``"dark"``, ``"light"`` or one per mouse; ``None`` picks per setup and seed.
-        size: ``(width, height)``; defaults to the setup's.
+        shape: ``(height, width)`` of the frames; defaults to the setup's.
         fps: Frame rate, which sets the speed per frame.
         tail_in_box: Whether boxes include the tail.
         seed: Random seed; the same arguments give the same clip.
@@ -178,26 +193,26 @@ def arena(
 
     Raises:
         ValueError: an unknown setup or fur, ``frames < 1``, ``mice`` not 1 or 2 (or 2 in the
-            side view), a size below 64x48, or ``fps <= 0``.
+            side view), a shape below ``(48, 64)``, or ``fps <= 0``.
 
     Examples:
-        >>> clip = arena("resident_intruder", frames=3, size=(160, 120), seed=1)
-        >>> clip.frames.shape, len(clip.truth), sorted(clip.truth["mouse"].unique().tolist())
+        >>> clip = arena("resident_intruder", frames=3, shape=(120, 160), seed=1)
+        >>> clip.shape, len(clip.truth), sorted(clip.truth["track"].unique().tolist())
         ((3, 120, 160, 3), 6, [0, 1])
         >>> bool(((clip.truth.x1 > clip.truth.x0) & (clip.truth.y1 > clip.truth.y0)).all())
         True
     """
     if setup not in SETUPS:
         raise ValueError(f"unknown setup {setup!r}; choose one of {sorted(SETUPS)}")
-    view, default_size, default_mice = SETUPS[setup]
+    view, default_shape, default_mice = SETUPS[setup]
     mice = default_mice if mice is None else mice
-    width, height = default_size if size is None else size
     if not isinstance(frames, (int, np.integer)) or frames < 1:
         raise ValueError(f"frames must be an int >= 1; got {frames!r}")
     if mice not in (1, 2) or (view == "side" and mice != 1):
         raise ValueError(f"mice must be 1 or 2 (1 in the side-view home cage); got {mice!r}")
-    if width < 64 or height < 48:
-        raise ValueError(f"size must be at least (64, 48); got {(width, height)}")
+    height, width = height_width(
+        default_shape if shape is None else shape, minimum=(48, 64), image=False
+    )
     if not np.isfinite(fps) or fps <= 0:
         raise ValueError(f"fps must be positive; got {fps!r}")
     rng = np.random.default_rng(seed)
@@ -226,7 +241,7 @@ def arena(
                 {
                     "frame": number,
                     "time": number / fps,
-                    "mouse": animal.identity,
+                    "track": animal.identity,
                     **truth,
                     "speed": animal.speed * fps,
                     "state": animal.state,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from xaikit._arrays import height_width
+
 
 def observers(
     annotations,
@@ -35,7 +37,7 @@ def observers(
         viewing_ms: Display time per image in ms (> 0).
         object_bias: Probability that a fixation targets an object, in [0, 1].
         centre_spread: Spread of the centre bias as a fraction of the image size (> 0).
-        screen: ``(width, height)`` of a screen: coordinates are then given on the screen,
+        screen: ``(height, width)`` of a screen: coordinates are then given on the screen,
             with the image scaled by ``scale`` (default: the largest that fits) and centred,
             the inverse of :func:`xaikit.data.fixations.display_to_image`.
         scale: Display scale; only with ``screen``.
@@ -71,6 +73,8 @@ def observers(
         )
     if scale is not None and screen is None:
         raise ValueError("scale is only used together with screen")
+    if screen is not None:
+        screen = height_width(screen, "screen", image=False)
     rng = np.random.default_rng(seed)
     scenes = [
         (image, width, height, *_targets(annotations.boxes_of(image)))
@@ -141,7 +145,7 @@ def _to_screen(table, annotations, screen, scale):
     sizes = annotations.images.set_index("image")
     width = table["image"].map(sizes["width"]).to_numpy(float)
     height = table["image"].map(sizes["height"]).to_numpy(float)
-    screen_width, screen_height = screen
+    screen_height, screen_width = screen
     factor = np.minimum(screen_width / width, screen_height / height) if scale is None else scale
     table = table.copy()
     table["x"] = table["x"] * factor + (screen_width - factor * width) / 2

@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from xaikit._arrays import height_width
 from xaikit.data.synthetic._textures import lighting, mask_box, smooth_noise, textured, to_uint8
 
 CLASSES = ("circle", "square", "triangle", "star", "cross")
@@ -40,7 +41,7 @@ class ShapeSet:
 
 def shapes(
     n: int = 16,
-    size: tuple[int, int] = (224, 224),
+    shape: tuple[int, int] = (224, 224),
     *,
     classes: tuple[str, ...] = CLASSES,
     objects: tuple[int, int] = (1, 4),
@@ -54,7 +55,7 @@ def shapes(
 
     Args:
         n: Number of images N (>= 1).
-        size: ``(width, height)``, each at least 32.
+        shape: ``(height, width)`` of every image, each at least 32.
         classes: A subset of ``"circle", "square", "triangle", "star", "cross"``.
         objects: Inclusive range of objects per image; at least 1.
         seed: Random seed.
@@ -63,10 +64,10 @@ def shapes(
         A :class:`ShapeSet`.
 
     Raises:
-        ValueError: unknown classes, ``n < 1``, a bad range of objects, or a size below 32.
+        ValueError: unknown classes, ``n < 1``, a bad range of objects, or a side below 32.
 
     Examples:
-        >>> data = shapes(2, (64, 48), seed=0)
+        >>> data = shapes(2, (48, 64), seed=0)
         >>> data.images.shape, data.masks.shape, data.labels.shape
         ((2, 48, 64, 3), (2, 48, 64), (2,))
         >>> set(data.annotations.boxes["label"]) <= set(data.classes)
@@ -82,9 +83,7 @@ def shapes(
     low, high = objects
     if not 1 <= low <= high:
         raise ValueError(f"objects must be (low, high) with 1 <= low <= high; got {objects!r}")
-    width, height = size
-    if width < 32 or height < 32:
-        raise ValueError(f"size must be at least (32, 32); got {size!r}")
+    height, width = height_width(shape, minimum=(32, 32), image=False)
     rng = np.random.default_rng(seed)
     images = np.empty((n, height, width, 3), np.uint8)
     masks = np.full((n, height, width), -1, np.int16)

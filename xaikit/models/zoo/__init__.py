@@ -5,9 +5,11 @@
   variant :class:`~xaikit.models.zoo.resnet3d.GatedResNet3D` (``weights="gated"``).
 * ``demo-mice``: a YOLOv3-tiny-style Darknet detector (``demo-mice.cfg`` + ``.weights``).
 
-Load them with ``xaikit.models.load(name)``; reproduce them with
-``python -m xaikit.models.train NAME``. Each card (``weights/<name>.json``) holds the data,
-recipe and held-out scores.
+Load them with ``xaikit.models.load(name)``. This package holds their architectures, data and
+fitting code; reproducing one from its seed, scoring it on held-out data and writing its card
+is :mod:`xaikit.study.zoo` (``python -m xaikit.study.zoo NAME``), since scoring needs
+:mod:`xaikit.metrics`. Each card (``weights/<name>.json``) holds the data, recipe and held-out
+scores.
 """
 
 from xaikit.models.zoo.loading import NAMES, load_demo

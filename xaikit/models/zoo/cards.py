@@ -12,7 +12,7 @@ WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
 def reproduce_command(name: str) -> str:
     """The shell command that trains ``name`` and writes its files into the package."""
-    return f"python -m xaikit.models.train {name}"
+    return f"python -m xaikit.study.zoo {name}"
 
 
 def require_file(path: Path, name: str) -> Path:
@@ -23,7 +23,7 @@ def require_file(path: Path, name: str) -> Path:
         Traceback (most recent call last):
         ...
         FileNotFoundError: demo model 'demo-shapes': file /nonexistent/demo-shapes.pt is missing. \
-Reproduce it (from its seed, offline) with: python -m xaikit.models.train demo-shapes
+Reproduce it (from its seed, offline) with: python -m xaikit.study.zoo demo-shapes
     """
     path = Path(path)
     if not path.is_file():

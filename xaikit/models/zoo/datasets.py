@@ -60,7 +60,7 @@ def check_training(n: int, seed: int, chunk: int) -> None:
 
 def shape_set(
     n: int,
-    size: tuple[int, int],
+    shape: tuple[int, int],
     seed: int,
     chunk: int = 256,
     objects: tuple[int, int] = (1, 4),
@@ -68,10 +68,10 @@ def shape_set(
 ):
     """``n`` images of :func:`~xaikit.data.synthetic.shapes`, in chunks of ``chunk`` seeds.
 
-    ``objects`` is the generator's inclusive range of objects per image. With ``dominance``,
-    only images whose second-largest object covers at most that fraction of the largest one's
-    area are kept (more chunks are generated until there are ``n``), so the label, the class of
-    the largest object, is never a near tie.
+    ``shape`` is the ``(height, width)`` of every image; ``objects`` the generator's inclusive
+    range of objects per image. With ``dominance``, only images whose second-largest object
+    covers at most that fraction of the largest one's area are kept (more chunks are generated
+    until there are ``n``), so the label, the class of the largest object, is never a near tie.
 
     Returns:
         ``(images, labels, classes)``: ``(N, H, W, 3)`` uint8, ``(N,)`` int64 (class of the
@@ -93,7 +93,7 @@ def shape_set(
             raise ValueError(f"a training set starting at seed {seed} ran into held-out seeds")
         part = synthetic.shapes(
             chunk if dominance else min(chunk, n - kept),
-            size,
+            shape,
             objects=tuple(objects),
             seed=seed + k,
         )
@@ -127,8 +127,9 @@ def dominant(masks: np.ndarray, ratio: float) -> np.ndarray:
     return keep
 
 
-def action_set(n: int, frames: int, size: tuple[int, int], seed: int, chunk: int = 64):
-    """``n`` clips of :func:`~xaikit.data.synthetic.actions`, in chunks of ``chunk`` seeds.
+def action_set(n: int, frames: int, shape: tuple[int, int], seed: int, chunk: int = 64):
+    """``n`` clips of :func:`~xaikit.data.synthetic.actions`, in chunks of ``chunk`` seeds;
+    ``shape`` is the ``(height, width)`` of every frame.
 
     Returns:
         ``(clips, labels, actions)``: ``(N, T, H, W, 3)`` uint8, ``(N,)`` int64, action names.
@@ -139,7 +140,7 @@ def action_set(n: int, frames: int, size: tuple[int, int], seed: int, chunk: int
         >>> clips.shape, labels.tolist(), names[1]
         ((3, 4, 32, 32, 3), [0, 1, 0], 'move_right')
     """
-    parts = [synthetic.actions(k, frames, size, seed=s) for s, k in chunk_seeds(n, seed, chunk)]
+    parts = [synthetic.actions(k, frames, shape, seed=s) for s, k in chunk_seeds(n, seed, chunk)]
     clips = np.concatenate([part.clips for part in parts])
     labels = np.concatenate([part.labels for part in parts])
     return clips, labels, parts[0].actions

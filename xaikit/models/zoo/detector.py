@@ -18,8 +18,6 @@ follow the VOC rule for difficult boxes too.
 
 from __future__ import annotations
 
-import platform
-import time
 from pathlib import Path
 
 import torch
@@ -27,10 +25,7 @@ import torch.nn.functional as F
 from torchvision.ops import box_iou, generalized_box_iou_loss
 from tqdm.auto import tqdm
 
-from xaikit._runtime import device as resolve_device
-from xaikit.metrics.detection import average_precision
 from xaikit.models.darknet import Darknet, load_darknet
-from xaikit.models.darknet_weights import save_darknet_weights
 from xaikit.models.preprocessing import ResizePreprocess
 from xaikit.models.yolo import decode_yolo_head
 from xaikit.models.zoo import cards, datasets
@@ -55,8 +50,6 @@ RECIPE = {
     "anchor_iou": 0.3,
     "seed": 0,
 }
-#: Detection settings of the held-out evaluation (Darknet's ``map`` uses 0.005 too).
-EVAL_CONF, EVAL_NMS = 0.005, 0.45
 
 
 def _cells(centre: float, stride: float, cells: int, neighbours: bool) -> list[int]:
@@ -216,7 +209,7 @@ def yolo_loss(
     return 5.0 * parts["box"] + parts["obj"] + parts["cls"], parts
 
 
-def _training_tensors(data: datasets.ArenaFrames, input_size):
+def training_tensors(data: datasets.ArenaFrames, input_size):
     """Frames -> ``(N, 3, H, W)`` uint8 model input (the model's own resize) and input boxes
     (the difficult flags stay in ``data.difficult``, in the same order)."""
     preprocess = ResizePreprocess(input_size)
@@ -285,28 +278,6 @@ def fit_detector(
     return losses
 
 
-def score(model: Darknet, data: datasets.ArenaFrames) -> dict:
-    """mAP@0.5 (VOC all-point and 11-point, difficult boxes by the VOC rule) of ``model`` on
-    ``data``, overall and per setup."""
-    detections = []
-    for start in range(0, len(data), 32):
-        found = model.detect(data.frames[start : start + 32], EVAL_CONF, EVAL_NMS)
-        detections += [d[:, :5].cpu().numpy() for d in found]
-    result = {}
-    for setup in ["all", *datasets.synthetic.SETUPS]:
-        keep = [i for i, s in enumerate(data.setups) if setup in ("all", s)]
-        dets, truths = [detections[i] for i in keep], [data.boxes[i] for i in keep]
-        hard = [data.difficult[i] for i in keep]
-        result[setup] = {
-            "map50": average_precision(dets, truths, 0.5, "all", difficult=hard),
-            "map50_voc11": average_precision(dets, truths, 0.5, "voc11", difficult=hard),
-            "frames": len(keep),
-            "boxes": int(sum(len(t) for t in truths)),
-            "difficult": int(sum(h.sum() for h in hard)),
-        }
-    return result
-
-
 def held_out(seed: int, clips: int, frames: int, every: int) -> datasets.ArenaFrames:
     """A held-out set of arena frames (all three setups) from a held-out ``seed``."""
     return datasets.arena_set(clips, frames, datasets.check_held_out(seed), every)
@@ -317,99 +288,3 @@ def load_detector(card: dict, folder: Path, weights: Path | None):
     cfg = cards.require_file(Path(folder) / card["cfg"], NAME)
     model = load_darknet(cfg, weights, device="cpu", class_names=card["classes"])
     return model, ResizePreprocess(model.input_size, model.letterbox)
-
-
-def train(
-    folder: Path,
-    device=None,
-    *,
-    train_clips: int | None = None,
-    held_out_clips: int | None = None,
-    max_steps: int | None = None,
-) -> dict:
-    """Train demo-mice from its seed; write cfg, weights and card into ``folder``; return the card.
-
-    ``train_clips``, ``held_out_clips`` and ``max_steps`` shrink the run (smoke tests).
-    """
-    from xaikit.models.zoo.loading import load_demo
-
-    recipe = dict(RECIPE)
-    recipe["train_clips"] = train_clips or recipe["train_clips"]
-    recipe["held_out_clips"] = held_out_clips or recipe["held_out_clips"]
-    device = resolve_device(device)
-    started = time.perf_counter()
-    if recipe["train_clips"] + datasets.TRAINING_SEED > datasets.HELD_OUT_SEED:
-        raise ValueError("too many training clips for the training seed range")
-    data = datasets.arena_set(
-        recipe["train_clips"],
-        recipe["frames_per_clip"],
-        datasets.TRAINING_SEED,
-        recipe["every"],
-        recipe["occluded"],
-    )
-    seed_everything(recipe["seed"])
-    model = Darknet.from_cfg(CFG, class_names=["mouse"])
-    images, boxes = _training_tensors(data, model.input_size)
-    tick = time.perf_counter()
-    fit_detector(model, images, boxes, data.difficult, recipe, device, max_steps)
-    seconds = round(time.perf_counter() - tick, 1)
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / CFG.name).write_text(CFG.read_text())
-    path = save_darknet_weights(model.cpu().eval(), folder / f"{NAME}.weights")
-    card = {
-        "name": NAME,
-        "task": "detection",
-        "classes": ["mouse"],
-        "input_size": list(model.input_size),
-        "normalization": {"mean": [0, 0, 0], "std": [1, 1, 1], "scale": "x / 255"},
-        "layers": ["module_list.8", "module_list.13", "module_list.21", *model.head_layer_names],
-        "cfg": CFG.name,
-        "weights": {"DEFAULT": {"file": path.name, "sha256": cards.sha256(path)}},
-        "parameters": {"DEFAULT": sum(p.numel() for p in model.parameters())},
-        "data": {
-            "generator": "xaikit.data.synthetic.arena (open_field, home_cage, resident_intruder)",
-            "train": {
-                "clips": recipe["train_clips"],
-                "frames": len(data),
-                "first_seed": datasets.TRAINING_SEED,
-            },
-            "held_out": {"clips": recipe["held_out_clips"], "first_seed": datasets.CARD_SEED},
-            "preprocessing": "plain resize (OpenCV bilinear) to the cfg size, RGB / 255",
-        },
-        "recipe": {
-            **recipe,
-            "optimizer": "AdamW",
-            "schedule": "one-cycle",
-            "loss": "YOLOv3, multi-anchor + neighbour-cell assignment (one box per prediction "
-            "slot), 5 x GIoU + IoU-target objectness BCE + class BCE; difficult (hidden) mice "
-            "train no prediction and are ignored as negatives",
-            "augmentation": "random horizontal flips",
-            "max_steps": max_steps,
-            "eval": {
-                "conf_threshold": EVAL_CONF,
-                "nms_iou": EVAL_NMS,
-                "nms_kind": model.heads[-1].nms_kind,
-                "nms_beta": model.heads[-1].beta_nms,
-            },
-        },
-        "training": {
-            "seconds": {"DEFAULT": seconds},
-            "device": str(device),
-            "threads": torch.get_num_threads(),
-            "torch": torch.__version__,
-            "machine": platform.machine(),
-        },
-    }
-    cards.write_card(card, folder)
-    loaded = load_demo(NAME, device=device, folder=folder)
-    test = held_out(
-        datasets.CARD_SEED,
-        recipe["held_out_clips"],
-        recipe["held_out_frames"],
-        recipe["held_out_every"],
-    )
-    card["scores"] = {"held_out_map50": score(loaded, test)}
-    card["training"]["total_seconds"] = round(time.perf_counter() - started, 1)
-    cards.write_card(card, folder)
-    return card

@@ -15,6 +15,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from xaikit._runtime import model_device
+
 
 def seed_everything(seed: int) -> torch.Generator:
     """Seed Python, NumPy and torch; return a CPU generator seeded with ``seed`` for batches.
@@ -118,7 +120,7 @@ def predict(model: nn.Module, items: np.ndarray, preprocess, batch_size: int = 6
     Returns:
         ``(N,)`` int64 predicted classes.
     """
-    device = next(model.parameters()).device
+    device = model_device(model)
     predictions = []
     for start in range(0, len(items), batch_size):
         x, _ = preprocess(items[start : start + batch_size], device=device)

@@ -4,9 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xaikit.data import open_video
 from xaikit.track import export as export_module
-from xaikit.track import save_table, write_overlay
+from xaikit.track import save_table
 
 
 def test_csv_round_trip(tmp_path):
@@ -36,18 +35,3 @@ def test_bad_tables_and_suffixes(tmp_path):
         save_table(pd.DataFrame(), tmp_path / "t.xlsx")
     with pytest.raises(TypeError, match="DataFrame"):
         save_table({"a": [1]}, tmp_path / "t.csv")
-
-
-def test_overlay_video_has_every_frame_and_the_boxes(tmp_path):
-    frames = np.full((4, 48, 64, 3), 255, np.uint8)
-    tracks = pd.DataFrame({"frame": [0, 1, 2, 3], "track": 0, "x0": [10.0, 12, 14, 16],
-                           "y0": 10.0, "x1": [30.0, 32, 34, 36], "y1": 30.0})  # fmt: skip
-    tracks["cx"], tracks["cy"] = (tracks.x0 + tracks.x1) / 2, 20.0
-    path = tmp_path / "overlay.mp4"
-    write_overlay(path, frames, tracks, fps=10)
-    video = open_video(path)
-    assert len(video) == 4 and video.size == (64, 48)
-    # Left edge of the box in frame 3 (x = 16) is drawn in track 0's blue, not white.
-    assert video[3][20, 16].astype(int).sum() < 600
-    with pytest.raises(ValueError, match="trail"):
-        write_overlay(path, frames, tracks, fps=10, trail=-1)

@@ -1,4 +1,11 @@
-"""The overlay video: each frame with its tracks' boxes, identities and recent trails."""
+"""Drawing over video: the overlay video of tracks and the per-detection CAM grid of a frame.
+
+:func:`overlay_frames` draws each frame with its tracks' boxes, identities and recent trails;
+:func:`write_overlay` writes them as a video (what ``xaikit track`` writes as
+``overlay.mp4``); :func:`detection_cam_grid` shows each detection's own map in its box.
+They read tables and videos through :mod:`xaikit.track`, imported on first call so that
+``import xaikit.viz`` stays free of torch.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +15,9 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from xaikit.track._tables import check_table
+from xaikit.viz.boxes import draw_boxes, draw_trail
+from xaikit.viz.compose import compose_frame
+from xaikit.viz.figures import figure_grid
 
 __all__ = ["detection_cam_grid", "overlay_frames", "write_overlay"]
 
@@ -30,7 +39,7 @@ def overlay_frames(frames, tracks: pd.DataFrame, trail: int = 30) -> Iterator[np
         >>> int(drawn[0].max()), drawn[1][2, 7].tolist()  # frame 1: track 2's colour
         (0, [44, 160, 44])
     """
-    from xaikit.viz import draw_boxes, draw_trail
+    from xaikit.track._tables import check_table  # track loads torch: only when drawing
 
     table = check_table(tracks, ("frame", "track", "x0", "y0", "x1", "y1", "cx", "cy"), "tracks")
     if not isinstance(trail, (int, np.integer)) or trail < 0:
@@ -53,13 +62,38 @@ def overlay_frames(frames, tracks: pd.DataFrame, trail: int = 30) -> Iterator[np
 
 
 def write_overlay(
-    path: str | os.PathLike, frames, tracks: pd.DataFrame, fps: float, trail: int = 30
+    path: str | os.PathLike,
+    video,
+    tracks: pd.DataFrame,
+    fps: float | None = None,
+    trail: int = 30,
 ) -> None:
-    """Write :func:`overlay_frames` to a video file (H.264 mp4 by default, see
-    :func:`xaikit.data.write_video`)."""
-    from xaikit.data import write_video
+    """Write :func:`overlay_frames` of a whole video to a video file (H.264 mp4 by default, see
+    :func:`xaikit.data.write_video`), at the video's frame rate.
 
-    write_video(path, overlay_frames(frames, tracks, trail), fps)
+    Args:
+        path: output file.
+        video: a path, a :class:`~xaikit.data.VideoReader`, an
+            :class:`~xaikit.data.synthetic.ArenaClip` or a ``(T, H, W, 3)`` uint8 array.
+        tracks: a track table (:attr:`xaikit.track.TrackingResult.tracks`).
+        fps: frame rate of an array of frames (a file or a clip has its own).
+        trail: frames of path drawn behind each animal (0: none).
+
+    Examples:
+        >>> import tempfile, numpy as np, pandas as pd
+        >>> from xaikit.data import open_video
+        >>> tracks = pd.DataFrame({"frame": [0, 1], "track": 0, "x0": 2.0, "y0": 2.0,
+        ...                        "x1": 12.0, "y1": 12.0, "cx": 7.0, "cy": 7.0})
+        >>> path = tempfile.mkdtemp() + "/overlay.mp4"
+        >>> write_overlay(path, np.zeros((2, 16, 16, 3), np.uint8), tracks, fps=10)
+        >>> open_video(path).shape
+        (2, 16, 16, 3)
+    """
+    from xaikit.data import write_video
+    from xaikit.data.source import open_frames
+
+    source = open_frames(video, fps)
+    write_video(path, overlay_frames(source.frames, tracks, trail), source.require_fps())
 
 
 def detection_cam_grid(
@@ -70,58 +104,53 @@ def detection_cam_grid(
     methods=("gradcam",),
     layers=None,
     *,
-    cache_dir=None,
+    cache=True,
     alpha: float = 0.5,
     cmap: str = "jet",
-    fps: float | None = None,
     device=None,
-    chunk: int = 8,
+    batch_size: int = 8,
 ):
     """Per-detection maps of one frame for every method (rows) and layer (columns).
 
-    Each panel is the frame with each detection's own map inside its box
-    (:meth:`~xaikit.track.DetectionCAMCache.frame_map`) and the boxes drawn; the maps come
-    from (and go to) the on-disk cache, so the widgets and this figure share them.
+    Each panel is the frame with each detection's own map inside its box and the boxes drawn;
+    the maps come from :func:`xaikit.explain.frames` with the detections as the target, and
+    from (and go to) its disk cache, so the widgets and this figure share them.
 
     Args:
         video: a path, a VideoReader, an ArenaClip or a ``(T, H, W, 3)`` uint8 array.
-        model: a Darknet-style detector.
+        model: a detector (a Darknet model).
         detections: ``frame, x0, y0, x1, y1`` (and optionally ``track``) table.
         frame: the frame shown.
         methods: method names that read a layer.
-        layers: layer names; ``None`` takes the cache's default layer.
-        cache_dir: folder of the CAM cache (``None``: ``~/.cache/xaikit/cams``).
+        layers: layer names; ``None`` takes the model card's or the layer before the first head.
+        cache: as for :func:`xaikit.explain.frames` (default ``~/.cache/xaikit/maps``).
         alpha, cmap: opacity and colormap of the maps.
-        fps: frame rate of an array of frames.
         device: where to compute.
-        chunk: frames per cache file (computed together; 8 shares the maps of a
+        batch_size: frames explained together (8 shares the maps of a
             :class:`~xaikit.widgets.VideoExplorer` with its default ``batch_size``).
 
     Returns:
         A :class:`~xaikit.viz.figures.SavableFigure`, panels titled ``method · layer``.
     """
-    from xaikit.track.cam_cache import DetectionCAMCache
-    from xaikit.viz.compose import compose_frame
-    from xaikit.viz.figures import figure_grid
+    from xaikit.explain import frames
 
-    methods = [methods] if isinstance(methods, str) else list(methods)
-    layers = [None] if layers is None else [layers] if isinstance(layers, str) else list(layers)
+    maps = frames(
+        model, video, methods, layers, detections, cache=cache, device=device,
+        batch_size=batch_size,
+    )  # fmt: skip
+    picture = maps.source[frame]
     panels, titles = [], []
-    for method in methods:
-        for layer in layers:
-            cache = DetectionCAMCache(
-                video, model, detections, method, layer, cache_dir=cache_dir, device=device,
-                chunk=chunk, fps=fps,
-            )  # fmt: skip
-            entries = cache.maps(frame)
+    for method in maps.methods:
+        for layer in maps.layers:
+            entries = maps.detections(frame, method, layer)
             boxes = np.array([box for _, box, _ in entries]).reshape(-1, 4)
             identities = [0 if track is None else track for track, _, _ in entries]
             panels.append(
                 compose_frame(
-                    np.asarray(cache.frames[frame]), cache.frame_map(frame), alpha=alpha,
-                    cmap=cmap, boxes=boxes, identities=identities,
+                    picture, maps.get(frame, method, layer), alpha=alpha, cmap=cmap,
+                    boxes=boxes, identities=identities,
                 )
             )  # fmt: skip
-            titles.append(f"{method} · {cache.layer}")
-    width = np.asarray(panels[0]).shape[1]
-    return figure_grid(panels, titles, ncols=len(layers), panel_size=min(4.0, width / 100))
+            titles.append(f"{method} · {layer}")
+    width = picture.shape[1]
+    return figure_grid(panels, titles, ncols=len(maps.layers), panel_size=min(4.0, width / 100))

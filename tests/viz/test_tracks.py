@@ -1,0 +1,42 @@
+"""Trajectory and occupancy figures: frame sizes are (height, width), as everywhere."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from xaikit.viz import occupancy_figure, trajectory_figure
+
+# A frame 24 rows high and 32 columns wide: a transposed size would show.
+HEIGHT, WIDTH = 24, 32
+TRACKS = pd.DataFrame({"frame": [0, 1, 2, 0, 1, 2], "time": [0.0, 0.1, 0.2] * 2,
+                       "track": [0, 0, 0, 1, 1, 1], "cx": [5.0, 9.0, 30.0, 20.0, 22.0, 3.0],
+                       "cy": [5.0, 6.0, 22.0, 20.0, 15.0, 1.0]})  # fmt: skip
+
+
+def test_trajectory_axes_span_the_frame_width_and_height():
+    figure = trajectory_figure(TRACKS, (HEIGHT, WIDTH))
+    axis = figure.axes[0]
+    assert axis.get_xlim() == (0.0, WIDTH) and axis.get_ylim() == (HEIGHT, 0.0)
+    assert [line.get_label() for line in axis.get_lines()][::3] == ["track 0", "track 1"]
+
+
+def test_the_background_gives_the_shape_and_must_agree_with_one_given():
+    background = np.zeros((HEIGHT, WIDTH, 3), np.uint8)
+    figure = trajectory_figure(TRACKS, background=background)
+    assert figure.axes[0].get_xlim() == (0.0, WIDTH)
+    same = trajectory_figure(TRACKS, (HEIGHT, WIDTH), background=background)
+    assert same.axes[0].get_ylim() == (HEIGHT, 0.0)
+    with pytest.raises(ValueError, match=r"background has \(height, width\) \(24, 32\)"):
+        trajectory_figure(TRACKS, (WIDTH, HEIGHT), background=background)
+    with pytest.raises(ValueError, match="shape"):
+        occupancy_figure(TRACKS)
+
+
+def test_occupancy_panels_cover_the_frame_with_one_map_per_animal():
+    figure = occupancy_figure(TRACKS, (HEIGHT, WIDTH), cell=8, sigma=0)
+    assert [axis.get_title() for axis in figure.axes] == ["track 0 · 0.3 s", "track 1 · 0.3 s"]
+    image = figure.axes[0].get_images()[0]
+    assert image.get_extent() == [0, WIDTH, HEIGHT, 0]
+    assert image.get_array().shape == (HEIGHT // 8, WIDTH // 8)
+    # Track 0's last point (30, 22) lies in the bottom-right cell.
+    assert image.get_array()[-1, -1] > 0
