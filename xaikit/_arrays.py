@@ -102,6 +102,20 @@ _NUMPY = _Ops(
 )
 
 
+class VideoShape:
+    """``height`` and ``width`` of anything with a video's ``shape`` ``(T, H, W, 3)``."""
+
+    @property
+    def height(self) -> int:
+        """Frame height H in pixels."""
+        return int(self.shape[1])
+
+    @property
+    def width(self) -> int:
+        """Frame width W in pixels."""
+        return int(self.shape[2])
+
+
 def check_frames(frames, name: str = "frames", *, single: bool = False) -> np.ndarray:
     """``frames`` as a numpy array, checked to be ``(T, H, W, 3)`` (or ``(H, W, 3)``) uint8 RGB.
 

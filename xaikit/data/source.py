@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
-from xaikit._arrays import check_frames, to_numpy
+from xaikit._arrays import VideoShape, check_frames, to_numpy
 
 
 @dataclass(frozen=True)
-class Frames:
+class Frames(VideoShape):
     """The frames of a video with their times.
 
     Attributes:
@@ -28,16 +28,6 @@ class Frames:
     times: np.ndarray
     fps: float | None
     shape: tuple[int, int, int, int]
-
-    @property
-    def height(self) -> int:
-        """Rows of every frame."""
-        return self.shape[1]
-
-    @property
-    def width(self) -> int:
-        """Columns of every frame."""
-        return self.shape[2]
 
     def __len__(self) -> int:
         return self.shape[0]

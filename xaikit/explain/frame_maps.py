@@ -253,6 +253,11 @@ class FrameMaps:
         self.sums = [check_layers(group, dict.fromkeys(self.layers)) for group in sums]
         self.target = target
         self.per_detection = isinstance(target, pd.DataFrame)
+        if not self.per_detection and callable(getattr(model, "box_scores", None)):
+            raise ValueError(
+                "a detector's maps are per detection: pass its detections as the target, a "
+                "table frame, x0, y0, x1, y1 (e.g. xk.track.detect_video(model, video).table)"
+            )
         self._per_frame = _per_frame_classes(target)
         if self.per_detection:
             self._detections(target)

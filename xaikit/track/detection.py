@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from xaikit._arrays import to_numpy
+from xaikit._arrays import VideoShape, to_numpy
 from xaikit._runtime import device as resolve_device
 from xaikit.data.source import open_frames
 from xaikit.track._tables import DETECTION_COLUMNS
@@ -18,7 +18,7 @@ __all__ = ["VideoDetections", "detect_video"]
 
 
 @dataclass
-class VideoDetections:
+class VideoDetections(VideoShape):
     """A detector's output over a whole video.
 
     Attributes:
@@ -51,16 +51,6 @@ class VideoDetections:
                 f"per time); got {shape}"
             )
         self.shape = tuple(int(side) for side in shape)
-
-    @property
-    def height(self) -> int:
-        """Frame height H in pixels."""
-        return self.shape[1]
-
-    @property
-    def width(self) -> int:
-        """Frame width W in pixels."""
-        return self.shape[2]
 
     def timing(self) -> dict[str, float]:
         """Mean and standard deviation of the per-frame time (s) and the frames per second.

@@ -6,6 +6,7 @@ import ipywidgets as W
 import numpy as np
 import pandas as pd
 
+from xaikit._arrays import check_frames
 from xaikit.explain import frames
 from xaikit.viz.compose import blend_map, compose_frame
 from xaikit.viz.encode import figure_bytes
@@ -69,12 +70,9 @@ class CompareGrid(Panel):
         alpha: float = 0.5,
         cmap: str = "jet",
     ):
-        self.image_array = np.asarray(image)
-        explained = frames(
-            model, self.image_array, methods, layers, target, preprocess=preprocess, device=device
+        self.image_array, self.catalogue, self.layers, self.maps = explain_image(
+            image, model, methods, layers, target, preprocess, device
         )
-        self.catalogue, self.layers = explained.catalogue, explained.layers
-        self.maps = explained.all(0)
         self.methods = list(dict.fromkeys(method for method, _ in self.maps))
         self.boxes = None if boxes is None else np.asarray(boxes, np.float64).reshape(-1, 4)
         self.human_map, self.fixation_mask = _human_reference(
@@ -138,6 +136,15 @@ class CompareGrid(Panel):
     def render(self) -> None:
         """Redraw the grid with the current metric, opacity and colormap."""
         self.picture.value = figure_bytes(self.figure(), "png")
+
+
+def explain_image(image, model, methods, layers, target, preprocess, device):
+    """``(image, catalogue, layers, maps)``: the checked ``(H, W, 3)`` image, the model's
+    feature-map layers, the layers explained and ``{(method, key): (H, W) map}`` of every method
+    (:func:`xaikit.explain.frames`), as CompareGrid and FixationCompare explain an image."""
+    image = check_frames(image, "image", single=True)
+    maps = frames(model, image, methods, layers, target, preprocess=preprocess, device=device)
+    return image, maps.catalogue, maps.layers, maps.all(0)
 
 
 def _human_reference(image: np.ndarray, fixations, human_map):

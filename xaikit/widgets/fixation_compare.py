@@ -8,7 +8,6 @@ import ipywidgets as W
 import numpy as np
 import pandas as pd
 
-from xaikit.explain import frames
 from xaikit.metrics.registry import higher_is_better
 from xaikit.viz.charts import metric_bars
 from xaikit.viz.compose import blend_map, side_by_side
@@ -17,7 +16,7 @@ from xaikit.viz.figures import figure_grid
 from xaikit.widgets._base import Panel, guarded
 from xaikit.widgets._controls import cmap_picker, layer_options, opacity_slider
 from xaikit.widgets._scores import arrow, map_scores, references
-from xaikit.widgets.compare_grid import _human_reference
+from xaikit.widgets.compare_grid import _human_reference, explain_image
 
 
 class FixationCompare(Panel):
@@ -71,12 +70,9 @@ class FixationCompare(Panel):
         alpha: float = 0.5,
         cmap: str = "jet",
     ):
-        self.image_array = np.asarray(image)
-        explained = frames(
-            model, self.image_array, methods, layers, target, preprocess=preprocess, device=device
+        self.image_array, self.catalogue, self.layers, self.maps = explain_image(
+            image, model, methods, layers, target, preprocess, device
         )
-        self.catalogue, self.layers = explained.catalogue, explained.layers
-        self.maps = explained.all(0)
         self.human_map, self.fixation_mask = _human_reference(
             self.image_array, fixations, human_map
         )

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from xaikit._arrays import height_width
+from xaikit._arrays import VideoShape, height_width
 from xaikit.data.synthetic._textures import lighting, mask_box, sprinkle, textured, to_uint8
 
 SETUPS = {
@@ -41,7 +41,7 @@ IN_BOX = (BODY, HIGHLIGHT, EAR, EYE, NOSE)
 
 
 @dataclass
-class ArenaClip:
+class ArenaClip(VideoShape):
     """A rendered arena video with exact per-frame ground truth.
 
     Attributes:
@@ -71,16 +71,6 @@ class ArenaClip:
     def shape(self) -> tuple[int, int, int, int]:
         """``(T, H, W, 3)`` of :attr:`frames`, as :attr:`xaikit.data.VideoReader.shape`."""
         return tuple(int(side) for side in self.frames.shape)
-
-    @property
-    def height(self) -> int:
-        """Frame height H in pixels."""
-        return int(self.frames.shape[1])
-
-    @property
-    def width(self) -> int:
-        """Frame width W in pixels."""
-        return int(self.frames.shape[2])
 
     def annotations(self, name: str = "arena"):
         """Ground truth as :class:`~xaikit.data.annotations.Annotations`.
