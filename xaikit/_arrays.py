@@ -46,24 +46,24 @@ def minmax(maps, batched: bool = True):
         >>> minmax(torch.tensor([[4.0, 4.0]]))
         tensor([[0., 0.]])
     """
-    import torch
-
-    if isinstance(maps, torch.Tensor):
+    if hasattr(maps, "detach"):  # a torch tensor (numpy input never imports torch)
         values, ops = (maps if maps.is_floating_point() else maps.float()), _torch_ops()
     else:
         values, ops = np.asarray(maps), _NUMPY
         if not np.issubdtype(values.dtype, np.floating):
             values = values.astype(np.float32)
     flat = values.reshape(values.shape[0] if batched and values.ndim else 1, -1)
-    finite = ops.isfinite(flat)
-    every = bool(finite.all())
-    low = ops.min_rows(flat if every else ops.where(finite, flat, np.inf))
-    high = ops.max_rows(flat if every else ops.where(finite, flat, -np.inf))
+    low, high = ops.min_rows(flat), ops.max_rows(flat)
+    every = bool(ops.isfinite(low).all()) and bool(ops.isfinite(high).all())
+    if not every:  # NaN or inf somewhere: find the range of the finite values only
+        finite = ops.isfinite(flat)
+        low = ops.min_rows(ops.where(finite, flat, np.inf))
+        high = ops.max_rows(ops.where(finite, flat, -np.inf))
     span = high - low
-    flat_enough = span <= RELATIVE_FLATNESS * ops.maximum(abs(low), abs(high))
-    span = ops.where(flat_enough | ~ops.isfinite(span), 0.0, span)
-    low = low if every else ops.where(ops.isfinite(low), low, 0.0)
-    scaled = ops.where(span > 0, (flat - low) / ops.where(span > 0, span, 1.0), 0.0)
+    constant = (span <= RELATIVE_FLATNESS * ops.maximum(abs(low), abs(high))) | ~ops.isfinite(span)
+    scaled = flat - ops.where(ops.isfinite(low), low, 0.0)
+    scaled /= ops.where(constant, 1.0, span)
+    scaled *= ~constant  # a constant sample highlights nothing
     return (scaled if every else ops.where(finite, scaled, np.nan)).reshape(values.shape)
 
 
