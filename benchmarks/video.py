@@ -3,7 +3,8 @@
 Writes two 640x480 H.264 test videos whose frames show their own number as a barcode: a
 constant-rate one with x264's default settings (B-frames, keyframe every 250 frames) and a
 variable-rate one (one timestamp slot skipped every 25 frames, as a camera dropping frames)
-with B-frames and a keyframe every 30 frames. For each it prints:
+with B-frames and a keyframe every 30 frames; and the constant-rate one in AVI, whose stamps
+count packets, so that the index is built by decoding the stream once. For each it prints:
 
 * index build time (first open) and cached open time;
 * sequential frames/s of ``xaikit`` iteration, raw PyAV decoding and OpenCV ``read()``;
@@ -142,8 +143,11 @@ def main() -> None:
     constant, variable = folder / "cfr_default_x264.mp4", folder / "vfr_bframes_gop30.mp4"
     write(constant, variable_rate=False, gop=None)
     write(variable, variable_rate=True, gop=30)
+    avi = folder / "cfr_bframes_gop30.avi"
+    write(avi, variable_rate=False, gop=30)
     measure(constant, "CFR, x264 defaults (B-frames, GOP 250)")
     measure(variable, "VFR (a dropped slot every 25 frames), B-frames, GOP 30")
+    measure(avi, "AVI (stamps in decode order: indexed by decoding), B-frames, GOP 30")
 
 
 if __name__ == "__main__":

@@ -6,13 +6,16 @@ fsyncs it, then moves it over the target with ``os.replace`` and fsyncs the fold
 wrong before the move (an exception, a full disk, a kill) leaves the previous file as it was; an
 exception also removes the temporary file. :func:`atomic_folder` does the same for a set of files
 that must change together: they are written into a temporary sibling folder that is swapped in
-whole.
+whole. :func:`atomic_set` publishes a set of files into a folder that also holds other files
+(a YOLO label folder beside the images): staged whole, then moved in under a journal, so that an
+interrupted move is detectable (:func:`interrupted_set`) and completed by the next write.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import json
 import os
 import shutil
 import tempfile
@@ -173,3 +176,115 @@ def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
         shutil.rmtree(temporary, ignore_errors=True)
         raise
     _fsync_folder(path.parent)
+
+
+# -------------------------------------------------------------- a set of files in a shared folder
+
+
+def _set_files(folder: Path, name: str) -> tuple[Path, Path]:
+    """The manifest and the journal of the file set ``name`` in ``folder``."""
+    return folder / f".xaikit-{name}.json", folder / f".xaikit-{name}{PARTIAL}"
+
+
+def _plain_names(names, source: Path) -> list[str]:
+    """``names`` if each is a plain file name (no folder part, not hidden), else raise."""
+    names = list(names)
+    for name in names:
+        if not isinstance(name, str) or Path(name).name != name or name.startswith("."):
+            raise ValueError(f"{source}: {name!r} is not a plain file name; the file is damaged")
+    return names
+
+
+def _manifest_names(manifest: Path) -> list[str]:
+    if not manifest.is_file():
+        return []
+    try:
+        names = json.loads(manifest.read_text(encoding="utf-8"))["files"]
+    except (ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{manifest}: not a file-set manifest ({error!r}); remove it") from error
+    return _plain_names(names, manifest)
+
+
+def _finish_publish(folder: Path, manifest: Path, journal: Path) -> None:
+    """Carry out the journal's plan; safe to repeat after a kill (every step is idempotent)."""
+    plan = json.loads(journal.read_text(encoding="utf-8"))
+    staging = folder / plan["staging"]
+    if staging.name != plan["staging"] or not is_partial(staging):
+        raise ValueError(f"{journal}: {plan['staging']!r} is not a staging folder; it is damaged")
+    for name in _plain_names(plan["remove"], journal):
+        (folder / name).unlink(missing_ok=True)
+    for name in _plain_names(plan["files"], journal):
+        if (staging / name).exists():  # else moved in already, before a kill
+            os.replace(staging / name, folder / name)
+    write_text(manifest, json.dumps({"files": plan["files"]}))
+    journal.unlink()
+    shutil.rmtree(staging, ignore_errors=True)
+    _fsync_folder(folder)
+
+
+def interrupted_set(folder: str | os.PathLike, name: str) -> Path | None:
+    """The journal of an interrupted publish of file set ``name`` into ``folder``, or ``None``.
+
+    While it exists, the folder may hold files of two writes of the set (see
+    :func:`atomic_set`); the next :func:`atomic_set` on the folder completes the interrupted one.
+    """
+    journal = _set_files(Path(folder), name)[1]
+    return journal if journal.exists() else None
+
+
+@contextlib.contextmanager
+def atomic_set(folder: str | os.PathLike, name: str) -> Iterator[Path]:
+    """A staging folder for a set of files that replaces the set ``name`` in ``folder`` together.
+
+    For exports that share a folder with files they must never touch (a YOLO label folder
+    beside the user's images), so the folder cannot be swapped whole. The files are written
+    into the staging folder ``folder/.xaikit-<name>.<random>.partial/`` and fsynced; a kill or
+    an error until then leaves the previous set as it was (an error also removes the staging
+    folder). Then a journal ``folder/.xaikit-<name>.partial`` is written atomically: the plan
+    (the files to move in, and the previous set's files that the new one lacks, to remove).
+    Then the plan runs, the manifest ``folder/.xaikit-<name>.json`` is rewritten and the
+    journal removed. A kill while the plan runs leaves the journal, so the mixed state is
+    detectable (:func:`interrupted_set`; readers refuse such a folder), and the next
+    :func:`atomic_set` on the folder first completes the interrupted plan (the new set's files
+    are all complete by then). Only files of earlier writes of set ``name`` (those its
+    manifest lists) are ever removed. One writer per folder and set at a time.
+
+    Examples:
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> _ = (folder / "photo.jpg").write_bytes(b"user's")
+        >>> with atomic_set(folder, "labels") as staging:
+        ...     _ = (staging / "a.txt").write_text("1")
+        ...     _ = (staging / "b.txt").write_text("2")
+        >>> with atomic_set(folder, "labels") as staging:
+        ...     _ = (staging / "a.txt").write_text("3")
+        >>> sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+        ['a.txt', 'photo.jpg']
+        >>> (folder / "a.txt").read_text(), interrupted_set(folder, "labels")
+        ('3', None)
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest, journal = _set_files(folder, name)
+    if journal.exists():
+        _finish_publish(folder, manifest, journal)
+    for stale in folder.glob(f".xaikit-{name}.*{PARTIAL}"):  # staging folders of killed writes
+        shutil.rmtree(stale, ignore_errors=True)
+    staging = Path(tempfile.mkdtemp(dir=folder, prefix=f".xaikit-{name}.", suffix=PARTIAL))
+    try:
+        yield staging
+        files = sorted(path.name for path in staging.iterdir())
+        for file in files:
+            with open(staging / file, "rb+") as stream:  # a folder inside fails here
+                os.fsync(stream.fileno())
+        _plain_names(files, staging)
+        previous = _manifest_names(manifest)
+        plan = {
+            "staging": staging.name,
+            "files": files,
+            "remove": sorted(set(previous) - set(files)),
+        }
+        write_text(journal, json.dumps(plan))
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _finish_publish(folder, manifest, journal)

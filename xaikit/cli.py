@@ -2,7 +2,9 @@
 
 Commands:
     track: detect and track animals in a video or a folder of videos; write the per-frame
-        and per-animal tables, an overlay video and, with ground truth, the metrics.
+        and per-animal tables, an overlay video and, with ground truth, the metrics, into
+        one folder per video (``OUT/<video file name>/``). Failures are isolated and
+        reported, reruns skip finished videos (see ``xaikit track --help``).
 
 Examples:
     >>> parser = build_parser()
@@ -14,11 +16,30 @@ Examples:
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
+#: Exit statuses of ``xaikit track``.
+EXIT_OK, EXIT_FAILED, EXIT_NOT_WRITABLE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+TRACK_EPILOG = """\
+outputs: each video's results go to OUT/<video file name>/ (the whole name, with its ending:
+session1.mp4 and session1.mov go to OUT/session1.mp4/ and OUT/session1.mov/), written into a
+hidden .partial folder that replaces it whole once complete, with manifest.json last.
+
+reruns: a video whose folder holds complete results (manifest.json with the same video
+content, size and SHA-256, and the same result options, and all its files) is skipped;
+--force redoes it. Results of an earlier run with other options are redone and replaced whole
+(no stale file is kept, e.g. overlay.mp4 after --no-overlay).
+
+failures: a video that cannot be processed is reported and the others go on; OUT/failures.csv
+lists the failures of the last run. Hidden files (.name, ._name.mp4) are never inputs.
+Ctrl-C stops after saying which videos finished; rerun the command to finish the rest.
+
+exit status: 0 all done, 1 some video failed (or bad arguments), 2 OUT cannot be written,
+130 interrupted.
+"""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,9 +55,16 @@ def _add_track(commands) -> None:
         "track",
         help="detect and track animals in videos",
         description="Detect and track animals; write tables, an overlay video and metrics.",
+        epilog=TRACK_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     track.add_argument("video", type=Path, help="a video file or a folder of videos")
-    track.add_argument("--out", type=Path, required=True, help="output folder")
+    track.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="output folder; each video's results go to OUT/<video file name>/",
+    )
     source = track.add_mutually_exclusive_group(required=True)
     source.add_argument("--cfg", type=Path, help="Darknet .cfg (with --weights)")
     source.add_argument("--model", help="a model name known to xaikit.models.load (demo-mice)")
@@ -45,7 +73,7 @@ def _add_track(commands) -> None:
         "--truth",
         type=Path,
         help="ground-truth CSV (frame, track, x0, y0, x1, y1) for one video, or a folder "
-        "holding <video name>.csv per video",
+        "holding <video name without ending>.csv per video",
     )
     track.add_argument("--animals", type=int, help="number of animals, if known")
     track.add_argument(
@@ -69,33 +97,29 @@ def _add_track(commands) -> None:
         action="store_true",
         help="track on boxes alone, without the colour of each animal",
     )
+    track.add_argument(
+        "--force", action="store_true", help="redo videos whose complete results exist"
+    )
     track.set_defaults(run=_run_track)
 
 
-def _videos(path: Path) -> list[Path]:
-    if path.is_dir():
-        found = sorted(p for p in path.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
-        if not found:
-            raise FileNotFoundError(f"no video ({', '.join(VIDEO_SUFFIXES)}) in {path}")
-        return found
-    if not path.is_file():
-        raise FileNotFoundError(f"no such video or folder: {path}")
-    return [path]
-
-
-def _truth_for(video: Path, truth: Path | None, single: bool):
-    import pandas as pd
-
+def _truth_path(video: Path, truth: Path | None) -> Path | None:
+    """The ground-truth file of ``video``: ``truth`` itself, or ``truth/<stem>.csv``."""
     if truth is None:
         return None
     if truth.is_dir():
         candidate = truth / f"{video.stem}.csv"
-        return pd.read_csv(candidate) if candidate.is_file() else None
+        return candidate if candidate.is_file() else None
+    return truth
+
+
+def _check_truth(truth: Path | None, single: bool) -> None:
+    if truth is None or truth.is_dir():
+        return
     if not truth.is_file():
         raise FileNotFoundError(f"no such ground-truth file or folder: {truth}")
     if not single:
         raise ValueError("--truth must be a folder of <video name>.csv files for a folder")
-    return pd.read_csv(truth)
 
 
 def _load_model(arguments):
@@ -108,32 +132,61 @@ def _load_model(arguments):
     return xk.models.load_darknet(arguments.cfg, arguments.weights, device=arguments.device)
 
 
-def _run_track(arguments) -> int:
-    from tqdm.auto import tqdm
+def _detector_identity(arguments) -> dict:
+    """What names the detector in the manifest: the model name, or the files' SHA-256."""
+    from xaikit.track.batch import fingerprint
 
-    from xaikit.data import open_video
-    from xaikit.track import Zone, analyse_video
-    from xaikit.track.export import check_format
-    from xaikit.viz import write_overlay
+    if arguments.model is not None:
+        return {"model": arguments.model}
+    return {name: fingerprint(getattr(arguments, name))["sha256"] for name in ("cfg", "weights")}
 
-    check_format(arguments.format)
-    videos = _videos(arguments.video)
-    zones = []
-    if arguments.zones is not None:
-        zones = [Zone.from_dict(spec) for spec in json.loads(arguments.zones.read_text())]
-    model = _load_model(arguments)
-    single = len(videos) == 1 and arguments.video.is_file()
-    for video in tqdm(videos, desc="videos", unit="video", disable=single):
-        out = arguments.out if single else arguments.out / video.stem
+
+class _TrackJob:
+    """``xaikit track``'s work on one video, for :func:`xaikit.track.batch.run_batch`: the
+    options that change its results, and ``job(video, folder)`` writing its files."""
+
+    def __init__(self, arguments, model, zones):
+        self.arguments, self.model, self.zones = arguments, model, zones
+        self.common = {
+            "detector": _detector_identity(arguments),
+            "animals": arguments.animals,
+            "high_score": arguments.high_score,
+            "low_score": arguments.low_score,
+            "zones": [asdict(zone) for zone in zones],
+            "cm_per_pixel": arguments.cm_per_pixel,
+            "format": arguments.format,
+            "max_gap": arguments.max_gap,
+            "smooth": not arguments.no_smooth,
+            "appearance": not arguments.no_appearance,
+            "overlay": not arguments.no_overlay,
+        }
+        self.lines: dict[Path, str] = {}
+
+    def options(self, video: Path) -> dict:
+        """The options of ``video``'s results: the common ones and its ground truth's hash."""
+        from xaikit.track.batch import fingerprint
+
+        truth = _truth_path(video, self.arguments.truth)
+        return {**self.common, "truth": None if truth is None else fingerprint(truth)["sha256"]}
+
+    def __call__(self, video: Path, folder: Path) -> dict[str, Path]:
+        import pandas as pd
+
+        from xaikit.data import open_video
+        from xaikit.track import analyse_video
+        from xaikit.viz import write_overlay
+
+        arguments = self.arguments
+        truth = _truth_path(video, arguments.truth)
         reader = open_video(video)
         result = analyse_video(
-            model,
+            self.model,
             reader,
-            out,
-            truth=_truth_for(video, arguments.truth, single),
+            folder,
+            truth=None if truth is None else pd.read_csv(truth),
             animals=arguments.animals,
             tracker={"high_score": arguments.high_score, "low_score": arguments.low_score},
-            zones=zones,
+            zones=self.zones,
             scale=arguments.cm_per_pixel,
             max_gap=arguments.max_gap,
             smooth=not arguments.no_smooth,
@@ -143,31 +196,107 @@ def _run_track(arguments) -> int:
             appearance=not arguments.no_appearance,
         )
         if not arguments.no_overlay:
-            result.files["overlay"] = out / "overlay.mp4"
+            result.files["overlay"] = folder / "overlay.mp4"
             write_overlay(result.files["overlay"], reader, result.tracks)
-        line = (
-            f"{video.name}: {result.metrics['frames']} frames, "
-            f"{result.tracks['track'].nunique()} animal(s), "
-            f"{result.metrics['timing']['frames_per_second']:.1f} frames/s detection"
+        self.lines[video] = _result_line(video, result)
+        return result.files
+
+
+def _result_line(video: Path, result) -> str:
+    line = (
+        f"{video.name}: {result.metrics['frames']} frames, "
+        f"{result.tracks['track'].nunique()} animal(s), "
+        f"{result.metrics['timing']['frames_per_second']:.1f} frames/s detection"
+    )
+    if "tracking" in result.metrics:
+        scores = {**result.metrics["detection"], **result.metrics["tracking"]}
+        line += "".join(f", {key} {scores[key]:.3f}" for key in ("ap", "f1", "mota", "idf1"))
+    return line
+
+
+def _reporter(job: _TrackJob):
+    """Print each video's outcome as it comes: results on stdout, failures on stderr."""
+
+    def report(video: Path, event: str, detail) -> None:
+        if event == "done":
+            print(f"{job.lines.pop(video)} -> {detail}")
+        elif event == "skipped":
+            print(f"{video.name}: complete results in {detail}, skipped (--force redoes it)")
+        else:
+            print(f"xaikit track: {video}: failed: {detail}", file=sys.stderr)
+
+    return report
+
+
+def _print_summary(report, out: Path) -> None:
+    from xaikit.track.batch import FAILURES
+
+    total = len(report.folders)
+    print(
+        f"{total} video(s): {len(report.done)} done, {len(report.skipped)} skipped (complete), "
+        f"{len(report.failed)} failed"
+        + (f", {len(report.unfinished)} not finished" if report.unfinished else "")
+    )
+    if report.failed:
+        print(f"xaikit track: {len(report.failed)} video(s) failed (in {out / FAILURES}):",
+              file=sys.stderr)  # fmt: skip
+        for video, reason in report.failed:
+            print(f"  {video}: {reason}", file=sys.stderr)
+
+
+def _print_interrupted(report) -> None:
+    finished = [video.name for video in (*report.done, *report.skipped)]
+    print(
+        "xaikit track: interrupted. Finished: "
+        + (", ".join(finished) or "none")
+        + ". Not finished: "
+        + ", ".join(video.name for video in report.unfinished)
+        + ". Rerun the same command to finish them.",
+        file=sys.stderr,
+    )
+
+
+def _run_track(arguments) -> int:
+    from xaikit.track.batch import BatchInterrupted, check_writable, find_videos, run_batch
+    from xaikit.track.export import check_format
+    from xaikit.track.zones import read_zones
+
+    check_format(arguments.format)
+    videos = find_videos(arguments.video)
+    _check_truth(arguments.truth, single=arguments.video.is_file())
+    zones = [] if arguments.zones is None else read_zones(arguments.zones)
+    check_writable(arguments.out)
+    job = _TrackJob(arguments, _load_model(arguments), zones)
+    try:
+        report = run_batch(
+            videos, arguments.out, job, job.options, force=arguments.force, on_input=_reporter(job)
         )
-        if "tracking" in result.metrics:
-            scores = {**result.metrics["detection"], **result.metrics["tracking"]}
-            line += ", ".join(
-                ["", *(f"{key} {scores[key]:.3f}" for key in ("ap", "f1", "mota", "idf1"))]
-            )
-        print(f"{line} -> {out}")
-    return 0
+    except BatchInterrupted as interrupt:
+        _print_summary(interrupt.report, arguments.out)
+        _print_interrupted(interrupt.report)
+        return EXIT_INTERRUPTED
+    _print_summary(report, arguments.out)
+    return EXIT_OK if report.ok else EXIT_FAILED
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; return the exit status (0 success, 1 an error in the input)."""
+    """Run the command line; return the exit status: 0 success, 1 an error in the input (or
+    a video that failed), 2 an output folder that cannot be written, 130 interrupted."""
+    from xaikit.track.batch import NotWritableError
+
     parser = build_parser()
     arguments = parser.parse_args(argv)
     try:
         return arguments.run(arguments)
+    except NotWritableError as error:
+        print(f"xaikit {arguments.command}: error: {error}", file=sys.stderr)
+        return EXIT_NOT_WRITABLE
     except (FileNotFoundError, ValueError, ImportError, RuntimeError) as error:
         print(f"xaikit {arguments.command}: error: {error}", file=sys.stderr)
-        return 1
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print(f"xaikit {arguments.command}: interrupted; nothing was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -49,6 +49,7 @@ class Flavour:
     start: int = 0  # pts of the first frame, in 1/30 s
     frames: int = 45
     gop: int = 10
+    faststart: bool = False  # mp4/mov: the sample index before the data, so a cut file opens
 
     def pts(self) -> list[int]:
         slots, stamps = self.start, []
@@ -67,17 +68,43 @@ FLAVOURS = [
     Flavour("mpeg4-avi-bframes", codec="mpeg4", suffix=".avi", b_frames=2, start=3),
 ]
 
+# One flavour per container and codec family with B-frames where the codec has them and a
+# variable rate where the container stores one (AVI stamps count packets: a dropped slot is a
+# gap in them). VP8 and VP9 have no B-frames (they never reorder frames).
+CONTAINERS = [
+    Flavour("h264-avi-bframes", suffix=".avi", b_frames=3, frames=40),
+    Flavour("h264-avi-vfr-bframes", suffix=".avi", b_frames=3, variable_rate=True, frames=40),
+    Flavour(
+        "mpeg4-avi-vfr-bframes",
+        codec="mpeg4",
+        suffix=".avi",
+        b_frames=2,
+        frames=40,
+        variable_rate=True,
+    ),
+    Flavour("h264-mkv-vfr-bframes", suffix=".mkv", b_frames=3, variable_rate=True, frames=40),
+    Flavour("mpeg4-mkv-bframes", codec="mpeg4", suffix=".mkv", b_frames=2, frames=40),
+    Flavour("h264-mov-vfr-bframes", suffix=".mov", b_frames=3, variable_rate=True, frames=40),
+    Flavour("mpeg4-mp4-bframes", codec="mpeg4", suffix=".mp4", b_frames=2, frames=40),
+    Flavour("h264-mp4-faststart-bframes", b_frames=3, frames=40, faststart=True),
+    Flavour("vp8-webm-vfr", codec="libvpx", suffix=".webm", variable_rate=True, frames=40),
+    Flavour("vp9-webm-vfr", codec="libvpx-vp9", suffix=".webm", variable_rate=True, frames=40),
+]
+
 
 def write_barcode_video(path, flavour: Flavour) -> None:
     """Encode ``flavour.frames`` barcode frames with PyAV directly, setting every pts by hand."""
     import av
 
     time_base = Fraction(1, 30)
-    with av.open(str(path), "w") as container:
+    container_options = {"movflags": "faststart"} if flavour.faststart else {}
+    with av.open(str(path), "w", options=container_options) as container:
         stream = container.add_stream(flavour.codec, rate=30)
         stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuv420p"
         stream.codec_context.time_base = time_base
-        options = {"bf": str(flavour.b_frames), "g": str(flavour.gop)}
+        options = {"g": str(flavour.gop)}
+        if flavour.codec in ("libx264", "mpeg4"):
+            options["bf"] = str(flavour.b_frames)
         if flavour.codec == "libx264":
             options.update(crf="12", keyint_min=str(flavour.gop), scenecut="0")
         else:
@@ -88,3 +115,25 @@ def write_barcode_video(path, flavour: Flavour) -> None:
             frame.pts, frame.time_base = pts, time_base
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
+
+
+def sequential_decode(path) -> list[np.ndarray]:
+    """The reference: every frame of PyAV's plain sequential decode of the first video stream,
+    packet by packet; a packet the decoder rejects gives no frame (as in the ffmpeg tool)."""
+    import av
+
+    frames = []
+    with av.open(str(path)) as container:
+        for packet in container.demux(video=0):
+            try:
+                decoded = packet.decode()
+            except av.error.InvalidDataError:
+                continue
+            frames.extend(frame.to_ndarray(format="rgb24") for frame in decoded)
+    return frames
+
+
+def truncate(path, keep: float) -> None:
+    """Cut the tail of the file at ``path``, keeping the first ``keep`` fraction of its bytes."""
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep)])

@@ -5,8 +5,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from xaikit import _atomic
 from xaikit.data import DataFileError
 from xaikit.data.annotations import (
+    MAX_CLASSES,
     Annotations,
     read_coco,
     read_voc,
@@ -116,6 +118,92 @@ def test_yolo_missing_folder_and_shapes(tmp_path):
         read_yolo(tmp_path, {"x.jpg": (4, 4, 3)})
 
 
+@pytest.mark.parametrize(
+    ("line", "classes", "words"),
+    [
+        ("99999999 0.5 0.5 0.1 0.1", None, f"line 2: class id 99999999 is not below {MAX_CLASSES}"),
+        (f"{MAX_CLASSES} 0.5 0.5 0.1 0.1", None, f"line 2: class id {MAX_CLASSES} is not below"),
+        ("5 0.5 0.5 0.1 0.1", ["a", "b"], "line 2: class id 5 appears but only 2 class names"),
+        ("0 nan 0.5 0.1 0.1", None, r"line 2 needs a class id >= 0 and values in \[0, 1\]"),
+        ("0 0.5 inf 0.1 0.1", None, r"line 2 needs .* values in \[0, 1\]: '0 0.5 inf"),
+    ],
+)
+def test_yolo_class_ids_are_bounded_and_values_finite(tmp_path, line, classes, words):
+    (tmp_path / "x.txt").write_text("0 0.5 0.5 0.1 0.1\n" + line + "\n")
+    with pytest.raises(DataFileError, match=r"x\.txt: " + words):
+        read_yolo(tmp_path, (10, 10), classes=classes)
+
+
+def test_yolo_largest_unnamed_class_id_is_read(tmp_path):
+    (tmp_path / "x.txt").write_text(f"{MAX_CLASSES - 1} 0.5 0.5 0.1 0.1\n")
+    read = read_yolo(tmp_path, (10, 10))
+    assert len(read.classes) == MAX_CLASSES and read.boxes["label"].tolist() == ["9999"]
+
+
+@pytest.mark.parametrize("name", ["x.txt", "classes.txt"])
+def test_yolo_non_utf8_files_are_named(tmp_path, name):
+    (tmp_path / "x.txt").write_text("0 0.5 0.5 0.1 0.1\n")
+    (tmp_path / "classes.txt").write_text("mouse\n")
+    (tmp_path / name).write_bytes("souris \u00e9\n".encode("latin-1"))
+    with pytest.raises(DataFileError, match=name.replace(".", r"\.") + r": is not UTF-8 .*0xe9"):
+        read_yolo(tmp_path, (10, 10))
+
+
+def test_yolo_reexport_replaces_its_own_files_only(sample, tmp_path):
+    (tmp_path / "a.jpg").write_bytes(b"the user's image")
+    (tmp_path / "notes.md").write_text("mine")
+    write_yolo(sample, tmp_path)
+    smaller = Annotations(
+        sample.images.iloc[:1], sample.boxes[sample.boxes["image"] == "a.jpg"], ["cage", "mouse"]
+    )
+    write_yolo(smaller, tmp_path)
+    visible = sorted(path.name for path in tmp_path.iterdir() if not path.name.startswith("."))
+    assert visible == ["a.jpg", "a.txt", "classes.txt", "notes.md"]  # b.txt, empty.txt removed
+    assert (tmp_path / "a.jpg").read_bytes() == b"the user's image"
+    assert (tmp_path / "a.txt").read_text().split()[::5] == ["1", "0"]
+    assert read_yolo(tmp_path, (480, 640)).classes == ["cage", "mouse"]
+
+
+def test_yolo_refuses_an_image_named_like_the_class_file(sample, tmp_path):
+    images = sample.images.assign(image=["classes.jpg", "b.png", "empty.jpg"])
+    boxes = sample.boxes.assign(image=["classes.jpg", "classes.jpg", "b.png"])
+    with pytest.raises(ValueError, match="would overwrite classes.txt"):
+        write_yolo(Annotations(images, boxes, sample.classes), tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("write", "read", "kind"),
+    [
+        (write_yolo, lambda folder: read_yolo(folder, (480, 640)), "yolo"),
+        (write_voc, read_voc, "voc"),
+    ],
+)
+def test_an_interrupted_publish_is_refused_then_completed(
+    sample, tmp_path, monkeypatch, write, read, kind
+):
+    write(sample, tmp_path)
+    swapped = sample.boxes.assign(label=["cage", "mouse", "cage"])
+    relabelled = Annotations(sample.images, swapped, ["cage", "mouse"])
+    real_replace, moves = _atomic.os.replace, []
+
+    def replace_then_die(source, target):
+        if len(moves) == 2:  # the third move of the set: as if killed there
+            raise KeyboardInterrupt
+        moves.append(target)
+        real_replace(source, target)
+
+    monkeypatch.setattr(_atomic.os, "replace", replace_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        write(relabelled, tmp_path)
+    monkeypatch.setattr(_atomic.os, "replace", real_replace)
+    with pytest.raises(DataFileError, match=rf"\.xaikit-{kind}\.partial: an export into .* was "):
+        read(tmp_path)
+    write(sample, tmp_path)  # completes the interrupted export, then writes this one
+    assert _atomic.interrupted_set(tmp_path, kind) is None
+    assert read(tmp_path).boxes["label"].tolist() == ["mouse", "cage", "mouse"]
+    assert [path.name for path in tmp_path.iterdir() if _atomic.is_partial(path)] == []
+
+
 # ------------------------------------------------------------------------------ VOC
 
 
@@ -182,6 +270,17 @@ def test_voc_unknown_class(sample, tmp_path):
         read_voc(tmp_path, classes=["mouse"])
 
 
+def test_voc_non_finite_and_non_utf8(sample, tmp_path):
+    write_voc(sample, tmp_path)
+    text = (tmp_path / "a.xml").read_text()
+    (tmp_path / "a.xml").write_text(text.replace("<xmax>50</xmax>", "<xmax>nan</xmax>"))
+    with pytest.raises(DataFileError, match=r"a\.xml: <xmax> in <bndbox> is not finite: 'nan'"):
+        read_voc(tmp_path / "a.xml")
+    (tmp_path / "a.xml").write_bytes(text.replace("mouse", "souris \u00e9").encode("latin-1"))
+    with pytest.raises(DataFileError, match=r"a\.xml: is not valid XML"):
+        read_voc(tmp_path / "a.xml")
+
+
 # ------------------------------------------------------------------------------ COCO
 
 
@@ -224,14 +323,17 @@ def test_coco_without_boxes(tmp_path):
     [
         ("{not json", "is not valid JSON"),
         ({"images": []}, r"needs the key\(s\) \['annotations', 'categories'\]"),
-        ({"images": [{"id": 1}], "annotations": [], "categories": []}, "malformed"),
+        (
+            {"images": [{"id": 1}], "annotations": [], "categories": []},
+            r"images\[0\] lacks the key\(s\) \['file_name', 'width', 'height'\]",
+        ),
         (
             {
                 "images": [{"id": 1, "file_name": "a", "width": 2, "height": 2}],
                 "annotations": [{"id": 9, "image_id": 2, "category_id": 1, "bbox": [0, 0, 1, 1]}],
                 "categories": [{"id": 1, "name": "m"}],
             },
-            "annotation 9 refers to an unknown image",
+            r"annotations\[0\] \(id 9\) refers to an unknown image 2",
         ),
         (
             {
@@ -239,7 +341,7 @@ def test_coco_without_boxes(tmp_path):
                 "annotations": [{"id": 9, "image_id": 1, "category_id": 1, "bbox": [0, 0]}],
                 "categories": [{"id": 1, "name": "m"}],
             },
-            "annotation 9 has no",
+            r"annotations\[0\] \(id 9\): bbox must be 4 numbers",
         ),
     ],
 )
@@ -248,6 +350,97 @@ def test_coco_bad_files(tmp_path, document, words):
     path.write_text(document if isinstance(document, str) else json.dumps(document))
     with pytest.raises(DataFileError, match=r"bad\.json: .*" + words):
         read_coco(path)
+
+
+def coco(images=None, annotations=None, categories=None) -> dict:
+    """A small valid COCO document with the given sections replaced."""
+    return {
+        "images": images or [{"id": 1, "file_name": "a.jpg", "width": 8, "height": 8}],
+        "annotations": annotations
+        if annotations is not None
+        else [{"id": 9, "image_id": 1, "category_id": 1, "bbox": [0, 0, 2, 2]}],
+        "categories": categories or [{"id": 1, "name": "mouse"}],
+    }
+
+
+IMAGE_B = {"id": 2, "file_name": "b.jpg", "width": 8, "height": 8}
+
+
+@pytest.mark.parametrize(
+    ("document", "words"),
+    [
+        (
+            coco(images=[coco()["images"][0], {**IMAGE_B, "id": 1}]),
+            r"images\[0\] and images\[1\] both have id 1",
+        ),
+        (
+            coco(images=[coco()["images"][0], {**IMAGE_B, "file_name": "a.jpg"}]),
+            r"images\[0\] and images\[1\] both have file_name 'a.jpg'",
+        ),
+        (
+            coco(categories=[{"id": 1, "name": "mouse"}, {"id": 1, "name": "rat"}]),
+            r"categories\[0\] and categories\[1\] both have id 1",
+        ),
+        (
+            coco(annotations=[{"id": 9, "image_id": 1, "bbox": [0, 0, 2, 2]}]),
+            r"annotations\[0\] lacks the key\(s\) \['category_id'\]",
+        ),
+        (coco(images=["a.jpg"]), r"images\[0\] must be an object; got str"),
+        (coco(images={"id": 1}), "'images' must be a list; got dict"),
+        ([1, 2], "a COCO file is a JSON object; got list"),
+        (
+            coco(images=[{"id": 1, "file_name": "a.jpg", "width": "wide", "height": 8}]),
+            r"images\[0\]: width and height must be integers",
+        ),
+        (
+            coco(annotations=[{"id": 9, "image_id": 1, "category_id": 1, "bbox": "0 0 2 2"}]),
+            r"annotations\[0\] \(id 9\): bbox must be 4 numbers \[x, y, w, h\]; got '0 0 2 2'",
+        ),
+        (
+            coco(annotations=[{"id": 9, "image_id": 1, "category_id": 1, "bbox": [0, "a", 2, 2]}]),
+            r"annotations\[0\] \(id 9\): bbox must be 4 numbers",
+        ),
+        (
+            coco(annotations=[{"id": 9, "image_id": 1, "category_id": 1, "bbox": [0, 0, 2, -1]}]),
+            r"annotations\[0\] \(id 9\): bbox needs finite values and w, h >= 0",
+        ),
+        (
+            coco(annotations=[{"id": 9, "image_id": 1, "category_id": 2, "bbox": [0, 0, 2, 2]}]),
+            r"annotations\[0\] \(id 9\) refers to an unknown category 2",
+        ),
+    ],
+)
+def test_coco_duplicates_and_malformed_entries_are_named(tmp_path, document, words):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(DataFileError, match=r"bad\.json: " + words):
+        read_coco(path)
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity"])
+def test_coco_non_finite_boxes_are_an_error(tmp_path, value):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(coco()).replace("[0, 0, 2, 2]", f"[0, {value}, 2, 2]"))
+    with pytest.raises(DataFileError, match=r"bad\.json: .*bbox needs finite values"):
+        read_coco(path)
+
+
+def test_coco_non_utf8_file_is_named(tmp_path):
+    path = tmp_path / "bad.json"
+    text = json.dumps(coco(categories=[{"id": 1, "name": "souris \u00e9"}]), ensure_ascii=False)
+    path.write_bytes(text.encode("latin-1"))
+    with pytest.raises(DataFileError, match=r"bad\.json: is not UTF-8 text \(byte 0xe9"):
+        read_coco(path)
+
+
+def test_coco_refuses_to_write_non_finite_values(sample, tmp_path):
+    write_coco(sample, tmp_path / "a.json")
+    before = (tmp_path / "a.json").read_bytes()
+    sample.boxes["score"] = [0.5, float("nan"), 1.0]
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        write_coco(sample, tmp_path / "a.json")
+    assert (tmp_path / "a.json").read_bytes() == before
+    assert [path.name for path in tmp_path.iterdir()] == ["a.json"]
 
 
 # ------------------------------------------------------------------------------ the value

@@ -9,7 +9,17 @@ import pytest
 from xaikit.data import VideoError, VideoReader, open_video, write_video
 from xaikit.data import _video_index as video_index
 
-from .barcodes import FLAVOURS, HEIGHT, WIDTH, barcode_frame, read_barcode
+from .barcodes import (
+    CONTAINERS,
+    FLAVOURS,
+    HEIGHT,
+    WIDTH,
+    barcode_frame,
+    read_barcode,
+    sequential_decode,
+    truncate,
+    write_barcode_video,
+)
 
 
 def test_barcode_oracle_reads_every_number():
@@ -24,6 +34,89 @@ def test_shuffled_random_access_is_frame_exact(barcode_videos, name):
     order = list(range(flavour.frames)) * 2
     random.Random(0).shuffle(order)
     assert [read_barcode(reader[number]) for number in order] == order
+
+
+# A cut mp4 or mov without faststart has lost its sample index: it does not open at all (see
+# test_truncated_mp4). The other containers keep every frame that still decodes.
+CUTTABLE = [f.name for f in CONTAINERS if f.suffix in (".avi", ".mkv", ".webm") or f.faststart]
+
+
+@pytest.fixture(scope="module")
+def container_videos(tmp_path_factory) -> dict[tuple[str, bool], tuple]:
+    """{(flavour name, cut): (path, flavour)}: every CONTAINERS flavour, whole and with its
+    last fifth cut off (CUTTABLE ones)."""
+    folder = tmp_path_factory.mktemp("containers")
+    videos = {}
+    for flavour in CONTAINERS:
+        for cut in (False, True) if flavour.name in CUTTABLE else (False,):
+            path = folder / f"{flavour.name}{'-cut' if cut else ''}{flavour.suffix}"
+            write_barcode_video(path, flavour)
+            if cut:
+                truncate(path, keep=0.8)
+            videos[flavour.name, cut] = (path, flavour)
+    return videos
+
+
+def assert_matches_sequential_decode(path, flavour=None) -> int:
+    """Read every frame of ``path`` twice in shuffled order through a one-frame LRU (so every
+    jump seeks) and compare it bit for bit with PyAV's sequential decode; return the count."""
+    reference = sequential_decode(path)
+    reader = open_video(path, frame_cache=1, use_cache=False)
+    assert len(reader) == len(reference) > 0
+    order = list(range(len(reference))) * 2
+    random.Random(1).shuffle(order)
+    wrong = [n for n in order if not np.array_equal(reader[n], reference[n])]
+    assert wrong == []
+    if flavour is not None:  # uncut: the reference itself shows every written frame in order
+        assert [read_barcode(frame) for frame in reference] == list(range(flavour.frames))
+    return len(reference)
+
+
+@pytest.mark.parametrize(
+    ("name", "cut"),
+    [(flavour.name, False) for flavour in CONTAINERS] + [(name, True) for name in CUTTABLE],
+)
+def test_every_container_is_frame_exact(container_videos, name, cut):
+    path, flavour = container_videos[name, cut]
+    count = assert_matches_sequential_decode(path, None if cut else flavour)
+    if cut:  # the cut is real: frames are lost, and enough are left to seek among them
+        assert flavour.frames // 3 < count < flavour.frames
+
+
+def test_container_videos_have_the_properties_they_claim(container_videos):
+    for name in ("h264-avi-bframes", "mpeg4-mkv-bframes", "h264-mov-vfr-bframes"):
+        with av.open(str(container_videos[name, False][0])) as container:
+            types = [frame.pict_type for frame in container.decode(video=0)]
+        assert types.count(av.video.frame.PictureType.B) > 5, name
+    for name in ("h264-mov-vfr-bframes", "vp9-webm-vfr", "h264-mkv-vfr-bframes"):
+        steps = np.diff(open_video(container_videos[name, False][0], use_cache=False).timestamps)
+        assert steps.max() > 1.5 * steps.min(), name
+
+
+def test_avi_stamps_count_packets_yet_frames_are_exact(tmp_path):
+    # The issue's case: AVI stores no presentation stamps, H.264 reorders B-frames.
+    frames = np.stack([barcode_frame(n) for n in range(50)])
+    path = tmp_path / "r.avi"
+    write_video(path, frames, fps=25)
+    with av.open(str(path)) as container:
+        stamps = [p.pts for p in container.demux(video=0) if p.size]
+    assert stamps == sorted(stamps)  # in decode order: they prove nothing about display order
+    reader = open_video(path, frame_cache=1)
+    order = random.Random(2).sample(range(50), 50)
+    assert [read_barcode(reader[n]) for n in order] == order
+    assert reader.fps == pytest.approx(25)
+    truncate(path, keep=0.7)  # the idx1 index at the end is gone
+    count = assert_matches_sequential_decode(path)
+    assert 10 < count < 50
+
+
+def test_a_cut_file_with_no_frame_left_says_so(tmp_path):
+    path = tmp_path / "stub.avi"
+    write_barcode_video(path, CONTAINERS[0])  # H.264 in AVI; the cut falls in the first frame
+    truncate(path, keep=0.6)
+    assert sequential_decode(path) == []
+    with pytest.raises(VideoError, match=r"stub\.avi: .*no frame that decodes"):
+        open_video(path)
 
 
 @pytest.mark.parametrize("name", [flavour.name for flavour in FLAVOURS])
@@ -169,14 +262,62 @@ def test_damaged_cache_is_rebuilt(barcode_video, damage):
 
 def test_cache_falls_back_when_the_first_place_is_not_writable(barcode_video, tmp_path):
     index = open_video(barcode_video, use_cache=False)._index
+    key = video_index.file_key(barcode_video)
     blocker = tmp_path / "a-file-not-a-folder"
     blocker.write_text("")
     candidates = [blocker / "index.npz", tmp_path / "user-cache" / "index.npz"]
-    written = video_index.save_cached(barcode_video, index, candidates)
+    written = video_index.save_cached(index, candidates, key)
     assert written == candidates[1]
-    loaded = video_index.load_cached(barcode_video, candidates)
+    loaded = video_index.load_cached(candidates, key)
     np.testing.assert_array_equal(loaded.pts, index.pts)
-    assert video_index.save_cached(barcode_video, index, candidates[:1]) is None
+    np.testing.assert_array_equal(loaded.tags, index.tags)
+    assert video_index.save_cached(index, candidates[:1], key) is None
+    assert sorted(p.name for p in candidates[1].parent.iterdir()) == ["index.npz"]
+
+
+def _growing_during_indexing(monkeypatch, path, times: int) -> list:
+    """Make the first ``times`` index builds rewrite ``path`` with one frame more each time,
+    as a recorder still writing the file would; return the list of built lengths."""
+    real_build, built = video_index.build_index, []
+
+    def build_while_the_file_grows(video):
+        index = real_build(video)
+        built.append(len(index))
+        if len(built) <= times:
+            frames = np.stack([barcode_frame(n) for n in range(len(index) + 1)])
+            write_video(path, frames, fps=30)
+        return index
+
+    monkeypatch.setattr(video_index, "build_index", build_while_the_file_grows)
+    return built
+
+
+def test_a_file_that_grows_while_indexed_is_indexed_again(barcode_video, monkeypatch):
+    built = _growing_during_indexing(monkeypatch, barcode_video, times=1)
+    reader = open_video(barcode_video)
+    assert built == [30, 31] and len(reader) == 31
+    assert read_barcode(reader[30]) == 30
+    monkeypatch.undo()
+    cache = barcode_video.parent / ".fresh.mp4.xaikit-index.npz"
+    with np.load(cache) as stored:  # the key taken before the index that was kept
+        np.testing.assert_array_equal(stored["key"], video_index.file_key(barcode_video))
+        assert len(stored["pts"]) == 31
+    assert len(open_video(barcode_video)) == 31
+
+
+@pytest.mark.parametrize("use_cache", [True, False])
+def test_a_file_that_keeps_growing_is_refused(barcode_video, monkeypatch, use_cache):
+    _growing_during_indexing(monkeypatch, barcode_video, times=2)
+    with pytest.raises(VideoError, match=r"fresh\.mp4: the file changed while it was being index"):
+        open_video(barcode_video, use_cache=use_cache)
+    assert not (barcode_video.parent / ".fresh.mp4.xaikit-index.npz").exists()
+
+
+def test_an_unfinished_write_is_refused(barcode_video):
+    partial = barcode_video.parent / ".fresh.mp4.k2j4x9.partial"
+    partial.write_bytes(barcode_video.read_bytes())  # a complete video under a .partial name
+    with pytest.raises(VideoError, match=r"unfinished write \(a temporary \.partial file"):
+        open_video(partial)
 
 
 def test_default_cache_places(tmp_path, monkeypatch):
@@ -351,4 +492,39 @@ def test_a_failed_write_keeps_the_existing_file(tmp_path):
     with pytest.raises(ValueError, match="same size"):
         write_video(path, mismatched, fps=10)
     assert path.read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".mp4") == ["keep.mp4"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.mp4"]
+
+
+@pytest.mark.parametrize("suffix", [".avi", ".mkv", ".mov", ".webm"])
+def test_write_video_picks_the_container_from_the_real_name(tmp_path, suffix):
+    codec = "libvpx" if suffix == ".webm" else "libx264"
+    path = tmp_path / f"clip{suffix}"
+    write_video(path, np.stack([barcode_frame(n) for n in range(6)]), fps=10, codec=codec)
+    with av.open(str(path)) as container:
+        expected = {".avi": "avi", ".mkv": "matroska", ".mov": "mov", ".webm": "matroska"}
+        assert expected[suffix] in container.format.name
+    assert [read_barcode(f) for f in open_video(path)] == list(range(6))
+    cache = f".{path.name}.xaikit-index.npz"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([path.name, cache])
+
+
+def test_a_stream_without_b_frames_is_indexed_without_decoding(tmp_path, monkeypatch):
+    # Most lab cameras write H.264 without B-frames: the headers say so, and the stored order
+    # is the display order, so indexing a long recording costs a demux, not a decode.
+    path = tmp_path / "camera.mp4"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.options = {"bf": "0"}
+        for n in range(30):
+            frame = av.VideoFrame.from_ndarray(barcode_frame(n)[:48, :64].copy(), format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+    def no_decode(*args):
+        raise AssertionError("a stream without B-frames was decoded to index it")
+
+    monkeypatch.setattr(video_index, "_decoded_order", no_decode)
+    assert assert_matches_sequential_decode(path) == 30

@@ -122,7 +122,7 @@ def test_detection_box_count_must_fit_the_batch(toy_detector):
             toy_detector,
             torch.rand(2, 3, 16, 16),
             layers=["backbone.2"],
-            target=targets.DetectionBox(torch.zeros(1, 4)),
+            target=targets.DetectionBox(torch.tensor([[0.0, 0.0, 8.0, 8.0]])),
         )
 
 

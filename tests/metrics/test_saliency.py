@@ -243,8 +243,28 @@ class TestCommonBehaviour:
     def test_nan_map_gives_nan(self, metric, rng):
         maps = rng.random((2, 8, 8))
         maps[1, 2, 2] = np.nan
-        scores = metric(maps, self.ground_truth(metric, rng, (8, 8)) + 0)
+        with pytest.warns(UserWarning, match="1 of 2 saliency map.*contain NaN and score NaN"):
+            scores = metric(maps, self.ground_truth(metric, rng, (8, 8)) + 0)
         assert np.isfinite(scores[0]) and np.isnan(scores[1])
+
+    @pytest.mark.parametrize("value", [np.inf, -np.inf])
+    def test_infinite_map_raises(self, metric, rng, value):
+        maps = rng.random((2, 8, 8))
+        maps[1, 2, 3] = value
+        with pytest.raises(
+            ValueError, match=r"saliency must be finite.*\(map 1, row 2, column 3\)"
+        ):
+            metric(maps, self.ground_truth(metric, rng, (8, 8)) + 0)
+
+    def test_infinite_ground_truth_raises(self, metric, rng):
+        truth = self.ground_truth(metric, rng, (8, 8)).astype(float)
+        truth[0, 0] = np.inf
+        with pytest.raises(ValueError, match="finite"):
+            metric(rng.random((8, 8)), truth)
+
+    def test_an_rgb_image_is_not_a_map(self, metric, rng):
+        with pytest.raises(ValueError, match=r"\(16, 16, 3\).*RGB.*a map is \(H, W\) or a stack"):
+            metric(rng.random((16, 16, 3)), self.ground_truth(metric, rng, (16, 16)))
 
     def test_bad_shapes_raise(self, metric, rng):
         with pytest.raises(ValueError, match="same shape"):

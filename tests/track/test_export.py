@@ -35,3 +35,9 @@ def test_bad_tables_and_suffixes(tmp_path):
         save_table(pd.DataFrame(), tmp_path / "t.xlsx")
     with pytest.raises(TypeError, match="DataFrame"):
         save_table({"a": [1]}, tmp_path / "t.csv")
+
+
+def test_csv_is_written_atomically_into_a_new_folder(tmp_path):
+    path = save_table(pd.DataFrame({"name": ["souris é"]}), tmp_path / "new" / "t.csv")
+    assert path.read_bytes() == "name\nsouris é\n".encode()
+    assert [p.name for p in path.parent.iterdir()] == ["t.csv"]

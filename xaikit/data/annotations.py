@@ -9,6 +9,15 @@ columns 10..19 has ``x0 = 10, x1 = 20`` (width 10). The formats map to it as fol
   written.
 * VOC XML: 1-based inclusive pixel indices -> ``x0 = xmin - 1``, ``x1 = xmax`` (as detectron2).
 * COCO JSON: ``[x, y, w, h]`` -> ``x0 = x``, ``x1 = x + w``.
+
+Writers never destroy the previous export (:mod:`xaikit._atomic`): a COCO file is replaced
+atomically; a YOLO or VOC export is a set of files in a folder that may also hold the user's
+images, so it is published with :func:`xaikit._atomic.atomic_set` (staged whole, moved in under a
+journal). A kill or a full disk while writing leaves the previous export readable as it was; a
+kill while the files are moved in leaves the journal, which the readers refuse (naming it) and the
+next write of the same format into the folder completes. Readers are strict and bounded: class
+ids above :data:`MAX_CLASSES`, duplicate ids, malformed entries, non-finite values and
+non-UTF-8 text are errors naming the file and the entry.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from xaikit._arrays import height_width
+from xaikit._atomic import atomic_file, atomic_set, interrupted_set
 from xaikit.data.errors import DataFileError, check_readable_file
 
 __all__ = [
@@ -40,6 +50,10 @@ BOX_COLUMNS = ("image", "label", "x0", "y0", "x1", "y1")
 IMAGE_COLUMNS = ("image", "width", "height")
 CLASS_FILES = ("classes.txt", "obj.names")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+
+#: The most classes a YOLO folder without a class-name file may number (ids 0 .. 9999): a
+#: larger id is taken for a damaged file rather than allocating names for it.
+MAX_CLASSES = 10_000
 
 
 @dataclass
@@ -120,6 +134,28 @@ def _empty_boxes() -> pd.DataFrame:
     )
 
 
+def _read_text(path: Path) -> str:
+    """The UTF-8 text of an annotation file; a :class:`DataFileError` naming it otherwise."""
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise DataFileError(
+            path, f"is not UTF-8 text (byte {error.object[error.start]:#04x} at offset "
+            f"{error.start}); save it as UTF-8"
+        ) from None  # fmt: skip
+
+
+def _check_not_interrupted(folder: Path, kind: str, writer: str) -> None:
+    journal = interrupted_set(folder, kind)
+    if journal is not None:
+        raise DataFileError(
+            journal,
+            f"an export into {folder} was interrupted while its files were moved in, so the "
+            f"folder may mix two exports; write the annotations again with {writer} (which "
+            "first completes the interrupted export)",
+        )
+
+
 # ------------------------------------------------------------------------------ YOLO
 
 
@@ -128,6 +164,11 @@ def write_yolo(annotations: Annotations, folder: str | os.PathLike) -> None:
 
     Each line is ``class_id cx cy w h`` with the centre and size divided by the image width
     and height, written with 6 decimals; an image without boxes gets an empty file.
+
+    The label files and ``classes.txt`` are one set (see the module docstring): they are
+    staged whole and moved in together, label files of an earlier ``write_yolo`` into
+    ``folder`` that this export lacks are removed, and nothing else in ``folder`` (images) is
+    touched. A reader never takes label files of one export with the classes of another.
 
     Examples:
         >>> import tempfile, pandas as pd
@@ -139,12 +180,17 @@ def write_yolo(annotations: Annotations, folder: str | os.PathLike) -> None:
         >>> open(folder + "/f.txt").read()
         '0 0.150000 0.400000 0.200000 0.400000\\n'
     """
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    ids = annotations.class_ids()
     stems = [Path(str(name)).stem for name in annotations.images["image"]]
     if len(set(stems)) != len(stems):
         raise ValueError("YOLO label files are named by image stem, and two images share a stem")
+    if CLASS_FILES[0][: -len(".txt")] in stems:
+        raise ValueError(f"an image named 'classes' would overwrite {CLASS_FILES[0]}")
+    with atomic_set(folder, "yolo") as staging:
+        _write_yolo_files(annotations, stems, staging)
+
+
+def _write_yolo_files(annotations: Annotations, stems: list[str], folder: Path) -> None:
+    ids = annotations.class_ids()
     for (image, width, height), stem in zip(
         annotations.images[list(IMAGE_COLUMNS)].itertuples(index=False), stems, strict=True
     ):
@@ -158,8 +204,9 @@ def write_yolo(annotations: Annotations, folder: str | os.PathLike) -> None:
             values = ((x0 + x1) / 2 / width, (y0 + y1) / 2 / height)
             values += ((x1 - x0) / width, (y1 - y0) / height)
             lines.append(f"{class_id} " + " ".join(f"{value:.6f}" for value in values) + "\n")
-        (folder / f"{stem}.txt").write_text("".join(lines))
-    (folder / CLASS_FILES[0]).write_text("".join(f"{name}\n" for name in annotations.classes))
+        (folder / f"{stem}.txt").write_text("".join(lines), encoding="utf-8")
+    classes = "".join(f"{name}\n" for name in annotations.classes)
+    (folder / CLASS_FILES[0]).write_text(classes, encoding="utf-8")
 
 
 def read_yolo(
@@ -177,35 +224,44 @@ def read_yolo(
             the size of the image file with the same stem in ``folder``.
         classes: Class names, or a ``.names``/``.txt`` file of them (one per line). ``None``
             reads ``classes.txt`` or ``obj.names`` in ``folder`` if present, else names the
-            classes ``"0"``, ``"1"``, ...
+            classes ``"0"``, ``"1"``, ... (at most :data:`MAX_CLASSES` of them).
 
     Raises:
-        DataFileError: the folder does not exist, a line is not ``id cx cy w h`` with
-            values in [0, 1], a class id has no name, or an image's size cannot be found.
+        DataFileError: the folder does not exist or holds an interrupted :func:`write_yolo`,
+            a file is not UTF-8, a line is not ``id cx cy w h`` with finite values in [0, 1],
+            a class id has no name (or is :data:`MAX_CLASSES` or more without class names),
+            or an image's size cannot be found. The message names the file and the line.
+
+    Examples:
+        >>> import tempfile
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> _ = (folder / "f.txt").write_text("99999999 0.5 0.5 0.1 0.1\\n")
+        >>> read_yolo(folder, (10, 10))
+        Traceback (most recent call last):
+        ...
+        xaikit.data.errors.DataFileError: .../f.txt: line 1: class id 99999999 is not below 10000 \
+(the most classes without a class-name file): '99999999 0.5 0.5 0.1 0.1'
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise DataFileError(folder, "the label folder does not exist")
+    _check_not_interrupted(folder, "yolo", "write_yolo")
     names = _yolo_class_names(folder, classes)
     label_files = sorted(path for path in folder.glob("*.txt") if path.name not in CLASS_FILES)
     images, boxes, largest_id = [], [], -1
     for path in label_files:
         image, width, height = _yolo_image(path, folder, shapes)
         images.append((image, width, height))
-        for number, line in enumerate(path.read_text().splitlines(), start=1):
+        for number, line in enumerate(_read_text(path).splitlines(), start=1):
             if not line.strip():
                 continue
-            class_id, cx, cy, w, h = _yolo_line(line, number, path)
+            class_id, cx, cy, w, h = _yolo_line(line, number, path, names)
             largest_id = max(largest_id, class_id)
             x0, x1 = (cx - w / 2) * width, (cx + w / 2) * width
             y0, y1 = (cy - h / 2) * height, (cy + h / 2) * height
             boxes.append((image, class_id, x0, y0, x1, y1))
     if names is None:
         names = [str(number) for number in range(largest_id + 1)]
-    elif largest_id >= len(names):
-        raise DataFileError(
-            folder, f"class id {largest_id} appears but only {len(names)} class names are known"
-        )
     table = pd.DataFrame(boxes, columns=["image", "label", "x0", "y0", "x1", "y1"])
     table["label"] = [names[class_id] for class_id in table["label"]]
     if table.empty:
@@ -225,7 +281,7 @@ def _yolo_class_names(folder: Path, classes) -> list[str] | None:
         if not found:
             return None
         path = found[0]
-    return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    return [line.strip() for line in _read_text(path).splitlines() if line.strip()]
 
 
 def _yolo_image(path: Path, folder: Path, shapes) -> tuple[str, int, int]:
@@ -253,7 +309,9 @@ def _yolo_image(path: Path, folder: Path, shapes) -> tuple[str, int, int]:
     return image_file.name, int(image.shape[1]), int(image.shape[0])
 
 
-def _yolo_line(line: str, number: int, path: Path):
+def _yolo_line(line: str, number: int, path: Path, names: list[str] | None):
+    """``(class_id, cx, cy, w, h)`` of label line ``number``, checked (ids bounded by ``names``
+    or :data:`MAX_CLASSES`)."""
     fields = line.split()
     try:
         if len(fields) != 5:
@@ -268,6 +326,18 @@ def _yolo_line(line: str, number: int, path: Path):
         raise DataFileError(
             path, f"line {number} needs a class id >= 0 and values in [0, 1]: {line.strip()!r}"
         )
+    if names is not None and class_id >= len(names):
+        raise DataFileError(
+            path,
+            f"line {number}: class id {class_id} appears but only {len(names)} class names are "
+            f"known: {line.strip()!r}",
+        )
+    if names is None and class_id >= MAX_CLASSES:
+        raise DataFileError(
+            path,
+            f"line {number}: class id {class_id} is not below {MAX_CLASSES} (the most classes "
+            f"without a class-name file): {line.strip()!r}",
+        )
     return (class_id, *values)
 
 
@@ -280,12 +350,33 @@ def write_voc(annotations: Annotations, folder: str | os.PathLike) -> None:
     Boxes are written as ``xmin = x0 + 1``, ``ymin = y0 + 1``, ``xmax = x1``, ``ymax = y1``
     (1-based inclusive pixels); whole numbers are written without decimals, others with up to
     3. ``difficult`` and ``truncated`` columns are written when present (else 0).
+
+    The XML files are one set, written like :func:`write_yolo`'s (staged whole, moved in
+    together; files of an earlier ``write_voc`` into ``folder`` that this export lacks are
+    removed; nothing else is touched).
+
+    Examples:
+        >>> import tempfile, pandas as pd
+        >>> ann = Annotations(pd.DataFrame({"image": ["f.png"], "width": [200], "height": [100]}),
+        ...                   pd.DataFrame({"image": ["f.png"], "label": ["mouse"], "x0": [10.0],
+        ...                                 "y0": [20.0], "x1": [50.0], "y1": [60.0]}), ["mouse"])
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> write_voc(ann, folder)
+        >>> read_voc(folder).boxes[["x0", "y0", "x1", "y1"]].to_numpy().tolist()
+        [[10.0, 20.0, 50.0, 60.0]]
     """
+    stems = [Path(str(name)).stem for name in annotations.images["image"]]
+    if len(set(stems)) != len(stems):
+        raise ValueError("VOC files are named by image stem, and two images share a stem")
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    with atomic_set(folder, "voc") as staging:
+        _write_voc_files(annotations, folder.name, staging)
+
+
+def _write_voc_files(annotations: Annotations, folder_name: str, staging: Path) -> None:
     for image, width, height in annotations.images[list(IMAGE_COLUMNS)].itertuples(index=False):
         root = ElementTree.Element("annotation")
-        ElementTree.SubElement(root, "folder").text = folder.name
+        ElementTree.SubElement(root, "folder").text = folder_name
         ElementTree.SubElement(root, "filename").text = str(image)
         size = ElementTree.SubElement(root, "size")
         for tag, value in (("width", width), ("height", height), ("depth", 3)):
@@ -301,7 +392,9 @@ def write_voc(annotations: Annotations, folder: str | os.PathLike) -> None:
             for tag, value in zip(("xmin", "ymin", "xmax", "ymax"), values, strict=True):
                 ElementTree.SubElement(corners, tag).text = _number_text(value)
         ElementTree.indent(root)
-        ElementTree.ElementTree(root).write(folder / f"{Path(str(image)).stem}.xml")
+        ElementTree.ElementTree(root).write(
+            staging / f"{Path(str(image)).stem}.xml", encoding="utf-8", xml_declaration=True
+        )
 
 
 def _number_text(value: float) -> str:
@@ -317,10 +410,14 @@ def read_voc(path: str | os.PathLike, classes: Sequence[str] | None = None) -> A
         classes: Class names in id order; ``None`` uses the sorted names found.
 
     Raises:
-        DataFileError: a file is missing, empty or not XML, lacks ``filename``/``size``/a box
-            corner, has a non-numeric value, or names a class not in ``classes``.
+        DataFileError: a file is missing, empty or not XML (non-UTF-8 bytes in a UTF-8 file
+            included), lacks ``filename``/``size``/a box corner, has a non-numeric or
+            non-finite value, or names a class not in ``classes``; a folder holds an
+            interrupted :func:`write_voc`.
     """
     path = Path(path)
+    if path.is_dir():
+        _check_not_interrupted(path, "voc", "write_voc")
     files = sorted(path.glob("*.xml")) if path.is_dir() else [path]
     images, boxes = [], []
     for file in files:
@@ -352,9 +449,12 @@ def _parse_voc(file: Path):
         if text is None:
             raise DataFileError(file, f"<{tag}> is missing in <{where}>")
         try:
-            return float(text)
+            value = float(text)
         except ValueError:
             raise DataFileError(file, f"<{tag}> in <{where}> is not a number: {text!r}") from None
+        if not np.isfinite(value):
+            raise DataFileError(file, f"<{tag}> in <{where}> is not finite: {text!r}")
+        return value
 
     image = root.findtext("filename")
     size = root.find("size")
@@ -386,7 +486,8 @@ def write_coco(annotations: Annotations, path: str | os.PathLike) -> None:
     Image ids count from 1 in ``images`` order, category ids from 1 in ``classes`` order,
     ``bbox`` is ``[x0, y0, x1 - x0, y1 - y0]``, ``area`` is the box area, ``iscrowd`` 0.
     Extra box columns are written as extra keys of each annotation (``track`` becomes
-    ``track_id``), which COCO tools ignore and :func:`read_coco` reads back.
+    ``track_id``), which COCO tools ignore and :func:`read_coco` reads back. The file is
+    replaced atomically: a kill or a full disk mid-write leaves the previous file as it was.
     """
     image_ids = {image: number for number, image in enumerate(annotations.images["image"], 1)}
     category_ids = annotations.class_ids() + 1
@@ -418,7 +519,8 @@ def write_coco(annotations: Annotations, path: str | os.PathLike) -> None:
             {"id": number, "name": name} for number, name in enumerate(annotations.classes, 1)
         ],
     }
-    Path(path).write_text(json.dumps(document))
+    with atomic_file(path, "w", encoding="utf-8") as stream:
+        json.dump(document, stream, allow_nan=False)
 
 
 def _json_value(value):
@@ -432,49 +534,122 @@ def read_coco(path: str | os.PathLike) -> Annotations:
     become extra box columns (``track_id`` becomes ``track``); segmentations are ignored.
 
     Raises:
-        DataFileError: the file is missing, empty or not JSON, lacks ``images``,
-            ``annotations`` or ``categories``, or an annotation refers to an unknown image or
-            category or has a malformed ``bbox``.
+        DataFileError: the file is missing, empty, not UTF-8 or not JSON; lacks ``images``,
+            ``annotations`` or ``categories``; an entry is not an object or lacks a key; two
+            images or two categories share an id, or two images a file name (naming both
+            entries); an annotation refers to an unknown image or category, or its ``bbox`` is
+            not 4 finite numbers with ``w, h >= 0``. The message names the file and the entry
+            (``images[3]``, ``annotations[7] (id 12)``). Non-finite boxes are an error, never
+            dropped.
+
+    Examples:
+        >>> import tempfile
+        >>> path = Path(tempfile.mkdtemp()) / "a.json"
+        >>> _ = path.write_text(json.dumps({"images": [
+        ...     {"id": 1, "file_name": "a.jpg", "width": 4, "height": 4},
+        ...     {"id": 1, "file_name": "b.jpg", "width": 4, "height": 4}],
+        ...     "annotations": [], "categories": []}))
+        >>> read_coco(path)
+        Traceback (most recent call last):
+        ...
+        xaikit.data.errors.DataFileError: .../a.json: images[0] and images[1] both have id 1
     """
     check_readable_file(path)
+    path = Path(path)
     try:
-        document = json.loads(Path(path).read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        document = json.loads(_read_text(path))
+    except json.JSONDecodeError as error:
         raise DataFileError(path, f"is not valid JSON ({error})") from error
+    if not isinstance(document, dict):
+        raise DataFileError(path, f"a COCO file is a JSON object; got {type(document).__name__}")
     missing = [key for key in ("images", "annotations", "categories") if key not in document]
     if missing:
         raise DataFileError(path, f"a COCO file needs the key(s) {missing}")
-    try:
-        categories = {item["id"]: str(item["name"]) for item in document["categories"]}
-        images = {
-            item["id"]: (str(item["file_name"]), int(item["width"]), int(item["height"]))
-            for item in document["images"]
-        }
-    except (KeyError, TypeError, ValueError) as error:
-        raise DataFileError(path, f"an image or category entry is malformed ({error!r})") from error
-    rows = []
-    for record in document["annotations"]:
-        if record.get("image_id") not in images or record.get("category_id") not in categories:
-            raise DataFileError(
-                path, f"annotation {record.get('id')} refers to an unknown image or category"
+    categories = _coco_table(path, document, "categories", ("id", "name"), ("id",))
+    images = _coco_table(
+        path, document, "images", ("id", "file_name", "width", "height"), ("id", "file_name")
+    )
+    category_names = {entry["id"]: str(entry["name"]) for entry in categories}
+    image_rows = {}
+    for number, entry in enumerate(images):
+        try:
+            image_rows[entry["id"]] = (
+                str(entry["file_name"]),
+                int(entry["width"]),
+                int(entry["height"]),
             )
-        bbox = record.get("bbox")
-        if not isinstance(bbox, list) or len(bbox) != 4:
-            raise DataFileError(path, f"annotation {record.get('id')} has no [x, y, w, h] bbox")
-        x, y, w, h = (float(value) for value in bbox)
-        row = {
-            "image": images[record["image_id"]][0],
-            "label": categories[record["category_id"]],
-            "x0": x,
-            "y0": y,
-            "x1": x + w,
-            "y1": y + h,
-        }
-        for key, value in record.items():
-            if key not in _COCO_KEYS:
-                row["track" if key == "track_id" else key] = value
-        rows.append(row)
+        except (TypeError, ValueError):
+            raise DataFileError(
+                path, f"images[{number}]: width and height must be integers; got {entry!r}"
+            ) from None
+    rows = [
+        _coco_box(path, number, record, image_rows, category_names)
+        for number, record in enumerate(
+            _coco_table(path, document, "annotations", ("image_id", "category_id", "bbox"), ())
+        )
+    ]
     boxes = pd.DataFrame(rows) if rows else _empty_boxes()
-    classes = [categories[number] for number in sorted(categories)]
-    image_table = pd.DataFrame(list(images.values()), columns=list(IMAGE_COLUMNS))
+    classes = [category_names[number] for number in sorted(category_names)]
+    image_table = pd.DataFrame(list(image_rows.values()), columns=list(IMAGE_COLUMNS))
     return Annotations(image_table, boxes, classes)
+
+
+def _coco_table(path: Path, document: dict, section: str, keys, unique) -> list[dict]:
+    """The entries of ``document[section]``: objects with ``keys``, no two sharing a value of a
+    key in ``unique``."""
+    entries = document[section]
+    if not isinstance(entries, list):
+        raise DataFileError(path, f"{section!r} must be a list; got {type(entries).__name__}")
+    seen = {key: {} for key in unique}
+    for number, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise DataFileError(
+                path, f"{section}[{number}] must be an object; got {type(entry).__name__}"
+            )
+        lacking = [key for key in keys if key not in entry]
+        if lacking:
+            raise DataFileError(path, f"{section}[{number}] lacks the key(s) {lacking}: {entry!r}")
+        for key, first in seen.items():
+            value = entry[key]
+            if not isinstance(value, (str, int, float, bool, type(None))):
+                raise DataFileError(path, f"{section}[{number}]: {key} must be a number or text")
+            if value in first:
+                raise DataFileError(
+                    path, f"{section}[{first[value]}] and {section}[{number}] both have {key} "
+                    f"{value!r}"
+                )  # fmt: skip
+            first[value] = number
+    return entries
+
+
+def _coco_box(path: Path, number: int, record: dict, images: dict, categories: dict) -> dict:
+    """One ``boxes`` row from ``annotations[number]``, checked."""
+    where = f"annotations[{number}] (id {record.get('id')})"
+    if record["image_id"] not in images:
+        raise DataFileError(path, f"{where} refers to an unknown image {record['image_id']!r}")
+    if record["category_id"] not in categories:
+        raise DataFileError(
+            path, f"{where} refers to an unknown category {record['category_id']!r}"
+        )
+    bbox = record["bbox"]
+    if (
+        not isinstance(bbox, list)
+        or len(bbox) != 4
+        or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in bbox)
+    ):
+        raise DataFileError(path, f"{where}: bbox must be 4 numbers [x, y, w, h]; got {bbox!r}")
+    x, y, w, h = (float(value) for value in bbox)
+    if not np.isfinite([x, y, w, h]).all() or w < 0 or h < 0:
+        raise DataFileError(path, f"{where}: bbox needs finite values and w, h >= 0; got {bbox!r}")
+    row = {
+        "image": images[record["image_id"]][0],
+        "label": categories[record["category_id"]],
+        "x0": x,
+        "y0": y,
+        "x1": x + w,
+        "y1": y + h,
+    }
+    for key, value in record.items():
+        if key not in _COCO_KEYS:
+            row["track" if key == "track_id" else key] = value
+    return row

@@ -12,6 +12,7 @@ covers ``c <= x < c + 1`` and ``r <= y < r + 1``, so a fixation falls in pixel
 
 from __future__ import annotations
 
+import csv
 import math
 import os
 import re
@@ -46,7 +47,9 @@ def read_fixations(path: str | os.PathLike, **read_csv_options) -> pd.DataFrame:
     Column names are matched case-insensitively and stripped of spaces; ``x``, ``y`` and
     ``duration`` are required, ``subject``, ``image``, ``start``, ``end``, ``eye``, ``trial``
     are kept when present, other columns are kept as they are. Rows whose ``x``, ``y`` or
-    ``duration`` is empty (e.g. track loss) are dropped with a warning that counts them.
+    ``duration`` is empty (e.g. track loss) or not finite (``inf``) are dropped with a
+    warning that counts them. A row with more fields than the header is an error (pandas
+    would otherwise shift the columns).
 
     Args:
         path: The CSV file.
@@ -56,8 +59,9 @@ def read_fixations(path: str | os.PathLike, **read_csv_options) -> pd.DataFrame:
         DataFrame with float columns ``x``, ``y``, ``duration`` and any other columns.
 
     Raises:
-        DataFileError: the file is missing, empty, not parseable as CSV, lacks a required
-            column, or holds a non-numeric value in a required column.
+        DataFileError: the file is missing, empty, not parseable as CSV, has a row with more
+            fields than the header (the line number is given), lacks a required column, or
+            holds a non-numeric value in a required column.
 
     Examples:
         >>> import tempfile, pathlib
@@ -69,6 +73,7 @@ def read_fixations(path: str | os.PathLike, **read_csv_options) -> pd.DataFrame:
         1  30.5  40.0     100.0      s2
     """
     check_readable_file(path)
+    _check_field_counts(path, read_csv_options)
     try:
         table = pd.read_csv(path, **read_csv_options)
     except Exception as error:  # pandas raises several parser error types
@@ -108,14 +113,44 @@ def write_fixations(path: str | os.PathLike, fixations: pd.DataFrame) -> None:
     fixations.to_csv(path, index=False)
 
 
+def _check_field_counts(path, read_csv_options: dict) -> None:
+    """Refuse a data row with more fields than the header, naming its line.
+
+    Checked for the plain layouts (header on the first line, a one-character separator);
+    other ``read_csv_options`` are left to pandas.
+    """
+    sep = read_csv_options.get("sep", read_csv_options.get("delimiter", ","))
+    if set(read_csv_options) - {"sep", "delimiter", "encoding"} or len(str(sep)) != 1:
+        return
+    encoding = read_csv_options.get("encoding", "utf-8")
+    with open(path, newline="", encoding=encoding, errors="replace") as handle:
+        reader = csv.reader(handle, delimiter=str(sep))
+        header = next(reader, [])
+        for row in reader:
+            if len(row) > len(header):
+                raise DataFileError(
+                    path,
+                    f"line {reader.line_num} has {len(row)} fields but the header has "
+                    f"{len(header)} ({header}); fix that row (a stray separator?)",
+                )
+
+
 def _drop_incomplete(table: pd.DataFrame, source: str) -> pd.DataFrame:
-    incomplete = table[list(REQUIRED_COLUMNS)].isna().any(axis=1)
+    values = table[list(REQUIRED_COLUMNS)].to_numpy(dtype=float)
+    incomplete = np.isnan(values).any(axis=1)
+    infinite = np.isinf(values).any(axis=1) & ~incomplete
     if incomplete.any():
         warnings.warn(
             f"{source}: dropped {int(incomplete.sum())} fixation(s) without a position or duration",
             stacklevel=3,
         )
-    return table[~incomplete].reset_index(drop=True)
+    if infinite.any():
+        warnings.warn(
+            f"{source}: dropped {int(infinite.sum())} fixation(s) with an infinite position or "
+            "duration",
+            stacklevel=3,
+        )
+    return table[~(incomplete | infinite)].reset_index(drop=True)
 
 
 _EFIX = re.compile(r"^EFIX\s+([LR])\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)")
@@ -149,12 +184,16 @@ def read_eyelink_asc(
     Returns:
         DataFrame with columns ``x``, ``y``, ``duration`` (ms, as recorded), ``start``,
         ``end`` (tracker clock, ms), ``eye`` (``"L"``/``"R"``), ``trial``, ``subject`` and,
-        with ``start_message``, ``image``. Fixations without a position (``.``) are dropped
-        with a warning.
+        with ``start_message``, ``image``. Fixations without a position (``.``) or with an
+        infinite value are dropped with a warning that counts them. A last line without its
+        newline (a file cut while it was written or copied) may hold a cut number, so it is
+        ignored with a warning that names it.
 
     Raises:
         DataFileError: the file is missing or empty, holds no ``EFIX`` line, or an ``EFIX``
             line has non-numeric times.
+        ValueError: ``start_message`` or ``end_message`` is empty (it would match every
+            message).
 
     Examples:
         >>> import tempfile, pathlib
@@ -166,11 +205,24 @@ def read_eyelink_asc(
                x      y  duration trial subject
         0  512.0  384.5     251.0     7     s01
     """
+    for name, message in (("start_message", start_message), ("end_message", end_message)):
+        if message is not None and (not isinstance(message, str) or not message.strip()):
+            raise ValueError(
+                f"{name} must be None or the non-empty text of a message (e.g. 'DISPLAY_ON'); "
+                f"got {message!r}, which would match every message"
+            )
     check_readable_file(path)
     rows, trial = [], None
     periods: list[list] = []  # [onset, offset or None, image]
     with open(path, encoding="utf-8", errors="replace") as handle:
         for number, line in enumerate(handle, start=1):
+            if not line.endswith("\n") and line.strip():
+                warnings.warn(
+                    f"{path}: ignored the last line {number} ({line.strip()[:60]!r}): it has no "
+                    "newline, so the file was probably cut and its numbers may be cut too",
+                    stacklevel=2,
+                )
+                break
             line = line.strip()
             if line.startswith("MSG"):
                 trial = _read_message(line, trial, periods, start_message, end_message)
@@ -342,8 +394,8 @@ def fixation_map(
         all durations are zero (a warning says so).
 
     Raises:
-        ValueError: bad ``shape``, ``sigma`` or ``kernel``, negative or NaN durations, or
-            NaN coordinates.
+        ValueError: bad ``shape``, ``sigma`` or ``kernel``, negative, NaN or infinite
+            durations, or NaN coordinates (infinite ones lie outside the image: dropped).
 
     Examples:
         One fixation, a 4x4 kernel with sigma 1 (1-D weights 0.1345, 0.3655, 0.3655, 0.1345):
@@ -441,8 +493,12 @@ def _pixels(fixations, height: int, width: int, weighted: bool):
     x, y, duration = _fixation_arrays(fixations, weighted)
     if np.isnan(x).any() or np.isnan(y).any():
         raise ValueError("fixation coordinates contain NaN; drop those rows first")
-    if weighted and (np.isnan(duration).any() or (duration < 0).any()):
-        raise ValueError("fixation durations must be non-negative numbers (no NaN)")
+    if weighted and not (np.isfinite(duration).all() and (duration >= 0).all()):
+        bad = int(np.count_nonzero(~(np.isfinite(duration) & (duration >= 0))))
+        raise ValueError(
+            f"fixation durations must be finite non-negative numbers; {bad} of {len(duration)} "
+            "are negative, NaN or infinite (read_fixations drops NaN and infinite ones)"
+        )
     inside = (x >= 0) & (x < width) & (y >= 0) & (y < height)
     outside = int(np.count_nonzero(~inside))
     if outside:

@@ -1,10 +1,15 @@
-"""Frame-exact video reading and simple mp4 writing.
+"""Frame-exact video reading and simple video writing.
 
-``reader[i]`` returns frame ``i`` in presentation order whatever the access order, also for
-variable-frame-rate files and H.264 with B-frames, where seeking by frame count (OpenCV's
-``CAP_PROP_POS_FRAMES``) can return a neighbouring frame. The reader builds a timestamp index
-once (see :mod:`xaikit.data._video_index`), seeks by timestamp to the keyframe at or before the
-wanted frame and decodes forward to it. Reading forward never seeks.
+``reader[i]`` returns frame ``i`` whatever the access order: the ``i``-th frame a plain
+sequential decode of the file gives (presentation order), for every container FFmpeg reads,
+with B-frames, variable frame rates, stamps that only count packets (AVI) and missing seek
+indexes (a truncated file). Seeking by frame count (OpenCV's ``CAP_PROP_POS_FRAMES``) can return
+a neighbouring frame instead. The reader builds a frame index once (see
+:mod:`xaikit.data._video_index`): the stamp the decoder gives each frame, and the keyframes.
+To reach a frame it seeks to the keyframe at or before it, checks from the first packet where
+the demuxer really landed (stepping back a keyframe, down to reopening the file, when the
+landing is not a keyframe at or before the frame), decodes forward and returns the frame that
+carries the frame's own stamp; never the nearest one. Reading forward never seeks.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from xaikit._arrays import check_frames
+from xaikit._atomic import atomic_path, is_partial
 from xaikit.data import _video_index
 from xaikit.data.errors import VideoError, check_readable_file
 
@@ -45,8 +51,9 @@ def open_video(
         A :class:`VideoReader`.
 
     Raises:
-        VideoError: the file is missing, empty, not a video, has no video stream, uses a codec
-            this FFmpeg cannot decode, or its first frame cannot be decoded.
+        VideoError: the file is missing, empty, an unfinished write (a temporary ``.partial``
+            file), not a video, has no video stream, uses a codec this FFmpeg cannot decode,
+            changes while it is indexed, or its first frame cannot be decoded.
 
     Examples:
         >>> import tempfile, numpy as np
@@ -90,12 +97,22 @@ class VideoReader:
         if int(frame_cache) < 1:
             raise ValueError(f"frame_cache must be at least 1; got {frame_cache!r}")
         self.path = Path(path)
-        self._cache_dir = cache_dir
-        self._use_cache = use_cache
         self._capacity = int(frame_cache)
         self._container = None
+        if is_partial(self.path):
+            raise VideoError(
+                self.path,
+                "this is an unfinished write (a temporary .partial file of a writer that was "
+                "stopped or is still running), not a video; open the finished file instead",
+            )
         self._open()
-        self._index = self._load_index()
+        candidates = _video_index.cache_paths(self.path, cache_dir) if use_cache else []
+        self._index, key = _video_index.load_or_build(self.path, candidates)
+        if not np.array_equal(self._opened_key, key):  # the index is of a newer file: reopen
+            self.close()
+            self._open()
+            if not np.array_equal(self._opened_key, key):
+                raise _video_index.changed_error(self.path)
         self._timestamps = self._index.pts * float(self._index.time_base)
         self._timestamps.flags.writeable = False
         self[0]  # a file whose first frame does not decode fails here, not at first use
@@ -103,9 +120,20 @@ class VideoReader:
     # ----------------------------------------------------------------- opening and indexing
 
     def _open(self) -> None:
+        check_readable_file(self.path, VideoError)
+        self._opened_key = _video_index.file_key(self.path)
+        container, stream = self._open_container()
+        context = stream.codec_context
+        self._height, self._width = int(context.height), int(context.width)
+        self._container = container
+        self._stream = stream
+        self._frames: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._decoder: Iterator | None = None
+        self._next_frame: int | None = None  # the frame the running decoder yields next
+
+    def _open_container(self):
         import av
 
-        check_readable_file(self.path, VideoError)
         try:
             container = av.open(str(self.path))
         except Exception as error:  # FFmpeg reports corrupt and unknown formats alike
@@ -119,24 +147,9 @@ class VideoReader:
         if stream.codec_context is None:
             container.close()
             raise VideoError(self.path, f"no decoder for the video codec {stream.codec.name!r}")
-        stream.thread_type = "AUTO"
-        context = stream.codec_context
-        self._height, self._width = int(context.height), int(context.width)
-        self._container = container
-        self._stream = stream
-        self._frames: OrderedDict[int, np.ndarray] = OrderedDict()
-        self._decoder: Iterator | None = None
-        self._next_frame: int | None = None  # the frame the running decoder yields next
-
-    def _load_index(self) -> _video_index.FrameIndex:
-        if not self._use_cache:
-            return _video_index.build_index(self._container, self.path)
-        candidates = _video_index.cache_paths(self.path, self._cache_dir)
-        index = _video_index.load_cached(self.path, candidates)
-        if index is None:
-            index = _video_index.build_index(self._container, self.path)
-            _video_index.save_cached(self.path, index, candidates)
-        return index
+        # PyAV's default (slice) threading, as in the index and a plain decode: frame threading
+        # loses the frames in flight around a damaged packet, so a cut file would lose frames.
+        return container, stream
 
     def close(self) -> None:
         """Release the file; a later access reopens it."""
@@ -313,54 +326,84 @@ class VideoReader:
         return keyframe <= self._next_frame
 
     def _seek_before(self, number: int) -> None:
-        """Position the decoder on a keyframe at or before frame ``number``."""
-        index = self._index
-        target = index.pts[number]
-        position = index.keyframe_at_or_before(number)
-        while True:
-            self._container.seek(
-                int(index.seek_pts[position]), stream=self._stream, backward=True, any_frame=False
-            )
-            self._decoder = self._container.decode(self._stream)
-            first = self._next_decoded()
-            # A demuxer may land after the target (seeking by decode time, a wrong keyframe
-            # flag): step back one keyframe and try again.
-            if first is not None and first.pts is not None and first.pts <= target:
-                self._pending = first
-                self._next_frame = int(np.searchsorted(index.pts, first.pts))
-                return
-            if position == 0:
-                raise VideoError(
-                    self.path, f"frame {number} cannot be reached: seeking lands after it"
-                )
-            position -= 1
+        """Start the decoder at a keyframe at or before frame ``number``.
 
-    def _next_decoded(self):
+        The first packet after a seek says where the demuxer landed; a landing that is not a
+        keyframe at or before the frame (a demuxer seeking by decode time, a file without a seek
+        index) steps back one keyframe; below the first keyframe the file is reopened, since
+        decoding from the start always works.
+        """
+        position = self._index.keyframe_at_or_before(number)
+        while position >= 0:
+            if self._try_seek(position, number):
+                return
+            position -= 1
+        self._container.close()
+        self._container, self._stream = self._open_container()
+        self._start_decoder(self._container.demux(self._stream), 0)
+
+    def _try_seek(self, position: int, number: int) -> bool:
+        packets = None
         try:
-            return next(self._decoder)
-        except StopIteration:
-            return None
-        except Exception as error:
-            self._decoder = None
-            raise VideoError(self.path, f"decoding failed ({error})") from error
+            self._container.seek(
+                int(self._index.seek_pts[position]), stream=self._stream, backward=True
+            )
+            packets = self._container.demux(self._stream)
+            first = next((packet for packet in packets if packet.size), None)
+        except Exception:  # some demuxers cannot seek at all without an index
+            return False
+        if first is None or not first.is_keyframe:
+            return False
+        landed = self._index.number_of(_video_index.packet_tag(first))
+        if landed is None or landed > number or not self._index.is_keyframe(landed):
+            return False
+        self._start_decoder(_chain(first, packets), landed)
+        return True
+
+    def _start_decoder(self, packets, start: int) -> None:
+        self._decoder = self._decode(packets, start)
+        self._next_frame = start
+
+    def _decode(self, packets, start: int) -> Iterator[tuple[int, object]]:
+        """(number, frame) for the frames decoded from ``packets`` numbered ``start`` or more.
+
+        Frames before ``start`` are leading pictures of an open group of pictures that refer to
+        frames before the keyframe decoding started at: they may be broken and are dropped.
+        """
+        for packet in packets:
+            for frame in _video_index.decode_packet(packet):
+                number = self._index.number_of(frame.pts)
+                if number is None:
+                    raise VideoError(
+                        self.path,
+                        f"the decoder gives a frame stamped {frame.pts} that the index does not "
+                        "know; the file changed after it was indexed",
+                    )
+                if number >= start:
+                    yield number, frame
 
     def _decode_forward_to(self, number: int) -> np.ndarray:
-        target = self._index.pts[number]
         while True:
-            frame = self._pending if self._pending is not None else self._next_decoded()
-            self._pending = None
-            if frame is None or frame.pts is None or frame.pts > target:
-                self._decoder = None
-                self._next_frame = None
-                problem = "the stream ended" if frame is None else "the decoder skipped it"
+            try:
+                decoded, frame = next(self._decoder)
+            except StopIteration:
+                decoded, frame = None, None
+            except VideoError:
+                self._decoder = self._next_frame = None
+                raise
+            except Exception as error:
+                self._decoder = self._next_frame = None
+                raise VideoError(self.path, f"decoding failed ({error})") from error
+            if decoded is None or decoded > number:
+                self._decoder = self._next_frame = None
+                problem = "the stream ended" if decoded is None else "the decoder skipped it"
                 raise VideoError(
-                    self.path, f"frame {number} (pts {target}) cannot be decoded: {problem}"
+                    self.path,
+                    f"frame {number} (pts {self._index.tags[number]}) cannot be decoded: {problem}",
                 )
-            if frame.pts == target:
-                self._next_frame = number + 1
+            self._next_frame = decoded + 1
+            if decoded == number:
                 return frame.to_ndarray(format="rgb24")
-
-    _pending = None  # a frame decoded while checking a seek, not yet consumed
 
 
 def write_video(
@@ -374,8 +417,10 @@ def write_video(
 ) -> None:
     """Write RGB frames to a video file (H.264 in mp4 by default) at a constant frame rate.
 
-    The file is written under a temporary name in the same folder and moved into place when
-    complete, so an error never leaves a half-written file or destroys an existing one.
+    The file is written through :func:`xaikit._atomic.atomic_path`: under a hidden temporary
+    name ending in ``.partial`` in the same folder, moved into place when complete. An error
+    or a kill never leaves a half-written file under ``path`` nor destroys an existing one, and
+    :func:`open_video` refuses the ``.partial`` file a kill leaves behind.
 
     Args:
         path: Output file; its suffix picks the container (``.mp4``, ``.mkv``, ``.avi``, ...).
@@ -419,35 +464,51 @@ def write_video(
         keyframe_interval = max(1, round(float(rate)))
     if keyframe_interval < 1:
         raise ValueError(f"keyframe_interval must be at least 1; got {keyframe_interval}")
-    partial = path.with_name(f".{path.stem}.partial{path.suffix}")
+    container_format = _container_format(path)
+    with atomic_path(path) as partial:  # a kill leaves a hidden .partial file, never `path`
+        container = av.open(str(partial), mode="w", format=container_format)
+        try:
+            stream = _add_stream(container, path, codec, rate, (height, width), crf)
+            stream.codec_context.gop_size = int(keyframe_interval)
+            for number, array in enumerate(_chain(first, iterator)):
+                array = _checked_frame(array, (height, width), number)
+                frame = av.VideoFrame.from_ndarray(array, format="rgb24")
+                frame.pts = number
+                frame.time_base = 1 / rate
+                container.mux(stream.encode(frame))
+            container.mux(stream.encode(None))
+        finally:
+            container.close()
+
+
+def _container_format(path: Path) -> str:
+    """The muxer FFmpeg picks for ``path``'s name. The temporary file's name ends in
+    ``.partial``, so the format is chosen from the real name and passed explicitly."""
+    import io
+
+    import av
+
+    probe = io.BytesIO()
+    probe.name = path.name
     try:
-        container = av.open(str(partial), mode="w")
+        with av.open(probe, mode="w") as container:
+            return container.format.name
     except Exception as error:
         raise VideoError(path, f"cannot write this container format ({error})") from error
+
+
+def _add_stream(container, path: Path, codec: str, rate: Fraction, shape, crf: int):
     try:
-        try:
-            stream = container.add_stream(codec, rate=rate)
-        except Exception as error:
-            raise VideoError(path, f"the encoder {codec!r} is not available ({error})") from error
-        stream.width, stream.height = width, height
-        stream.codec_context.gop_size = int(keyframe_interval)
-        even = width % 2 == 0 and height % 2 == 0
-        stream.pix_fmt = "yuv420p" if even or codec != "libx264" else "yuv444p"
-        if codec == "libx264":
-            stream.options = {"crf": str(int(crf)), "preset": "veryfast"}
-        for number, array in enumerate(_chain(first, iterator)):
-            array = _checked_frame(array, (height, width), number)
-            frame = av.VideoFrame.from_ndarray(array, format="rgb24")
-            frame.pts = number
-            frame.time_base = 1 / rate
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
-    except BaseException:
-        container.close()
-        partial.unlink(missing_ok=True)
-        raise
-    container.close()
-    os.replace(partial, path)
+        stream = container.add_stream(codec, rate=rate)
+    except Exception as error:
+        raise VideoError(path, f"the encoder {codec!r} is not available ({error})") from error
+    height, width = shape
+    stream.width, stream.height = width, height
+    even = width % 2 == 0 and height % 2 == 0
+    stream.pix_fmt = "yuv420p" if even or codec != "libx264" else "yuv444p"
+    if codec == "libx264":
+        stream.options = {"crf": str(int(crf)), "preset": "veryfast"}
+    return stream
 
 
 def _frame_rate(fps: float) -> Fraction:

@@ -3,8 +3,8 @@
 Layout: ``folder / <key> / chunk_<c>.npz``, where ``key`` is a SHA-256 of everything the maps
 depend on (:func:`content_hash` of the video, :func:`model_hash` of the model, the method, the
 layers, the target, the preprocessing and the chunk size). A chunk file holds named arrays and
-``digest``, the SHA-256 of all of them; it is written to a temporary file and moved into place
-with ``os.replace`` (atomic: a killed write leaves the old file or none), and a file that fails
+``digest``, the SHA-256 of all of them; it is written by :func:`xaikit._atomic.atomic_file`
+(temporary file, fsync, rename: a killed write leaves the old file or none), and a file that fails
 to load or to match its digest is reported missing, so it is recomputed, never trusted.
 """
 
@@ -13,11 +13,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from xaikit._atomic import atomic_file
 
 #: Bump when the stored layout or the maps' meaning changes: old folders are then ignored.
 FORMAT_VERSION = 2
@@ -123,13 +124,6 @@ class ChunkStore:
         return arrays if digest == _digest(arrays) else None
 
     def save(self, index: int, arrays: dict[str, np.ndarray]) -> None:
-        """Write chunk ``index`` atomically (temporary file, then ``os.replace``)."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                np.savez(stream, digest=np.array(_digest(arrays)), **arrays)
-            os.replace(temporary, self.path(index))
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        """Write chunk ``index`` atomically (see :func:`xaikit._atomic.atomic_file`)."""
+        with atomic_file(self.path(index), "wb") as stream:
+            np.savez(stream, digest=np.array(_digest(arrays)), **arrays)

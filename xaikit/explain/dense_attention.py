@@ -41,7 +41,7 @@ def sca_map(feature: torch.Tensor, sensitivity: torch.Tensor) -> torch.Tensor:
     return (channel * feature + spatial * feature).mean(dim=1)
 
 
-@register("dense_attention")
+@register("dense_attention", options=("gestalt_layer",))
 def run_dense_attention(context) -> dict[str, LayerMap]:
     """Dense Attention maps per layer and their deep-to-shallow combinations."""
     layers = dict(context.layers)

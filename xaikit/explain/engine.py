@@ -23,8 +23,14 @@ from xaikit._runtime import model_device
 from xaikit.explain import targets as targets_module
 from xaikit.explain._maps import absmax, upsample
 from xaikit.explain.explanation import Explanation
-from xaikit.explain.hooks import ActivationCapture, output_replaced, preserved_state
-from xaikit.explain.registry import METHODS, LayerMap, Method, check_methods
+from xaikit.explain.hooks import (
+    ActivationCapture,
+    first_convolution_checked,
+    input_copy,
+    output_replaced,
+    preserved_state,
+)
+from xaikit.explain.registry import METHODS, LayerMap, Method, check_methods, check_options
 from xaikit.models.layers import feature_map_layers, resolve_layers
 
 AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
@@ -38,9 +44,12 @@ class Context:
         layer_names: requested layer names in the order given.
         target: the resolved :class:`~xaikit.explain.targets.Target`.
         options: method options passed to :func:`explain` (``batch_size``, ``steps``...).
-        outputs, scores, classes: model outputs (detached), target scores ``(B,)`` and
-            explained classes ``(B,)`` (``None`` for non-class targets).
+        scores, classes: target scores ``(B,)`` and explained classes ``(B,)`` (``None``
+            for non-class targets).
         activations, gradients: ``{layer: (B, C, *s)}``, detached.
+
+    The shared pass runs ``batch_size`` samples at a time, so a large batch never needs more
+    memory than one chunk; the model only ever sees copies of ``x``.
     """
 
     def __init__(
@@ -68,42 +77,80 @@ class Context:
             return nullcontext()
         return torch.autocast(device_type=self.x.device.type, dtype=self.autocast)
 
+    def chunks(self) -> list[torch.Tensor]:
+        """Sample indices of each chunk of at most ``batch_size`` rows of :attr:`x`."""
+        return list(torch.arange(len(self.x), device=self.x.device).split(self.batch_size))
+
     def _run_pass(self, need_gradients: bool) -> None:
-        x = self.x.detach()
-        if need_gradients:
-            x = x.clone().requires_grad_(True)  # so frozen models still build a graph
+        """The shared pass, ``batch_size`` samples at a time (one forward and, when needed,
+        one backward per chunk); per-sample results are concatenated back."""
+        chunks = self.chunks()
+        parts = [
+            self._run_chunk(
+                rows,
+                self.target if len(chunks) == 1 else self.target.select(rows),
+                need_gradients,
+                check_input=index == 0,
+            )
+            for index, rows in enumerate(chunks)
+        ]
+        self._forward_order = parts[0]["order"]
+        for name in self.layer_names:
+            self.activations[name] = torch.cat([part["activations"][name] for part in parts])
+            if need_gradients:
+                self.gradients[name] = torch.cat([part["gradients"][name] for part in parts])
+        self.scores = torch.cat([part["scores"] for part in parts])
+        classes = [part["classes"] for part in parts]
+        self.classes = None if classes[0] is None else torch.cat(classes)
+
+    def _run_chunk(self, rows, target, need_gradients: bool, check_input: bool) -> dict:
+        """Forward (and backward) the samples ``rows`` of :attr:`x` on a copy of them, so a
+        model that changes its input in place never changes the caller's tensor."""
+        # requires_grad so that frozen models still build a graph
+        _, x = input_copy(self.x[rows], requires_grad=need_gradients)
         grad_mode = torch.enable_grad() if need_gradients else torch.no_grad()
+        checked = first_convolution_checked(self.model) if check_input else nullcontext()
         with grad_mode, self.autocast_context():
-            outputs = self.model(x)
-            scores = self.target.score(outputs)
+            with checked:
+                outputs = self.model(x)
+            scores = target.score(outputs)
             if scores.shape != (x.shape[0],):
                 raise ValueError(
-                    f"target scores must have shape ({x.shape[0]},); got {scores.shape}"
+                    f"target scores must have shape ({x.shape[0]},); got {tuple(scores.shape)}"
                 )
-            self.classes = self.target.classes(outputs)
+            classes = target.classes(outputs)
             captured = self.capture.activations
-            for name in self.layer_names:
-                if name not in captured:
-                    raise ValueError(f"layer {name!r} did not run in the model's forward pass")
-                if captured[name].ndim != x.ndim:
-                    raise ValueError(
-                        f"layer {name!r} outputs shape {tuple(captured[name].shape)}, not a "
-                        f"feature map with the input's {x.ndim - 2} spatial axes; pick a layer "
-                        "before global pooling (see xaikit.models.layers(model))"
-                    )
+            self._check_captured(captured, x.ndim)
+            tensors = [captured[name] for name in self.layer_names]
+            gradients = {}
             if need_gradients:
-                tensors = [captured[name] for name in self.layer_names]
                 grads = torch.autograd.grad(scores.sum(), tensors, allow_unused=True)
                 for name, tensor, grad in zip(self.layer_names, tensors, grads, strict=True):
                     grad = torch.zeros_like(tensor) if grad is None else grad
-                    self.gradients[name] = grad.detach().float()
-        self._forward_order = list(captured)
-        for name in self.layer_names:
-            self.activations[name] = captured[name].detach().float()
+                    gradients[name] = grad.detach().float()
+        part = {
+            "order": list(captured),
+            "activations": {
+                n: t.detach().float() for n, t in zip(self.layer_names, tensors, strict=True)
+            },
+            "gradients": gradients,
+            "scores": scores.detach().float(),
+            "classes": None if classes is None else classes.detach(),
+        }
         captured.clear()
-        self.outputs = outputs.detach() if isinstance(outputs, torch.Tensor) else outputs
-        self.scores = scores.detach().float()
-        del outputs, scores
+        return part
+
+    def _check_captured(self, captured: dict, ndim: int) -> None:
+        """Every requested layer ran and gave a feature map with the input's spatial axes."""
+        for name in self.layer_names:
+            if name not in captured:
+                raise ValueError(f"layer {name!r} did not run in the model's forward pass")
+            if captured[name].ndim != ndim:
+                raise ValueError(
+                    f"layer {name!r} outputs shape {tuple(captured[name].shape)}, not a "
+                    f"feature map with the input's {ndim - 2} spatial axes; pick a layer "
+                    "before global pooling (see xaikit.models.layers(model))"
+                )
 
     def forward_order(self) -> list[str]:
         """Requested layer names in the order their forwards finished."""
@@ -115,7 +162,7 @@ class Context:
         Returns:
             ``(activations, gradients)``, both ``{layer: (B, C, *s)}`` and detached.
         """
-        x = self.x.detach().clone().requires_grad_(True)
+        _, x = input_copy(self.x, requires_grad=True)
         captured = self.capture.activations
         with torch.enable_grad(), self.autocast_context():
             self.model(x)
@@ -145,7 +192,7 @@ class Context:
         Returns:
             ``(activation, gradient)``, both ``(B, C, *s)`` (attached when ``create_graph``).
         """
-        x = self.x.detach().clone().requires_grad_(True)
+        _, x = input_copy(self.x, requires_grad=True)
         captured = self.capture.activations
         replace = (lambda out: out + shift) if shift is not None else (lambda out: out)
         with torch.enable_grad(), output_replaced(module, replace):
@@ -185,18 +232,27 @@ class Context:
 
 
 def _check_input(x) -> None:
+    """``x`` is a finite, non-empty, floating-point ``(B, C, H, W)`` or ``(B, C, T, H, W)``
+    tensor (channel count, layout and dtype against the model: see
+    :func:`~xaikit.explain.hooks.first_convolution_checked`)."""
     if not isinstance(x, torch.Tensor):
         raise ValueError(f"x must be a torch.Tensor (B, C, H, W) or (B, C, T, H, W); got {type(x)}")
     if x.ndim not in (4, 5):
         raise ValueError(f"x must have shape (B, C, H, W) or (B, C, T, H, W); got {tuple(x.shape)}")
     if x.numel() == 0:
         raise ValueError(f"x is empty: shape {tuple(x.shape)}")
+    if not x.is_floating_point():
+        raise ValueError(
+            f"x must be a floating-point tensor, preprocessed as the model expects; got "
+            f"{x.dtype}. For uint8 images use the model's preprocessing (or x.float() / 255)"
+        )
     if not torch.isfinite(x).all():
         raise ValueError("x contains NaN or infinite values")
 
 
 def _default_layer(model: nn.Module, x: torch.Tensor) -> str:
-    feature_maps = feature_map_layers(model, x[:1])
+    with first_convolution_checked(model):
+        feature_maps = feature_map_layers(model, x[:1].clone())
     if not feature_maps:
         raise ValueError("the model has no layer with a feature-map output; pass layers=")
     return list(feature_maps)[-1]
@@ -293,20 +349,28 @@ def explain(
             ``outputs -> Tensor[B]`` or an ``xaikit.explain.targets`` object.
         device: where to compute; ``None`` uses the model's device. A model elsewhere is
             moved there for the call and moved back afterwards.
-        batch_size: perturbed inputs per forward (Score-CAM, Ablation-CAM, RISE) and
-            interpolation steps per pass (Integrated Gradients).
+        batch_size: samples per forward (and backward) of the shared pass and of the pixel
+            methods, perturbed inputs per forward (Score-CAM, Ablation-CAM, RISE) and
+            interpolated inputs per pass (Integrated Gradients): a batch larger than this
+            runs in chunks, with the same maps as one pass.
         progress: show ``tqdm`` progress bars for long loops.
         autocast: ``None``, ``"bf16"`` or ``"fp16"`` mixed precision for the passes.
         **options: method options: ``n_masks``, ``cells``, ``p``, ``seed`` (RISE),
             ``steps`` (Integrated Gradients), ``hvp``, ``r``, ``smooth`` (Hessian-CIAM),
-            ``gestalt_layer`` (Dense Attention).
+            ``gestalt_layer`` (Dense Attention); each method declares the ones it reads
+            (``METHODS[name].options``) and any other name is refused.
+
+    ``x`` is never modified: the model always runs on copies of it, also when it changes
+    its input in place.
 
     Returns:
         An :class:`Explanation` for one method name, else ``{method: Explanation}``.
 
     Raises:
-        ValueError: bad input shape, unknown method or layer (with suggestions), a target
-            that does not fit the batch, or a layer that is not a feature map.
+        ValueError: bad input shape, dtype (integer, or not the model's), channel count or
+            layout (channels-last), unknown method, option or layer (with suggestions), a
+            target that does not fit the batch or the image, or a layer that is not a
+            feature map.
         RuntimeError: called under ``torch.inference_mode()``, where no gradient exists.
 
     Examples:
@@ -328,6 +392,7 @@ def explain(
         raise ValueError(f"model must be a torch.nn.Module; got {type(model).__name__}")
     _check_input(x)
     names = check_methods(method)
+    check_options(names, options)
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int; got {batch_size!r}")
     if autocast is not None and autocast not in AUTOCAST_DTYPES:
@@ -344,7 +409,9 @@ def explain(
         model.to(compute)
     try:
         x = x.to(compute)
-        target_object = targets_module.resolve(target, batch_size=x.shape[0], model=model)
+        target_object = targets_module.resolve(
+            target, batch_size=x.shape[0], model=model, image_size=tuple(x.shape[-2:])
+        )
         sample_index = target_object.sample_index(x.shape[0])
         if sample_index is not None:
             x = x[sample_index.to(compute)]

@@ -75,7 +75,7 @@ def hessian_vector_product(context, layer, module, mode: str, step: float) -> to
     return ((shifted - gradient) / scale).detach().float()
 
 
-@register("hessian_ciam")
+@register("hessian_ciam", options=("hvp", "r", "smooth"))
 def run_hessian_ciam(context) -> dict[str, LayerMap]:
     """Hessian-CIAM of every requested layer (options ``hvp``, ``r``, ``smooth``)."""
     mode = context.options.get("hvp", "finite_difference")

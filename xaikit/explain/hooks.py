@@ -111,6 +111,93 @@ def output_replaced(module: nn.Module, function: Callable[[torch.Tensor], torch.
         handle.remove()
 
 
+def input_copy(x: torch.Tensor, requires_grad: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(leaf, model_input)``: a fresh copy of ``x`` to differentiate against and the tensor
+    to give the model, a copy the model may change in place (``x.mul_(2)``,
+    ``ReLU(inplace=True)`` first) without touching ``x`` or the leaf.
+
+    Examples:
+        >>> import torch
+        >>> x = torch.ones(1, 3)
+        >>> leaf, given = input_copy(x, requires_grad=True)
+        >>> _ = given.mul_(2)
+        >>> x.tolist(), leaf.tolist(), leaf.requires_grad
+        ([[1.0, 1.0, 1.0]], [[1.0, 1.0, 1.0]], True)
+    """
+    leaf = x.detach().clone().requires_grad_(requires_grad)
+    if not requires_grad:
+        return leaf, leaf
+    with torch.enable_grad():  # also under a caller's torch.no_grad()
+        return leaf, leaf.clone()
+
+
+_CONVOLUTIONS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
+
+
+def _check_conv_input(name: str, conv: nn.Module, x: torch.Tensor) -> None:
+    """Raise a ``ValueError`` naming the fix when ``x`` cannot enter ``conv``."""
+    expected = conv.in_channels
+    if x.ndim >= 2 and x.shape[1] != expected:
+        layout = "(B, C, H, W)" if x.ndim == 4 else "(B, C, T, H, W)"
+        hint = (
+            f"; it looks channels-last: use x.permute(0, {x.ndim - 1}, "
+            f"{', '.join(str(i) for i in range(1, x.ndim - 1))})"
+            if x.shape[-1] == expected
+            else ""
+        )
+        raise ValueError(
+            f"the model's first convolution {name!r} takes {expected} input channels, but x "
+            f"of shape {tuple(x.shape)} has {x.shape[1]} on axis 1 (expected {layout}){hint}"
+        )
+    weight = conv.weight
+    if x.dtype != weight.dtype and not torch.is_autocast_enabled(x.device.type):
+        raise ValueError(
+            f"x is {x.dtype} but the model's first convolution {name!r} has {weight.dtype} "
+            f"weights; pass x.to({weight.dtype}) or convert the model with model.to({x.dtype})"
+        )
+
+
+@contextmanager
+def first_convolution_checked(model: nn.Module) -> Iterator[None]:
+    """Inside the block, check the input of the first convolution that runs (channels,
+    channels-last layout, dtype) and raise a clear ``ValueError`` instead of torch's error.
+
+    Only the first convolution called is checked, on what actually reaches it, so a model
+    that rearranges or casts its input itself is never refused.
+
+    Examples:
+        >>> import torch
+        >>> from torch import nn
+        >>> net = nn.Sequential(nn.Conv2d(3, 2, 1))
+        >>> with first_convolution_checked(net):
+        ...     net(torch.zeros(1, 8, 8, 3))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: the model's first convolution '0' takes 3 input channels, ...channels-last...
+    """
+    convolutions = [(n, m) for n, m in model.named_modules() if isinstance(m, _CONVOLUTIONS)]
+    handles: list = []
+
+    def remove() -> None:
+        for handle in handles:
+            handle.remove()
+        handles.clear()
+
+    def hook_for(name: str) -> Callable:
+        def hook(module, args):
+            remove()
+            if args and isinstance(args[0], torch.Tensor):
+                _check_conv_input(name, module, args[0])
+
+        return hook
+
+    handles.extend(m.register_forward_pre_hook(hook_for(n)) for n, m in convolutions)
+    try:
+        yield
+    finally:
+        remove()
+
+
 class _PositiveGradient(torch.autograd.Function):
     """Identity forward; backward lets only positive gradients through."""
 

@@ -105,7 +105,7 @@ def rise_masks(
     return masks
 
 
-@register("rise", uses_layers=False, relu=False)
+@register("rise", options=("n_masks", "cells", "p", "seed"), uses_layers=False, relu=False)
 def run_rise(context) -> dict[str, LayerMap]:
     """RISE (Petsiuk et al.): ``sum_i score(x * M_i) M_i / (N p)`` over ``n_masks`` random
     masks (options ``n_masks=1000``, ``cells=7``, ``p=0.5``, ``seed=0``)."""

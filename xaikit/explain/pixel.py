@@ -13,17 +13,21 @@ import torch
 
 from xaikit.explain._maps import upsample
 from xaikit.explain.gradient import gradcam
-from xaikit.explain.hooks import guided_relus
+from xaikit.explain.hooks import guided_relus, input_copy
 from xaikit.explain.registry import LayerMap, register
 
 
 def input_gradient(context, x: torch.Tensor, samples: torch.Tensor) -> torch.Tensor:
-    """Gradient of the explained score of ``samples`` with respect to the input ``x``."""
-    x = x.detach().clone().requires_grad_(True)
-    with context.capture.paused(), torch.enable_grad(), context.autocast_context():
-        scores = context.sample_scores(context.model(x), samples)
-        (gradient,) = torch.autograd.grad(scores.sum(), x)
-    return gradient.detach().float()
+    """Gradient of the explained score of ``samples`` with respect to the input ``x``, one
+    forward and backward per ``batch_size`` rows (each on a copy of them)."""
+    gradients = []
+    for rows in torch.arange(len(x), device=x.device).split(context.batch_size):
+        leaf, chunk = input_copy(x[rows], requires_grad=True)
+        with context.capture.paused(), torch.enable_grad(), context.autocast_context():
+            scores = context.sample_scores(context.model(chunk), samples[rows])
+            (gradient,) = torch.autograd.grad(scores.sum(), leaf)
+        gradients.append(gradient.detach().float())
+    return torch.cat(gradients)
 
 
 def guided_backprop_attribution(context) -> torch.Tensor:
@@ -53,7 +57,13 @@ def run_guided_gradcam(context) -> dict[str, LayerMap]:
     return results
 
 
-@register("integrated_gradients", uses_layers=False, relu=False, normalise="absmax")
+@register(
+    "integrated_gradients",
+    options=("steps",),
+    uses_layers=False,
+    relu=False,
+    normalise="absmax",
+)
 def run_integrated_gradients(context) -> dict[str, LayerMap]:
     """Integrated Gradients (Sundararajan et al.) from a black (zero) baseline.
 

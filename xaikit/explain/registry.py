@@ -39,6 +39,8 @@ class Method:
         relu: apply a ReLU at input resolution before normalising (CAM convention).
         normalise: ``"minmax"`` per sample, ``"absmax"`` (``|a| / max |a|``) or ``"none"``
             (the method's maps are already in [0, 1]).
+        options: names of the method options it reads from ``context.options`` (the
+            ``**options`` of :func:`~xaikit.explain.explain`); any other name is refused.
     """
 
     name: str
@@ -47,24 +49,31 @@ class Method:
     uses_layers: bool = True
     relu: bool = True
     normalise: str = "minmax"
+    options: tuple[str, ...] = ()
 
 
 METHODS: dict[str, Method] = {}
 
 
-def register(name: str, **options) -> Callable:
-    """Decorator registering ``run(context) -> {key: LayerMap}`` under ``name``."""
+def register(name: str, options: Sequence[str] = (), **settings) -> Callable:
+    """Decorator registering ``run(context) -> {key: LayerMap}`` under ``name``.
+
+    Args:
+        name: the public method name.
+        options: the names of the options ``run`` reads from ``context.options``.
+        **settings: the other :class:`Method` fields (``needs_gradients``, ``relu``...).
+    """
 
     def decorator(run: Callable) -> Callable:
         if name in METHODS:
             raise ValueError(f"method {name!r} is already registered")
-        METHODS[name] = Method(name=name, run=run, **options)
+        METHODS[name] = Method(name=name, run=run, options=tuple(options), **settings)
         return run
 
     return decorator
 
 
-def layer_method(name: str, needs_gradients: bool = True, **options) -> Callable:
+def layer_method(name: str, needs_gradients: bool = True, **settings) -> Callable:
     """Decorator registering a pure ``(activation, gradient) -> raw`` function for every layer.
 
     Activations and gradients are ``(B, C, *S)``; the function returns ``(B, *S)``.
@@ -79,7 +88,7 @@ def layer_method(name: str, needs_gradients: bool = True, **options) -> Callable
                 results[layer] = LayerMap(function(activation, gradient))
             return results
 
-        register(name, needs_gradients=needs_gradients, **options)(run)
+        register(name, needs_gradients=needs_gradients, **settings)(run)
         return function
 
     return decorator
@@ -108,3 +117,35 @@ def check_methods(method: str | Sequence[str]) -> list[str]:
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             raise ValueError(f"unknown method {name!r}{hint}; valid methods: {sorted(METHODS)}")
     return list(dict.fromkeys(names))
+
+
+def check_options(names: Sequence[str], options: dict) -> None:
+    """Refuse any option that none of the methods ``names`` reads.
+
+    Args:
+        names: checked method names (see :func:`check_methods`).
+        options: the method options given to :func:`~xaikit.explain.explain`.
+
+    Raises:
+        ValueError: an unknown option, with close matches and every method's valid options.
+
+    Examples:
+        >>> check_options(["rise"], {"n_masks": 10})
+        >>> check_options(["rise"], {"n_maks": 10})  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: unknown option 'n_maks' (did you mean n_masks?) for method rise; ...
+    """
+    valid = {option for name in names for option in METHODS[name].options}
+    for option in options:
+        if option in valid:
+            continue
+        close = difflib.get_close_matches(str(option), sorted(valid), n=3)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        accepted = "; ".join(
+            f"{name}: {', '.join(METHODS[name].options) or 'none'}" for name in names
+        )
+        raise ValueError(
+            f"unknown option {option!r}{hint} for method {', '.join(names)}; valid options: "
+            f"{accepted} (and explain's own device, batch_size, progress, autocast)"
+        )

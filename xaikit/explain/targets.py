@@ -20,8 +20,10 @@ Examples:
 from __future__ import annotations
 
 import copy
+import numbers
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import torch
 
 __all__ = [
@@ -64,6 +66,21 @@ class Target:
             "that scores each row on its own"
         )
 
+    def select(self, samples: torch.Tensor) -> Target:
+        """The target of the rows ``samples`` of the batch it explains, for a pass that runs
+        the batch in chunks (``batch_size``); unlike :meth:`restrict`, classes are not fixed.
+
+        Raises:
+            ValueError: this target cannot score a part of the batch on its own.
+        """
+        raise ValueError(
+            f"{type(self).__name__} cannot score part of a batch; pass batch_size >= the "
+            "number of samples so the batch runs in one pass"
+        )
+
+    def check_image(self, size: tuple[int, int]) -> None:
+        """Raise ``ValueError`` when the target does not fit inputs of ``size`` ``(H, W)``."""
+
     def score(self, outputs) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -85,25 +102,60 @@ def _logits(outputs) -> torch.Tensor:
     return outputs
 
 
+def _is_int(value) -> bool:
+    """An int-like scalar: ``int``, ``np.int64``... but not ``bool``."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def class_indices(classes) -> int | torch.Tensor | None:
+    """Class targets as ``None``, one ``int`` or a 1-D long tensor with one class per sample.
+
+    Accepts Python and numpy ints, 0-dim arrays and tensors (one class for all), and
+    sequences, numpy arrays or 1-D tensors of ints (one per sample).
+
+    Raises:
+        ValueError: anything else (floats, booleans, empty or multi-dimensional arrays).
+
+    Examples:
+        >>> import numpy as np, torch
+        >>> class_indices(np.int64(2)), class_indices(torch.tensor(3))
+        (2, 3)
+        >>> class_indices(np.array([1, 2])).tolist()
+        [1, 2]
+    """
+    if classes is None:
+        return None
+    if _is_int(classes):
+        return int(classes)
+    expected = "None, an int or a non-empty 1-D sequence of ints"
+    try:
+        values = torch.as_tensor(np.asarray(classes) if not torch.is_tensor(classes) else classes)
+    except (TypeError, ValueError, RuntimeError):
+        raise ValueError(f"classes must be {expected}; got {classes!r}") from None
+    integral = not values.dtype.is_floating_point and not values.dtype.is_complex
+    if not integral or values.dtype == torch.bool or values.ndim > 1:
+        raise ValueError(
+            f"classes must be {expected}; got {classes!r} (dtype {values.dtype}, "
+            f"shape {tuple(values.shape)})"
+        )
+    if values.ndim == 0:
+        return int(values)
+    if values.numel() == 0:
+        raise ValueError(f"classes must be {expected}; got an empty {type(classes).__name__}")
+    return values.long()
+
+
 class ClassTarget(Target):
     """The score of a given class: one class for the whole batch or one per sample.
 
     Args:
-        classes: ``None`` (the predicted class of each sample), an int, or a sequence /
-            1-D tensor with one int per sample.
+        classes: ``None`` (the predicted class of each sample), an int (also a numpy int or
+            a 0-dim array / tensor), or a sequence, numpy array or 1-D tensor with one int
+            per sample (see :func:`class_indices`).
     """
 
-    def __init__(self, classes: int | Sequence[int] | torch.Tensor | None = None):
-        if classes is None or isinstance(classes, int):
-            self._classes = classes
-        else:
-            values = torch.as_tensor(classes)
-            if values.ndim != 1 or values.numel() == 0 or values.dtype.is_floating_point:
-                raise ValueError(
-                    "classes must be None, an int or a non-empty 1-D sequence of ints; "
-                    f"got {classes!r}"
-                )
-            self._classes = values.long()
+    def __init__(self, classes: int | Sequence[int] | torch.Tensor | np.ndarray | None = None):
+        self._classes = class_indices(classes)
 
     def check(self, batch_size: int) -> None:
         if isinstance(self._classes, torch.Tensor) and self._classes.numel() != batch_size:
@@ -132,6 +184,11 @@ class ClassTarget(Target):
 
     def restrict(self, samples: torch.Tensor, classes: torch.Tensor | None) -> ClassTarget:
         return ClassTarget(classes[samples.to(classes.device)])
+
+    def select(self, samples: torch.Tensor) -> ClassTarget:
+        if not isinstance(self._classes, torch.Tensor):
+            return self  # one class, or each sample's own prediction: row by row
+        return ClassTarget(self._classes[samples.to(self._classes.device)])
 
 
 class TopK(ClassTarget):
@@ -172,6 +229,9 @@ class ScoreFunction(Target):
     def restrict(self, samples: torch.Tensor, classes: torch.Tensor | None) -> ScoreFunction:
         return self  # documented: a callable must score each row on its own
 
+    def select(self, samples: torch.Tensor) -> ScoreFunction:
+        return self
+
 
 class Counterfactual(Target):
     """The negated score of another target (default: the predicted class).
@@ -201,6 +261,12 @@ class Counterfactual(Target):
     def restrict(self, samples: torch.Tensor, classes: torch.Tensor | None) -> Counterfactual:
         return Counterfactual(self.base.restrict(samples, classes))
 
+    def select(self, samples: torch.Tensor) -> Counterfactual:
+        return Counterfactual(self.base.select(samples))
+
+    def check_image(self, size: tuple[int, int]) -> None:
+        self.base.check_image(size)
+
 
 def box_iou(boxes_a: torch.Tensor, boxes_b: torch.Tensor) -> torch.Tensor:
     """IoU of ``(N, 4)`` and ``(M, 4)`` continuous boxes ``(x0, y0, x1, y1)`` -> ``(N, M)``."""
@@ -228,6 +294,24 @@ def decode_yolo(outputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return boxes, outputs[..., 4:5] * outputs[..., 5:]
 
 
+def _check_boxes(boxes: torch.Tensor, image: torch.Tensor) -> None:
+    """Refuse non-finite boxes and boxes without area (``x1 <= x0`` or ``y1 <= y0``)."""
+    x0, y0, x1, y1 = boxes.unbind(dim=1)
+    problems = [
+        (~torch.isfinite(boxes).all(dim=1), "is not finite"),
+        (x1 <= x0, "has x1 <= x0"),
+        (y1 <= y0, "has y1 <= y0"),
+    ]
+    for bad, what in problems:
+        if bad.any():
+            row = int(bad.nonzero()[0])
+            raise ValueError(
+                f"DetectionBox: box {row} (image {int(image[row])}) {boxes[row].tolist()} "
+                f"{what}; expected finite (x0, y0, x1, y1) with x1 > x0 and y1 > y0 "
+                f"({int(bad.sum())} such box(es))"
+            )
+
+
 class DetectionBox(Target):
     """The score of the raw prediction that best matches each given box.
 
@@ -244,6 +328,9 @@ class DetectionBox(Target):
             :class:`~xaikit.models.Darknet` has) when the engine binds the target to the
             model, else :func:`decode_yolo` (raw ``(B, N, 5 + K)`` predictions).
 
+    Boxes must be finite with ``x1 > x0`` and ``y1 > y0`` (checked here) and overlap the
+    input image (checked by :func:`resolve` when the engine gives it the input size).
+
     Matching: among the image's raw predictions, the one with the highest IoU with the box
     (ties: the higher score of the box's label) is chosen without gradient; its class score
     (objectness x class probability for YOLO) is the differentiable target.
@@ -256,6 +343,7 @@ class DetectionBox(Target):
             raise ValueError("DetectionBox needs at least one box of shape (4,)")
         self.boxes = torch.cat(tensors)
         self._image = torch.cat([torch.full((len(t),), i) for i, t in enumerate(tensors)])
+        _check_boxes(self.boxes, self._image)
         self.n_images = len(tensors)
         if labels is None:
             self.labels = None
@@ -264,6 +352,8 @@ class DetectionBox(Target):
             flat = torch.cat([torch.as_tensor(lab).reshape(-1).long() for lab in label_list])
             if flat.numel() != self.boxes.shape[0]:
                 raise ValueError(f"got {flat.numel()} labels for {self.boxes.shape[0]} boxes")
+            if (flat < 0).any():
+                raise ValueError(f"DetectionBox labels must be class indices >= 0; got {flat}")
             self.labels = flat
         self.decode = decode
 
@@ -281,14 +371,39 @@ class DetectionBox(Target):
                 f"{batch_size}; pass one (M_i, 4) tensor per image"
             )
 
+    def check_image(self, size: tuple[int, int]) -> None:
+        height, width = size[-2:]
+        x0, y0, x1, y1 = self.boxes.unbind(dim=1)
+        outside = (x1 <= 0) | (y1 <= 0) | (x0 >= width) | (y0 >= height)
+        if outside.any():
+            row = int(outside.nonzero()[0])
+            raise ValueError(
+                f"DetectionBox: box {row} (image {int(self._image[row])}) "
+                f"{self.boxes[row].tolist()} lies outside the {height}x{width} input "
+                f"(x in [0, {width}), y in [0, {height})); boxes are in input pixels, after "
+                "preprocessing"
+            )
+
     def sample_index(self, batch_size: int) -> torch.Tensor:
         return self._image.clone()
+
+    def select(self, samples: torch.Tensor) -> DetectionBox:
+        chosen = copy.copy(self)
+        samples = samples.cpu()
+        chosen.boxes, chosen._image = self.boxes[samples], self._image[samples]
+        chosen.labels = None if self.labels is None else self.labels[samples]
+        return chosen
 
     def score(self, outputs) -> torch.Tensor:
         boxes, scores = (self.decode or decode_yolo)(outputs)
         if boxes.shape[0] != self.boxes.shape[0]:
             raise ValueError(
                 f"expected outputs for {self.boxes.shape[0]} box samples; got {boxes.shape[0]}"
+            )
+        if self.labels is not None and (self.labels >= scores.shape[-1]).any():
+            raise ValueError(
+                f"DetectionBox labels must lie in [0, {scores.shape[-1] - 1}] (the model's "
+                f"classes); got {self.labels.tolist()}"
             )
         wanted = self.boxes.to(boxes.device)
         picked = []
@@ -309,25 +424,29 @@ class DetectionBox(Target):
         return torch.stack([scores[row, best, label] for row, (best, label) in enumerate(picked)])
 
 
-def resolve(target, batch_size: int | None = None, model=None) -> Target:
+def resolve(
+    target, batch_size: int | None = None, model=None, image_size: tuple[int, int] | None = None
+) -> Target:
     """Turn any accepted target form into a :class:`Target` and check it fits the batch.
 
     Args:
-        target: ``None`` (predicted class), an int (one class for all), a sequence / 1-D
-            tensor of ints (one per sample), a callable ``outputs -> Tensor[B]``, or a
-            :class:`Target`.
+        target: ``None`` (predicted class), an int (one class for all; numpy ints and 0-dim
+            arrays or tensors too), a sequence, numpy array or 1-D tensor of ints (one per
+            sample), a callable ``outputs -> Tensor[B]``, or a :class:`Target`.
         batch_size: when given, the target is checked against it: one per sample or
             broadcast, never silently truncated.
         model: when given, the target is bound to it (:meth:`Target.bind`).
+        image_size: the input's ``(H, W)``; when given, the target is checked against it
+            (:meth:`Target.check_image`: a detection box must overlap the image).
 
     Raises:
         ValueError: a target of the wrong length or kind.
     """
     if isinstance(target, Target):
         resolved = target
-    elif target is None or isinstance(target, int) and not isinstance(target, bool):
+    elif target is None or _is_int(target):
         resolved = ClassTarget(target)
-    elif isinstance(target, (list, tuple, torch.Tensor)):
+    elif isinstance(target, (list, tuple, torch.Tensor, np.ndarray)):
         resolved = ClassTarget(target)
     elif callable(target):
         resolved = ScoreFunction(target)
@@ -338,4 +457,6 @@ def resolve(target, batch_size: int | None = None, model=None) -> Target:
         )
     if batch_size is not None:
         resolved.check(batch_size)
+    if image_size is not None:
+        resolved.check_image(tuple(image_size))
     return resolved if model is None else resolved.bind(model)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 
 import numpy as np
@@ -26,6 +27,12 @@ def as_maps(maps, name: str, dtype=np.float64) -> tuple[np.ndarray, bool]:
         array = array.astype(dtype, copy=False)
     if array.ndim == 2:
         return array[None], False
+    if array.ndim == 3 and array.shape[2] in (3, 4) and min(array.shape[:2]) > 4:
+        raise ValueError(
+            f"{name} has shape {array.shape}, which looks like an RGB(A) image (H, W, "
+            f"{array.shape[2]}), not maps: a map is (H, W) or a stack of maps (B, H, W); pass "
+            "the map itself (e.g. explanation.maps[layer]), not an overlay"
+        )
     if array.ndim == 3:
         return array, True
     raise ValueError(
@@ -37,6 +44,39 @@ def check_not_empty(maps: np.ndarray, name: str) -> None:
     """Raise when a ``(B, H, W)`` stack holds no map or maps without pixels."""
     if maps.size == 0:
         raise ValueError(f"{name} is empty; got shape {maps.shape}")
+
+
+def check_finite_maps(maps: np.ndarray, name: str, *, nan_rule: str | None = None) -> None:
+    """Refuse infinite values in a ``(B, H, W)`` stack, naming where the first one is.
+
+    Args:
+        maps: the stack.
+        name: the argument's name, for messages.
+        nan_rule: ``None`` refuses NaN too; else what a map with a NaN gives (e.g. ``"NaN"``),
+            said in a warning that counts those maps.
+
+    Examples:
+        >>> check_finite_maps(np.array([[[0.0, np.inf]]]), "saliency")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: saliency must be finite; got 1 infinite value(s), the first at (map 0, ...
+    """
+    infinite = np.isinf(maps)
+    if infinite.any():
+        first = tuple(int(i) for i in np.argwhere(infinite)[0])
+        raise ValueError(
+            f"{name} must be finite; got {int(infinite.sum())} infinite value(s), the first at "
+            f"(map {first[0]}, row {first[1]}, column {first[2]}): {maps[first]}"
+        )
+    with_nan = np.isnan(maps).any(axis=(1, 2))
+    if not with_nan.any():
+        return
+    if nan_rule is None:
+        raise ValueError(f"{name} must not contain NaN ({int(with_nan.sum())} map(s) do)")
+    warnings.warn(
+        f"{int(with_nan.sum())} of {len(maps)} {name} map(s) contain NaN and score {nan_rule}",
+        stacklevel=3,
+    )
 
 
 def check_same_shape(first: np.ndarray, second: np.ndarray, first_name: str, second_name: str):

@@ -14,8 +14,10 @@ Ground truth, as in the MIT benchmark:
 * a *fixation density* ``(H, W)``: the blurred fixation map (CC, SIM, KLD, EMD, MAE).
 
 Shared outcomes: maps of different shapes raise ``ValueError`` (resize the saliency map to the
-ground truth first; the resizing method changes every score); a NaN anywhere in a saliency map
-gives NaN for that map; NaN in the ground truth raises; a mask without fixations gives NaN.
+ground truth first; the resizing method changes every score); an infinite value raises; a NaN
+anywhere in a saliency map gives NaN for that map (the MIT code's rule) with a warning that counts
+those maps; NaN or infinity in the ground truth raises; a mask without fixations gives NaN; an
+``(H, W, 3)`` image given as a map raises.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from xaikit._arrays import minmax
 from xaikit.metrics._inputs import (
     as_maps,
     check_choice,
+    check_finite_maps,
     check_not_empty,
     check_same_shape,
     is_constant,
@@ -60,8 +63,11 @@ __all__ = [
 
 
 def _saliency(saliency) -> tuple[np.ndarray, bool]:
+    """The saliency stack: infinite values raise; a map with a NaN scores NaN (MIT's rule),
+    with a warning that counts those maps."""
     maps, batched = as_maps(saliency, "saliency")
     check_not_empty(maps, "saliency")
+    check_finite_maps(maps, "saliency", nan_rule="NaN")
     return maps, batched
 
 
@@ -78,8 +84,10 @@ def _fixations(maps: np.ndarray, fixation_mask, name: str, *, counts: bool = Fal
     weights, the mask values when ``counts`` else ones. The mask is read in its own dtype (no
     float64 copy) and checked in one pass (``>= 0`` is False for NaN)."""
     masks, _ = as_maps(fixation_mask, name, dtype=None)
-    if not (masks >= 0).all():
-        raise ValueError(f"{name} must be non-negative without NaN (> 0 marks a fixation)")
+    if not (masks >= 0).all() or (masks.dtype.kind == "f" and np.isinf(masks).any()):
+        raise ValueError(
+            f"{name} must be finite and non-negative without NaN (> 0 marks a fixation)"
+        )
     fixations = []
     for mask in _broadcast(maps, masks, name):
         flat = mask.ravel()
@@ -97,8 +105,7 @@ def _saliency_and_mask(saliency, fixation_mask, *, counts: bool = False):
 def _saliency_and_density(saliency, fixation_density):
     maps, batched = _saliency(saliency)
     density, _ = as_maps(fixation_density, "fixation_density")
-    if np.isnan(density).any():
-        raise ValueError("fixation_density must not contain NaN")
+    check_finite_maps(density, "fixation_density")
     return maps, _broadcast(maps, density, "fixation_density"), batched
 
 
@@ -609,6 +616,7 @@ def info_gain(saliency, fixation_mask, baseline=None):
         references = [None] * maps.shape[0]  # uniform
     else:
         reference, _ = as_maps(baseline, "baseline")
+        check_finite_maps(reference, "baseline")
         references = _minmax_distribution(_broadcast(maps, reference, "baseline"))
 
     def score(single, fixation, distribution, reference):

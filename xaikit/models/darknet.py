@@ -15,6 +15,9 @@ from xaikit.models.geometry import InputMapping
 from xaikit.models.preprocessing import ResizePreprocess
 from xaikit.models.yolo import decode_yolo_head, non_max_suppression
 
+#: The ``[net]`` options the network reads (the rest are training-only or refused).
+NET_OPTIONS = ("width", "height", "channels", "letter_box")
+
 
 class Darknet(nn.Module):
     """A Darknet network: one entry of ``module_list`` per cfg layer, numbered as in Darknet.
@@ -33,7 +36,13 @@ class Darknet(nn.Module):
         channels: Input channels (cfg ``channels``, default 3).
         max_stride: Largest downsampling in the network; input sizes must be multiples of it.
         class_names: One name per class, or ``None``.
-        letterbox: Whether :meth:`preprocess` letterboxes (else it stretches, as Darknet video).
+        letterbox: Whether :meth:`preprocess` letterboxes (else it stretches, as Darknet video);
+            by default the cfg's ``letter_box`` (0 when absent).
+
+    Every cfg option must be one the builders read or one listed as training-only
+    (:data:`~xaikit.models.darknet_cfg.TRAINING_OPTIONS`); any other, and an option that
+    would change the network in a way not implemented (``dilation=2``, ``new_coords=1``),
+    is a ``ValueError`` naming the section, the option and its line.
 
     Examples:
         >>> cfg = '''[net]
@@ -63,12 +72,14 @@ class Darknet(nn.Module):
         net: Section,
         layers: list[Section],
         class_names: list[str] | None = None,
-        letterbox: bool = False,
+        letterbox: bool | None = None,
     ):
         super().__init__()
+        net.check_options(NET_OPTIONS)
         self.input_size = (net.get_int("height"), net.get_int("width"))
         self.channels = net.get_int("channels", 3)
-        self.letterbox = bool(letterbox)
+        cfg_letterbox = bool(net.get_int("letter_box", 0))
+        self.letterbox = cfg_letterbox if letterbox is None else bool(letterbox)
         self.module_list = nn.ModuleList()
         self._sources: list[list[int]] = []
         channels: list[int] = []
@@ -151,7 +162,7 @@ class Darknet(nn.Module):
 
     @classmethod
     def from_cfg(
-        cls, cfg: str | Path, class_names: list[str] | None = None, letterbox: bool = False
+        cls, cfg: str | Path, class_names: list[str] | None = None, letterbox: bool | None = None
     ) -> Darknet:
         """Build the network of a cfg (path or text) with random weights, on the CPU."""
         net, layers = parse_cfg(cfg)
@@ -296,7 +307,7 @@ def load_darknet(
     device=None,
     *,
     class_names=None,
-    letterbox: bool = False,
+    letterbox: bool | None = None,
     input_size: tuple[int, int] | None = None,
 ) -> Darknet:
     """Load a YOLOv3 / YOLOv3-tiny (or similar) Darknet model, in eval mode.
@@ -307,7 +318,8 @@ def load_darknet(
             weights.
         device: Where the model goes; ``None`` picks CUDA, then MPS, then CPU.
         class_names: A list of names or a ``.names`` file (one per line), or ``None``.
-        letterbox: Make :meth:`Darknet.preprocess` letterbox instead of stretch.
+        letterbox: Make :meth:`Darknet.preprocess` letterbox instead of stretch; ``None``
+            follows the cfg's ``letter_box``.
         input_size: ``(H, W)`` to preprocess to instead of the cfg's ``height``/``width``.
 
     Returns:
@@ -315,7 +327,8 @@ def load_darknet(
 
     Raises:
         FileNotFoundError: a named file does not exist.
-        ValueError: the cfg is malformed or uses unsupported layers, or the weights file size
+        ValueError: the cfg is malformed, uses unsupported layers or options (named with
+            their line), or the weights file size
             does not match the cfg (the message gives both byte counts).
 
     Examples:

@@ -2,10 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 SUPPORTED_LAYERS = ("convolutional", "maxpool", "upsample", "route", "shortcut", "yolo")
+
+#: Options that change nothing at inference (training schedule, augmentation, loss), per
+#: section kind: accepted and ignored. Every other option must be one the builder reads.
+TRAINING_OPTIONS: dict[str, frozenset[str]] = {
+    "net": frozenset(
+        "batch subdivisions momentum decay angle saturation exposure hue learning_rate "
+        "burn_in max_batches policy steps scales max_crop min_crop power aspect mosaic "
+        "ema_alpha flip blur gaussian_noise mixup cutmix adam b1 b2 eps gamma step "
+        "label_smooth_eps loss_scale dynamic_minibatch seq_scales max_chart_loss "
+        "optimized_memory workspace_size_limit_mb track time_steps augment_speed".split()
+    ),
+    "convolutional": frozenset({"stopbackward", "train_only_bn"}),
+    "yolo": frozenset(
+        "jitter ignore_thresh truth_thresh random objectness_smooth resize iou_thresh "
+        "iou_normalizer cls_normalizer obj_normalizer iou_loss iou_thresh_kind max_delta "
+        "focal_loss label_smooth_eps counters_per_class uc_normalizer delta_normalizer "
+        "show_details".split()
+    ),
+}
 
 
 @dataclass
@@ -17,12 +37,14 @@ class Section:
         options: The ``key=value`` lines of the block, as strings.
         line: The 1-based line of the ``[kind]`` header in the file, for error messages.
         index: The Darknet layer index (0-based, ``[net]`` excluded); ``-1`` for ``[net]``.
+        option_lines: The 1-based line of each option, for error messages.
     """
 
     kind: str
     options: dict[str, str] = field(default_factory=dict)
     line: int = 0
     index: int = -1
+    option_lines: dict[str, int] = field(default_factory=dict)
 
     def _where(self) -> str:
         name = "[net]" if self.index < 0 else f"layer {self.index} [{self.kind}]"
@@ -67,10 +89,58 @@ class Section:
                 f"{self._where()}: '{key}' must be comma-separated integers; got {raw!r}"
             ) from None
 
+    def check_options(
+        self, read: Collection[str], neutral: Mapping[str, float] | None = None
+    ) -> None:
+        """Refuse every option the builder would ignore although it may change the network.
+
+        Args:
+            read: the options the builder of this section reads.
+            neutral: options xaikit does not implement, each with the value that leaves the
+                network as built (``dilation=1``): accepted only at that value.
+
+        Options in :data:`TRAINING_OPTIONS` for this kind are accepted.
+
+        Raises:
+            ValueError: an unknown option, or an unimplemented one at another value, naming
+                the section, the option and its line.
+
+        Examples:
+            >>> net, (layer,) = parse_cfg("[net]\\nwidth=8\\n[maxpool]\\nsize=2\\nsise=3\\n")
+            >>> layer.check_options({"size", "stride"})  # doctest: +ELLIPSIS
+            Traceback (most recent call last):
+            ...
+            ValueError: layer 0 [maxpool] (line 3): option 'sise=3' on line 5 is not ...
+        """
+        ignored = TRAINING_OPTIONS.get(self.kind, frozenset())
+        neutral = neutral or {}
+        for key, value in self.options.items():
+            if key in read or key in ignored:
+                continue
+            where = f"{self._where()}: option '{key}={value}' on line {self.option_lines[key]}"
+            if key in neutral:
+                if _number(value) == neutral[key]:
+                    continue
+                raise ValueError(
+                    f"{where} changes the network, and xaikit does not implement it yet "
+                    f"(only {key}={neutral[key]:g} is supported)"
+                )
+            raise ValueError(
+                f"{where} is not an option xaikit knows for [{self.kind}] (misspelt, or not "
+                f"implemented); it reads: {', '.join(sorted(set(read) | set(neutral)))}"
+            )
+
     def get_str(self, key: str, default: str | None = None) -> str:
         """Option ``key`` as a lower-case string."""
         raw = self._raw(key, default)
         return default if raw is None else raw.strip().lower()
+
+
+def _number(value: str) -> float | None:
+    try:
+        return float(value)
+    except ValueError:
+        return None
 
 
 def parse_cfg(source: str | Path) -> tuple[Section, list[Section]]:
@@ -89,7 +159,9 @@ def parse_cfg(source: str | Path) -> tuple[Section, list[Section]]:
     Raises:
         FileNotFoundError: ``source`` names a file that does not exist.
         ValueError: the text does not start with ``[net]``, has a line outside any block or
-            without ``=``, has no layers, or uses a layer type not in ``SUPPORTED_LAYERS``.
+            without ``=``, gives an option twice in a block, has no layers, or uses a layer
+            type not in ``SUPPORTED_LAYERS``. (Each builder refuses the options it does not
+            read: :meth:`Section.check_options`.)
 
     Examples:
         >>> net, layers = parse_cfg("[net]\\nwidth=64\\nheight=32\\n[maxpool]\\nsize=2\\n")
@@ -123,7 +195,14 @@ def parse_cfg(source: str | Path) -> tuple[Section, list[Section]]:
         if "=" not in line:
             raise ValueError(f"{source_name} line {number}: expected 'key=value'; got {line!r}")
         key, value = line.split("=", 1)
-        sections[-1].options[key.strip().lower()] = value.strip()
+        key, section = key.strip().lower(), sections[-1]
+        if key in section.options:
+            raise ValueError(
+                f"{source_name} line {number}: option '{key}' is given twice in "
+                f"[{section.kind}] (line {section.line}); first on line {section.option_lines[key]}"
+            )
+        section.options[key] = value.strip()
+        section.option_lines[key] = number
 
     if not sections or sections[0].kind not in ("net", "network"):
         first = sections[0].kind if sections else "nothing"

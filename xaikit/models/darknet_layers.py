@@ -31,7 +31,15 @@ _ACTIVATIONS = {
 class ConvBlock(nn.Sequential):
     """``[convolutional]``: ``conv``, then ``bn`` (when ``batch_normalize=1``), then ``act``."""
 
+    OPTIONS = ("filters", "size", "stride", "groups", "pad", "padding", "batch_normalize",
+               "activation")  # fmt: skip
+    #: Darknet options not implemented here, with the value that changes nothing.
+    NEUTRAL = {"dilation": 1, "antialiasing": 0, "xnor": 0, "binary": 0, "bin_output": 0,
+               "flipped": 0, "sway": 0, "rotate": 0, "stretch": 0, "stretch_sway": 0,
+               "deform": 0, "coordconv": 0}  # fmt: skip
+
     def __init__(self, section: Section, in_channels: int):
+        section.check_options(self.OPTIONS, self.NEUTRAL)
         filters = section.get_int("filters")
         size = section.get_int("size", 1)
         stride = section.get_int("stride", 1)
@@ -71,8 +79,12 @@ class MaxPool(nn.Module):
     padding (as some ports do) changes the result wherever activations are negative.
     """
 
+    OPTIONS = ("stride", "size", "padding")
+    NEUTRAL = {"maxpool_depth": 0, "antialiasing": 0}
+
     def __init__(self, section: Section):
         super().__init__()
+        section.check_options(self.OPTIONS, self.NEUTRAL)
         self.stride = section.get_int("stride", 1)
         self.size = section.get_int("size", self.stride)
         self.padding = section.get_int("padding", self.size - 1)
@@ -92,8 +104,12 @@ class MaxPool(nn.Module):
 class Upsample(nn.Module):
     """``[upsample]``: nearest-neighbour by an integer ``stride``."""
 
+    OPTIONS = ("stride",)
+    NEUTRAL = {"scale": 1}
+
     def __init__(self, section: Section):
         super().__init__()
+        section.check_options(self.OPTIONS, self.NEUTRAL)
         self.factor = section.get_int("stride", 2)
         if self.factor <= 0:
             raise ValueError(f"{section._where()}: stride must be > 0; got {self.factor}")
@@ -109,8 +125,11 @@ class Route(nn.Module):
     """``[route]``: concatenate earlier outputs on channels, each optionally cut to one of
     ``groups`` equal channel slices (``group_id``), as in YOLOv4-tiny."""
 
+    OPTIONS = ("layers", "groups", "group_id")
+
     def __init__(self, section: Section, index: int):
         super().__init__()
+        section.check_options(self.OPTIONS)
         self.sources = _resolve(section, section.get_ints("layers"), index)
         self.groups = section.get_int("groups", 1)
         self.group_id = section.get_int("group_id", 0)
@@ -129,8 +148,11 @@ class Route(nn.Module):
 class Shortcut(nn.Module):
     """``[shortcut]``: add the output of layer ``from`` to the previous output."""
 
+    OPTIONS = ("from", "weights_type", "activation")
+
     def __init__(self, section: Section, index: int):
         super().__init__()
+        section.check_options(self.OPTIONS)
         sources = _resolve(section, section.get_ints("from"), index)
         if len(sources) != 1:
             raise ValueError(f"{section._where()}: only a single 'from' layer is supported")
@@ -163,8 +185,12 @@ class YoloLayer(nn.Module):
         beta_nms: Darknet's ``beta_nms`` (0.6), the exponent of DIoU-NMS.
     """
 
+    OPTIONS = ("classes", "num", "anchors", "mask", "scale_x_y", "nms_kind", "beta_nms")
+    NEUTRAL = {"new_coords": 0}
+
     def __init__(self, section: Section, stride: int):
         super().__init__()
+        section.check_options(self.OPTIONS, self.NEUTRAL)
         self.classes = section.get_int("classes")
         num = section.get_int("num", 1)
         flat = section.get_ints("anchors")

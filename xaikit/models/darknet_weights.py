@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from xaikit._atomic import atomic_file
 from xaikit.models.darknet_layers import ConvBlock
 
 DEFAULT_VERSION = (0, 2, 5)
@@ -160,9 +161,8 @@ def save_darknet_weights(
     if seen < 0:
         raise ValueError(f"seen must be >= 0; got {seen}")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     seen_dtype = "<u8" if _seen_is_64_bit(major, minor) else "<i4"
-    with path.open("wb") as file:
+    with atomic_file(path, "wb") as file:  # a kill or a full disk keeps the previous file
         file.write(np.array([major, minor, revision], dtype="<i4").tobytes())
         file.write(np.array([seen], dtype=seen_dtype).tobytes())
         for tensor in _tensors(model):

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from xaikit._atomic import atomic_file, write_text
 from xaikit._runtime import device as resolve_device
 from xaikit.metrics.detection import average_precision
 from xaikit.models.darknet import Darknet
@@ -35,6 +36,7 @@ __all__ = [
     "EVAL_CONF",
     "EVAL_NMS",
     "main",
+    "save_weights",
     "score_classifier",
     "score_detector",
     "train",
@@ -98,6 +100,28 @@ def _machine(device, seconds: dict) -> dict:
     }
 
 
+def save_weights(model: torch.nn.Module, path: str | Path) -> Path:
+    """Write ``model``'s weights atomically: a ``.weights`` path as Darknet weights, any other as
+    a torch state dict; return the path.
+
+    A kill or a full disk mid-write leaves the previous file as it was (see
+    :mod:`xaikit._atomic`), so a demo model's weights are never half a file.
+
+    Examples:
+        >>> import tempfile
+        >>> path = save_weights(torch.nn.Linear(2, 1), Path(tempfile.mkdtemp()) / "m.pt")
+        >>> sorted(torch.load(path, weights_only=True))
+        ['bias', 'weight']
+    """
+    path = Path(path)
+    if path.suffix == ".weights":
+        save_darknet_weights(model, path)  # itself atomic
+    else:
+        with atomic_file(path, "wb") as stream:
+            torch.save(model.state_dict(), stream)
+    return path
+
+
 def train_classifier(
     name: str,
     folder: Path,
@@ -149,7 +173,7 @@ def train_classifier(
             desc=f"{name} {variant}",
         )
         filename = f"{name}.pt" if variant == "DEFAULT" else f"{name}-{variant}.pt"
-        torch.save(model.cpu().state_dict(), folder / filename)
+        save_weights(model.cpu(), folder / filename)
         files[variant] = {"file": filename, "sha256": cards.sha256(folder / filename)}
         files[variant]["architecture"] = architecture
         parameters[variant] = sum(p.numel() for p in model.parameters())
@@ -232,8 +256,8 @@ def train_detector(
     seconds = round(time.perf_counter() - tick, 1)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / detector.CFG.name).write_text(detector.CFG.read_text())
-    path = save_darknet_weights(model.cpu().eval(), folder / f"{detector.NAME}.weights")
+    write_text(folder / detector.CFG.name, detector.CFG.read_text())
+    path = save_weights(model.cpu().eval(), folder / f"{detector.NAME}.weights")
     card = {
         "name": detector.NAME,
         "task": "detection",

@@ -7,13 +7,15 @@ gaps and smooths the boxes, :mod:`~xaikit.track.occlusion` places animals hidden
 one, :mod:`~xaikit.track.behaviour` and :mod:`~xaikit.track.zones` measure behaviour,
 :mod:`~xaikit.track.appearance` describes each detection's colours for the tracker,
 :mod:`~xaikit.track.evaluation` scores against ground truth, :mod:`~xaikit.track.export` writes
-tables, and :mod:`~xaikit.track.pipeline` chains them for one video (the ``xaikit track``
+tables, :mod:`~xaikit.track.pipeline` chains them for one video and :mod:`~xaikit.track.batch`
+runs many videos with failures isolated and finished ones skipped (the ``xaikit track``
 command). Tracking draws nothing: the overlay video and figures are in :mod:`xaikit.viz`
 (:func:`~xaikit.viz.write_overlay`, :func:`~xaikit.viz.trajectory_figure`), and the maps of
 each detection come from :func:`xaikit.explain.frames` with the track table as the target.
 """
 
 from xaikit.track.association import track
+from xaikit.track.batch import find_videos, run_batch
 from xaikit.track.behaviour import (
     cm_per_pixel,
     distance_travelled,
@@ -34,7 +36,7 @@ from xaikit.track.smoothing import (
     smooth_tracks,
     spike_threshold,
 )
-from xaikit.track.zones import Zone, open_field_centre, zone_visits
+from xaikit.track.zones import Zone, open_field_centre, read_zones, zone_visits
 
 __all__ = [
     "TrackingResult",
@@ -48,11 +50,14 @@ __all__ = [
     "evaluate_tracks",
     "fill_hidden",
     "filter_velocity_spikes",
+    "find_videos",
     "immobility_bouts",
     "interpolate_gaps",
     "occupancy",
     "open_field_centre",
     "paper_table",
+    "read_zones",
+    "run_batch",
     "save_table",
     "smooth_tracks",
     "speed",

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from xaikit._atomic import atomic_file
+
 __all__ = ["TABLE_FORMATS", "check_format", "save_table"]
 
 TABLE_FORMATS = {".csv": "csv", ".parquet": "parquet"}
@@ -35,12 +37,15 @@ def check_format(kind: str) -> None:
 def save_table(table: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write a table; the suffix picks the format (``.csv`` or ``.parquet``), without the index.
 
+    The file is written atomically (:mod:`xaikit._atomic`): a kill or a full disk mid-write
+    leaves the previous file as it was, never a truncated table.
+
     Parquet needs the ``pyarrow`` package (``pip install pyarrow``); without it an
     ``ImportError`` says so before anything is written.
 
     Args:
         table: the DataFrame.
-        path: output file; its folder must exist.
+        path: output file; its folder is created if missing.
 
     Returns:
         The path written.
@@ -64,7 +69,9 @@ def save_table(table: pd.DataFrame, path: str | os.PathLike) -> Path:
         raise ValueError(f"unknown table format {path.suffix!r} in {path}; use .csv or .parquet")
     check_format(kind)
     if kind == "csv":
-        table.to_csv(path, index=False)
+        with atomic_file(path, "w", encoding="utf-8", newline="") as stream:
+            table.to_csv(stream, index=False)
     else:
-        table.to_parquet(path, index=False)
+        with atomic_file(path, "wb") as stream:
+            table.to_parquet(stream, index=False)
     return path

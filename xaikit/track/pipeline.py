@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from xaikit._atomic import write_text
 from xaikit.track.association import track
 from xaikit.track.behaviour import summary
 from xaikit.track.detection import VideoDetections, detect_video
@@ -71,10 +72,11 @@ def analyse_video(
     (:func:`~xaikit.track.smooth_tracks`), which keeps detector jitter out of distances and
     speeds.
 
-    Files written into ``out`` (when given): ``detections``, ``tracks`` and ``summary`` tables
-    (``.csv`` or ``.parquet``) and ``metrics.json``. Tracking draws nothing: the overlay video
-    is :func:`xaikit.viz.write_overlay` of the tracks (what ``xaikit track`` writes as
-    ``overlay.mp4``).
+    Files written into ``out`` (when given), each atomically: ``detections``, ``tracks`` and
+    ``summary`` tables (``.csv`` or ``.parquet``) and ``metrics.json``. Tracking draws nothing:
+    the overlay video is :func:`xaikit.viz.write_overlay` of the tracks (what ``xaikit track``
+    writes as ``overlay.mp4``). For a set of files that must change together, write into
+    :func:`xaikit._atomic.atomic_folder` (as :func:`xaikit.track.batch.run_batch` does).
 
     Args:
         model: a detector with ``detect`` (see :func:`~xaikit.track.detection.detect_video`).
@@ -127,6 +129,6 @@ def analyse_video(
         folder.mkdir(parents=True, exist_ok=True)
         for name, frame in (("detections", run.table), ("tracks", tracks), ("summary", table)):
             result.files[name] = save_table(frame, folder / f"{name}.{table_format}")
-        result.files["metrics"] = folder / "metrics.json"
-        result.files["metrics"].write_text(json.dumps(metrics, indent=2, default=float))
+        text = json.dumps(metrics, indent=2, default=float)
+        result.files["metrics"] = write_text(folder / "metrics.json", text)
     return result

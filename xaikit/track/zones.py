@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
 
-__all__ = ["ZONE_KINDS", "Zone", "open_field_centre", "zone_visits"]
+__all__ = ["ZONE_KINDS", "Zone", "open_field_centre", "read_zones", "zone_visits"]
 
 ZONE_KINDS = ("rectangle", "circle", "polygon")
 
@@ -114,6 +117,54 @@ class Zone:
                 for x, y in points[finite]
             ]
         return inside
+
+
+def read_zones(path: str | os.PathLike) -> list[Zone]:
+    """The zones of a JSON file: a list of :meth:`Zone.from_dict` objects (what
+    ``xaikit track --zones`` reads).
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: naming the file, when it is not UTF-8 JSON, not a list of objects, or an
+            entry is not a valid zone (with its position).
+
+    Examples:
+        >>> import tempfile
+        >>> path = Path(tempfile.mkdtemp()) / "zones.json"
+        >>> _ = path.write_text('[{"name": "c", "kind": "circle", "cx": 1, "cy": 2, "radius": 3}]')
+        >>> [zone.name for zone in read_zones(path)]
+        ['c']
+        >>> _ = path.write_text("name,kind")
+        >>> read_zones(path)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: .../zones.json is not a JSON zones file (Expecting value: ...); expected ...
+    """
+    path = Path(path)
+    example = '[{"name": "left", "kind": "rectangle", "x0": 0, "y0": 0, "x1": 80, "y1": 120}]'
+    if not path.is_file():
+        raise FileNotFoundError(f"no such zones file: {path}")
+    try:
+        specs = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(
+            f"{path} is not a JSON zones file ({error}); expected a JSON list of zones such as "
+            f"{example}"
+        ) from None
+    if not isinstance(specs, list):
+        raise ValueError(
+            f"{path} must hold a JSON list of zones such as {example}; got a JSON "
+            f"{type(specs).__name__}"
+        )
+    zones = []
+    for index, spec in enumerate(specs):
+        try:
+            if not isinstance(spec, dict):
+                raise TypeError(f"expected a JSON object; got {spec!r}")
+            zones.append(Zone.from_dict(spec))
+        except (ValueError, TypeError) as error:
+            raise ValueError(f"{path}, zone {index}: {error}") from None
+    return zones
 
 
 def open_field_centre(arena, fraction: float = 0.5, name: str = "centre") -> Zone:

@@ -6,6 +6,8 @@ import hashlib
 import json
 from pathlib import Path
 
+from xaikit._atomic import atomic_file
+
 #: The folder of the shipped weights and cards.
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
@@ -41,14 +43,25 @@ def card_path(name: str, folder: Path | None = None) -> Path:
 
 def read_card(name: str, folder: Path | None = None) -> dict:
     """The model card of ``name``, checked to exist (see :func:`require_file`)."""
-    return json.loads(require_file(card_path(name, folder), name).read_text())
+    return json.loads(require_file(card_path(name, folder), name).read_text(encoding="utf-8"))
 
 
 def write_card(card: dict, folder: Path | None = None) -> Path:
-    """Write ``card`` (which has a ``"name"``) as indented JSON; return its path."""
+    """Write ``card`` (which has a ``"name"``) as indented JSON, atomically; return its path.
+
+    A kill or a full disk mid-write leaves the previous card as it was (see
+    :func:`xaikit._atomic.atomic_file`).
+
+    Examples:
+        >>> import tempfile
+        >>> path = write_card({"name": "demo-x", "classes": ["a"]}, Path(tempfile.mkdtemp()))
+        >>> path.name, read_card("demo-x", path.parent)["classes"]
+        ('demo-x.json', ['a'])
+    """
     path = card_path(card["name"], folder)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(card, indent=2) + "\n")
+    with atomic_file(path, "w", encoding="utf-8") as stream:
+        json.dump(card, stream, indent=2)
+        stream.write("\n")
     return path
 
 
