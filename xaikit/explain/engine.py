@@ -81,18 +81,16 @@ class Context:
         """Sample indices of each chunk of at most ``batch_size`` rows of :attr:`x`."""
         return list(torch.arange(len(self.x), device=self.x.device).split(self.batch_size))
 
+    def target_of(self, rows: torch.Tensor) -> targets_module.Target:
+        """The target of the samples ``rows`` (a chunk of the batch)."""
+        return self.target if len(rows) == len(self.x) else self.target.select(rows)
+
     def _run_pass(self, need_gradients: bool) -> None:
         """The shared pass, ``batch_size`` samples at a time (one forward and, when needed,
         one backward per chunk); per-sample results are concatenated back."""
-        chunks = self.chunks()
         parts = [
-            self._run_chunk(
-                rows,
-                self.target if len(chunks) == 1 else self.target.select(rows),
-                need_gradients,
-                check_input=index == 0,
-            )
-            for index, rows in enumerate(chunks)
+            self._run_chunk(rows, self.target_of(rows), need_gradients, check_input=index == 0)
+            for index, rows in enumerate(self.chunks())
         ]
         self._forward_order = parts[0]["order"]
         for name in self.layer_names:
@@ -157,12 +155,20 @@ class Context:
         return list(self._forward_order)
 
     def gradients_of(self, scalar) -> tuple[dict, dict]:
-        """One extra forward and backward of ``scalar(activations) -> (B,)`` to every layer.
+        """One extra forward and backward (per chunk of ``batch_size`` samples) of the
+        per-sample ``scalar(activations) -> (B,)`` to every layer.
 
         Returns:
             ``(activations, gradients)``, both ``{layer: (B, C, *s)}`` and detached.
         """
-        _, x = input_copy(self.x, requires_grad=True)
+        parts = [self._gradients_of_rows(rows, scalar) for rows in self.chunks()]
+        return tuple(
+            {name: torch.cat([part[i][name] for part in parts]) for name in self.layer_names}
+            for i in range(2)
+        )
+
+    def _gradients_of_rows(self, rows: torch.Tensor, scalar) -> tuple[dict, dict]:
+        _, x = input_copy(self.x[rows], requires_grad=True)
         captured = self.capture.activations
         with torch.enable_grad(), self.autocast_context():
             self.model(x)
@@ -179,20 +185,22 @@ class Context:
         captured.clear()
         return activations, gradients
 
-    def layer_gradient(self, layer, module, score, shift=None, create_graph=False):
-        """One extra forward and backward: the gradient of ``score(outputs) -> (B,)`` at
-        ``layer``'s activation, optionally with ``shift`` added to that layer's output.
+    def layer_gradient(self, layer, module, score, rows=None, shift=None, create_graph=False):
+        """One extra forward and backward: the gradient of ``score(outputs) -> (n,)`` at
+        ``layer``'s activation for the samples ``rows`` (``None``: all), optionally with
+        ``shift`` added to that layer's output.
 
         Args:
             layer, module: the requested layer's name and module.
-            score: ``outputs -> (B,)`` scalar per sample.
+            score: ``outputs -> (n,)`` scalar per sample (see :meth:`target_of`).
+            rows: sample indices of one chunk (:meth:`chunks`), or ``None``.
             shift: tensor broadcastable to the layer's output, added to it in the forward.
             create_graph: keep the graph, for a second derivative.
 
         Returns:
-            ``(activation, gradient)``, both ``(B, C, *s)`` (attached when ``create_graph``).
+            ``(activation, gradient)``, both ``(n, C, *s)`` (attached when ``create_graph``).
         """
-        _, x = input_copy(self.x, requires_grad=True)
+        _, x = input_copy(self.x if rows is None else self.x[rows], requires_grad=True)
         captured = self.capture.activations
         replace = (lambda out: out + shift) if shift is not None else (lambda out: out)
         with torch.enable_grad(), output_replaced(module, replace):

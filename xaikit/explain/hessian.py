@@ -47,10 +47,10 @@ def hessian_ciam_map(activation: torch.Tensor, hvp: torch.Tensor, smooth: bool) 
     return first_component(weighted, center=False, orient_like=plain).clamp_min(0)
 
 
-def label_free_score(context, outputs) -> torch.Tensor:
-    """The explicit target's score, else the log-sum-exp of the logits (smooth max)."""
-    if context.explicit_target:
-        return context.target.score(outputs)
+def label_free_score(target, outputs) -> torch.Tensor:
+    """The explicit ``target``'s score, else (``None``) the log-sum-exp of the logits."""
+    if target is not None:
+        return target.score(outputs)
     if not isinstance(outputs, torch.Tensor) or outputs.ndim != 2:
         raise ValueError("a label-free score needs (B, K) outputs; pass a callable target")
     return torch.logsumexp(outputs.float(), dim=1)
@@ -60,18 +60,26 @@ def hessian_vector_product(context, layer, module, mode: str, step: float) -> to
     """``H v`` of the label-free score at ``layer``'s activation, ``v`` all ones.
 
     ``"finite_difference"``: ``(g(A + r v) - g(A)) / r`` with ``r = step * mean |A|`` per
-    sample (two extra passes); ``"exact"``: double backward (one extra pass).
+    sample (two extra passes); ``"exact"``: double backward (one extra pass). The passes run
+    ``batch_size`` samples at a time, like the shared one.
     """
-    score = partial(label_free_score, context)
+    return torch.cat(
+        [_hvp_of_rows(context, rows, layer, module, mode, step) for rows in context.chunks()]
+    )
+
+
+def _hvp_of_rows(context, rows, layer, module, mode: str, step: float) -> torch.Tensor:
+    target = context.target_of(rows) if context.explicit_target else None
+    gradient_at = partial(context.layer_gradient, layer, module, partial(label_free_score, target))
     if mode == "exact":
-        activation, gradient = context.layer_gradient(layer, module, score, create_graph=True)
+        activation, gradient = gradient_at(rows, create_graph=True)
         with torch.enable_grad():
             (hvp,) = torch.autograd.grad(gradient.sum(), activation, allow_unused=True)
         return torch.zeros_like(activation) if hvp is None else hvp.detach().float()
-    activation, gradient = context.layer_gradient(layer, module, score)
+    activation, gradient = gradient_at(rows)
     scale = activation.detach().abs().flatten(1).mean(dim=1).clamp_min(1e-12) * step
     scale = scale.reshape(-1, *([1] * (activation.ndim - 1)))
-    _, shifted = context.layer_gradient(layer, module, score, shift=scale)
+    _, shifted = gradient_at(rows, shift=scale)
     return ((shifted - gradient) / scale).detach().float()
 
 
