@@ -36,6 +36,12 @@ def is_partial(path: str | os.PathLike) -> bool:
     return Path(path).name.endswith(PARTIAL)
 
 
+def _fsync_file(path: Path) -> None:
+    """Flush ``path``'s data to the disk."""
+    with open(path, "rb+") as stream:
+        os.fsync(stream.fileno())
+
+
 def _fsync_folder(folder: Path) -> None:
     with contextlib.suppress(OSError):  # not every file system lets a folder be opened
         descriptor = os.open(folder, os.O_RDONLY)
@@ -69,8 +75,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     temporary = Path(name)
     try:
         yield temporary
-        with open(temporary, "rb+") as stream:
-            os.fsync(stream.fileno())
+        _fsync_file(temporary)
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)
@@ -159,8 +164,7 @@ def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
         yield temporary
         for file in temporary.rglob("*"):
             if file.is_file():
-                with open(file, "rb+") as stream:
-                    os.fsync(stream.fileno())
+                _fsync_file(file)
         if path.exists() and _exchange(temporary, path):
             shutil.rmtree(temporary)  # now the old content
         elif path.exists():
@@ -274,8 +278,7 @@ def atomic_set(folder: str | os.PathLike, name: str) -> Iterator[Path]:
         yield staging
         files = sorted(path.name for path in staging.iterdir())
         for file in files:
-            with open(staging / file, "rb+") as stream:  # a folder inside fails here
-                os.fsync(stream.fileno())
+            _fsync_file(staging / file)  # a folder inside fails here
         _plain_names(files, staging)
         previous = _manifest_names(manifest)
         plan = {

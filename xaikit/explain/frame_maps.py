@@ -16,12 +16,12 @@ import hashlib
 import inspect
 import json
 import os
+import sys
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 import cv2
 import numpy as np
-import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -170,11 +170,19 @@ def place_maps(entries, shape: tuple[int, int]) -> np.ndarray:
     return heat
 
 
+def is_table(value) -> bool:
+    """Whether ``value`` is a pandas DataFrame (a detection table), without importing pandas
+    (a DataFrame can only exist once pandas is imported), which keeps ``import xaikit.explain``
+    a second faster."""
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and isinstance(value, pandas.DataFrame)
+
+
 def _target_key(target):
     """A JSON-able description of a target for the disk cache key, ``None`` if it has none."""
     if target is None or isinstance(target, (int, np.integer)) and not isinstance(target, bool):
         return None if target is None else int(target)
-    if isinstance(target, pd.DataFrame):
+    if is_table(target):
         columns = [c for c in ("frame", *BOX, "track", "label") if c in target]
         values = np.ascontiguousarray(target[columns].to_numpy(np.float64))
         return {"detections": columns, "sha256": hashlib.sha256(values.data).hexdigest()}
@@ -252,7 +260,7 @@ class FrameMaps:
         self.layers = check_layers(wanted, self.catalogue)
         self.sums = [check_layers(group, dict.fromkeys(self.layers)) for group in sums]
         self.target = target
-        self.per_detection = isinstance(target, pd.DataFrame)
+        self.per_detection = is_table(target)
         if not self.per_detection and callable(getattr(model, "box_scores", None)):
             raise ValueError(
                 "a detector's maps are per detection: pass its detections as the target, a "
@@ -280,7 +288,7 @@ class FrameMaps:
         device = self.device or model_device(self.model)
         return self.preprocess(frames, device=device)
 
-    def _detections(self, table: pd.DataFrame) -> None:
+    def _detections(self, table) -> None:
         if self.video_model:
             raise ValueError("per-detection maps need a 2D detector; this model reads clips")
         missing = [c for c in ("frame", *BOX) if c not in table]
