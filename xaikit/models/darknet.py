@@ -1,7 +1,10 @@
-"""YOLOv3 and YOLOv3-tiny from Darknet ``.cfg`` and ``.weights`` files, as a torch module."""
+"""Darknet networks from ``.cfg`` and ``.weights`` files, as torch modules: YOLOv2-v4, v7
+(and Yolo-Fastest, MobileNet-YOLO ...) detectors and Darknet classifiers."""
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
 from pathlib import Path
 
 import torch
@@ -9,43 +12,237 @@ from torch import nn
 
 from xaikit._runtime import device as resolve_device
 from xaikit.models.darknet_cfg import Section, parse_cfg
-from xaikit.models.darknet_layers import ConvBlock, MaxPool, Route, Shortcut, Upsample, YoloLayer
+from xaikit.models.darknet_layers import (
+    AvgPool,
+    Connected,
+    ConvBlock,
+    DetectionHead,
+    Identity,
+    LocalAvgPool,
+    MaxPool,
+    RegionLayer,
+    Reorg,
+    Route,
+    Sam,
+    ScaleChannels,
+    Shortcut,
+    Softmax,
+    Upsample,
+    YoloLayer,
+)
 from xaikit.models.darknet_weights import load_darknet_weights
 from xaikit.models.geometry import InputMapping
 from xaikit.models.preprocessing import ResizePreprocess
-from xaikit.models.yolo import decode_yolo_head, non_max_suppression
+from xaikit.models.yolo import non_max_suppression
 
 #: The ``[net]`` options the network reads (the rest are training-only or refused).
 NET_OPTIONS = ("width", "height", "channels", "letter_box")
 
+#: Layers that read the previous output and their ``sources`` (the rest read either one).
+_TAKES_PREVIOUS = (Shortcut, ScaleChannels, Sam)
 
-class Darknet(nn.Module):
-    """A Darknet network: one entry of ``module_list`` per cfg layer, numbered as in Darknet.
 
-    ``module_list.14`` is Darknet (and OpenCV DNN) layer 14: a conv block's output is taken after
-    its activation, a ``[yolo]`` layer's output is the raw head it reads. Build one with
-    :func:`load_darknet` or :meth:`from_cfg`.
+class DarknetNetwork(nn.Module):
+    """The layers of a Darknet cfg: one entry of ``module_list`` per cfg layer, numbered as in
+    Darknet and OpenCV DNN (``module_list.14`` is layer 14; a conv block's output is taken after
+    its activation). :class:`Darknet` (detectors) and :class:`DarknetClassifier` build on it;
+    :func:`load_darknet` picks the one the cfg describes.
 
-    The forward pass takes ``(B, C, H, W)`` float input in [0, 1] (RGB, no mean/std), where ``H``
-    and ``W`` are any multiple of :attr:`max_stride` (the cfg's ``width``/``height`` are only the
-    default for :meth:`preprocess`), and returns the raw heads: a tuple with one
-    ``(B, A * (5 + C), H / s, W / s)`` tensor per ``[yolo]`` layer, in cfg order.
+    Input: ``(B, C, H, W)`` float in [0, 1] (RGB, no mean/std), ``H`` and ``W`` any multiple of
+    :attr:`max_stride` (the cfg's ``width``/``height`` are the default for :meth:`preprocess`;
+    a net with ``[connected]`` layers takes only that size).
 
     Attributes:
         input_size: ``(H, W)`` from the cfg (or the override given to :func:`load_darknet`).
         channels: Input channels (cfg ``channels``, default 3).
-        max_stride: Largest downsampling in the network; input sizes must be multiples of it.
+        max_stride: Input sizes must be multiples of it (the least common multiple of the
+            layers' downsampling).
+        shapes: Each layer's output ``(C, H, W)`` at the cfg's size.
         class_names: One name per class, or ``None``.
         letterbox: Whether :meth:`preprocess` letterboxes (else it stretches, as Darknet video);
             by default the cfg's ``letter_box`` (0 when absent).
 
     Every cfg option must be one the builders read or one listed as training-only
     (:data:`~xaikit.models.darknet_cfg.TRAINING_OPTIONS`); any other, and an option that
-    would change the network in a way not implemented (``dilation=2``, ``new_coords=1``),
+    would change the network in a way not implemented (``xnor=1``, a weighted shortcut),
     is a ``ValueError`` naming the section, the option and its line.
+    """
+
+    def __init__(
+        self,
+        net: Section,
+        layers: list[Section],
+        class_names: list[str] | None = None,
+        letterbox: bool | None = None,
+        device=None,
+    ):
+        super().__init__()
+        net.check_options(NET_OPTIONS)
+        self.input_size = (net.get_int("height", 0), net.get_int("width", 0))
+        self.channels = net.get_int("channels", 3)
+        if min(*self.input_size, self.channels) <= 0:
+            raise ValueError(
+                f"[net] needs positive width, height and channels; got width="
+                f"{self.input_size[1]}, height={self.input_size[0]}, channels={self.channels}"
+            )
+        cfg_letterbox = bool(net.get_int("letter_box", 0))
+        self.letterbox = cfg_letterbox if letterbox is None else bool(letterbox)
+        self.module_list = nn.ModuleList()
+        self.shapes: list[tuple[int, int, int]] = []
+        grid_strides: list[tuple[Fraction, Fraction] | None] = []
+        for section in layers:
+            module, stride = self._build(section, grid_strides, device)
+            self.module_list.append(module)
+            self.shapes.append(module.shape)
+            grid_strides.append(stride)
+        self._keep = {s for m in self.module_list for s in m.sources}
+        self.fixed_size = any(isinstance(m, Connected) for m in self.module_list)
+        numerators = [v.numerator for s in grid_strides if s for v in s]
+        self.max_stride = math.lcm(*numerators) if numerators else 1
+        self.class_names = None
+        for size in self.input_size:
+            if size % self.max_stride:
+                raise ValueError(
+                    f"cfg width and height must be multiples of {self.max_stride} (the "
+                    f"network's total stride); got {self.input_size[1]}x{self.input_size[0]}"
+                )
+
+    def _build(self, section: Section, grid_strides: list, device):
+        shapes = self.shapes
+        shape = shapes[-1] if shapes else (self.channels, *self.input_size)
+        previous = grid_strides[-1] if grid_strides else (Fraction(1), Fraction(1))
+        kind = section.kind
+
+        def scaled(factors):
+            if previous is None:
+                return None
+            return tuple(p * f for p, f in zip(previous, factors, strict=True))
+
+        if kind == "convolutional":
+            module = ConvBlock(section, shape, device)
+            return module, scaled(module.strides)
+        if kind == "connected":
+            return Connected(section, shape, device), None
+        if kind in ("maxpool", "local_avgpool"):
+            module = (MaxPool if kind == "maxpool" else LocalAvgPool)(section, shape)
+            return module, scaled(module.strides)
+        if kind == "avgpool":
+            return AvgPool(section, shape), None
+        if kind == "upsample":
+            module = Upsample(section, shape)
+            return module, scaled((Fraction(1, module.factor),) * 2)
+        if kind == "reorg":
+            module = Reorg(section, shape)
+            return module, scaled(module.strides)
+        if kind in ("dropout", "cost"):
+            return Identity(section, shape), previous
+        if kind == "softmax":
+            return Softmax(section, shape), previous
+        if kind in ("route", "shortcut", "scale_channels", "sam"):
+            builder = {"route": Route, "shortcut": Shortcut, "scale_channels": ScaleChannels,
+                       "sam": Sam}[kind]  # fmt: skip
+            module = builder(section, shapes)
+            return module, grid_strides[module.sources[0]]
+        # "yolo" or "region"; parse_cfg has refused every other kind
+        if previous is None or any(v.denominator != 1 for v in previous):
+            raise ValueError(f"{section._where()}: a detection head needs a grid input")
+        strides = tuple(int(v) for v in previous)
+        return (YoloLayer if kind == "yolo" else RegionLayer)(section, shape, strides), previous
+
+    @classmethod
+    def from_cfg(
+        cls, cfg: str | Path, class_names: list[str] | None = None, letterbox: bool | None = None
+    ) -> DarknetNetwork:
+        """Build the network of a cfg (path or text) with random weights, on the CPU: a
+        :class:`Darknet` for a cfg with ``[yolo]``/``[region]`` heads, else a
+        :class:`DarknetClassifier`."""
+        return _build_network(cfg, class_names, letterbox, device=None)
+
+    def _check_input(self, x: torch.Tensor) -> None:
+        if x.ndim != 4 or x.shape[1] != self.channels:
+            raise ValueError(
+                f"input must be (B, {self.channels}, H, W); got shape {tuple(x.shape)}"
+            )
+        height, width = x.shape[-2:]
+        if self.fixed_size and (height, width) != self.input_size:
+            raise ValueError(
+                f"this network has [connected] layers and takes only its cfg size "
+                f"{self.input_size[0]}x{self.input_size[1]} (H x W); got {height}x{width}"
+            )
+        if height % self.max_stride or width % self.max_stride:
+            raise ValueError(
+                f"input height and width must be multiples of {self.max_stride}; got "
+                f"{height}x{width}"
+            )
+
+    def _run(self, x: torch.Tensor, wanted: list[int]) -> list[torch.Tensor]:
+        """The outputs of layers ``wanted`` (indices), computing no layer past the last."""
+        self._check_input(x)
+        kept: dict[int, torch.Tensor] = {}
+        wanted_set, last = set(wanted), max(wanted)
+        for index, module in enumerate(self.module_list[: last + 1]):
+            inputs = [x if s == index - 1 else kept[s] for s in module.sources]
+            if not inputs or isinstance(module, _TAKES_PREVIOUS):
+                inputs.insert(0, x)
+            x = module(*inputs)
+            if index in self._keep or index in wanted_set:
+                kept[index] = x
+        return [kept[i] for i in wanted]
+
+    def preprocess(self, frames, device=None) -> tuple[torch.Tensor, list[InputMapping]]:
+        """HWC uint8 RGB frame(s) → ``(B, 3, H, W)`` input at :attr:`input_size`, plus mappings.
+
+        ``device=None`` uses the device of the model's parameters.
+        """
+        device = next(self.parameters()).device if device is None else device
+        return ResizePreprocess(self.input_size, self.letterbox)(frames, device=device)
+
+
+class DarknetClassifier(DarknetNetwork):
+    """A Darknet classifier (no detection head; e.g. ``tiny.cfg``, ``darknet53.cfg``).
+
+    ``forward`` returns ``(B, K)`` class logits: the input of the first ``[softmax]`` layer
+    (or the last layer's output when there is none), what a CAM targets;
+    :meth:`probabilities` gives the softmax, OpenCV DNN's ``net.forward()``.
 
     Examples:
-        >>> cfg = '''[net]
+        >>> cfg = "[net]\nwidth=16\nheight=16\n[convolutional]\nfilters=5\nsize=1\n"
+        >>> model = Darknet.from_cfg(cfg + "[avgpool]\n[softmax]\n")
+        >>> type(model).__name__, tuple(model(torch.zeros(2, 3, 16, 16)).shape)
+        ('DarknetClassifier', (2, 5))
+        >>> float(model.probabilities(torch.zeros(1, 3, 16, 16)).sum())
+        1.0
+    """
+
+    def __init__(self, net, layers, class_names=None, letterbox=None, device=None):
+        super().__init__(net, layers, class_names, letterbox, device)
+        kinds = [section.kind for section in layers]
+        last = max(i for i, kind in enumerate(kinds) if kind not in ("cost", "dropout"))
+        first_softmax = kinds.index("softmax") if "softmax" in kinds else None
+        self.logit_layer = last if first_softmax is None else first_softmax - 1
+        self.probability_layer = last
+        self.num_classes = math.prod(self.shapes[self.logit_layer])
+        self.class_names = _check_names(class_names, self.num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._run(x, [self.logit_layer])[0].flatten(1)
+
+    def probabilities(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, K)`` class probabilities (the last layer's output, ``[softmax]`` applied)."""
+        return self._run(x, [self.probability_layer])[0].flatten(1)
+
+
+class Darknet(DarknetNetwork):
+    """A Darknet detector: ``[yolo]`` (YOLOv3, v4, v7, Yolo-Fastest ...) or ``[region]``
+    (YOLOv2) heads. See :class:`DarknetNetwork` for the layers and input.
+
+    The forward pass returns the raw heads: a tuple with one ``(B, A * (5 + C), H / s, W / s)``
+    tensor per head, in cfg order (a head's output is the raw tensor it reads). The model
+    carries its decoding (:meth:`decode`, :meth:`box_scores`, :meth:`detect`), so a detection
+    is explained with no ``decode=`` argument.
+
+    Examples:
+        >>> cfg = \'\'\'[net]
         ... width=64
         ... height=32
         ... [convolutional]
@@ -59,7 +256,7 @@ class Darknet(nn.Module):
         ... anchors=8,8, 16,16
         ... classes=1
         ... num=2
-        ... '''
+        ... \'\'\'
         >>> model = Darknet.from_cfg(cfg)
         >>> [tuple(head.shape) for head in model(torch.zeros(1, 3, 32, 64))]
         [(1, 12, 16, 32)]
@@ -67,157 +264,43 @@ class Darknet(nn.Module):
         (2, 2)
     """
 
-    def __init__(
-        self,
-        net: Section,
-        layers: list[Section],
-        class_names: list[str] | None = None,
-        letterbox: bool | None = None,
-    ):
-        super().__init__()
-        net.check_options(NET_OPTIONS)
-        self.input_size = (net.get_int("height"), net.get_int("width"))
-        self.channels = net.get_int("channels", 3)
-        cfg_letterbox = bool(net.get_int("letter_box", 0))
-        self.letterbox = cfg_letterbox if letterbox is None else bool(letterbox)
-        self.module_list = nn.ModuleList()
-        self._sources: list[list[int]] = []
-        channels: list[int] = []
-        strides: list[int] = []
-        for section in layers:
-            module, out_channels, stride = self._build(section, channels, strides)
-            self.module_list.append(module)
-            channels.append(out_channels)
-            strides.append(stride)
-        self.out_channels = channels
-        self.strides = strides
-        self.max_stride = max(strides)
-        self._keep = {s for sources in self._sources for s in sources}
-        self._head_indices = [i for i, m in enumerate(self.module_list) if isinstance(m, YoloLayer)]
+    def __init__(self, net, layers, class_names=None, letterbox=None, device=None):
+        super().__init__(net, layers, class_names, letterbox, device)
+        self._head_indices = [
+            i for i, m in enumerate(self.module_list) if isinstance(m, DetectionHead)
+        ]
         if not self._head_indices:
-            raise ValueError("the cfg has no [yolo] layer; xaikit loads YOLO detectors only")
+            raise ValueError("the cfg has no [yolo] or [region] layer: use DarknetClassifier")
         classes = {self.module_list[i].classes for i in self._head_indices}
         if len(classes) != 1:
-            raise ValueError(f"all [yolo] layers must have the same classes; got {classes}")
+            raise ValueError(f"all detection heads must have the same classes; got {classes}")
         self.num_classes = classes.pop()
         self.class_names = _check_names(class_names, self.num_classes)
-        for size in self.input_size:
-            if size <= 0 or size % self.max_stride:
-                raise ValueError(
-                    f"cfg width and height must be positive multiples of {self.max_stride} "
-                    f"(the network's total stride); got {self.input_size[1]}x{self.input_size[0]}"
-                )
-
-    def _build(self, section: Section, channels: list[int], strides: list[int]):
-        index = section.index
-        previous_channels = channels[-1] if channels else self.channels
-        previous_stride = strides[-1] if strides else 1
-        sources: list[int] = []
-        kind = section.kind
-        if kind == "convolutional":
-            module = ConvBlock(section, previous_channels)
-            out_channels, stride = module.conv.out_channels, previous_stride * module.stride
-        elif kind == "maxpool":
-            module = MaxPool(section)
-            out_channels, stride = previous_channels, previous_stride * module.stride
-        elif kind == "upsample":
-            module = Upsample(section)
-            if previous_stride % module.factor:
-                raise ValueError(f"{section._where()}: upsampling a stride-{previous_stride} grid")
-            out_channels, stride = previous_channels, previous_stride // module.factor
-        elif kind == "route":
-            module = Route(section, index)
-            sources = module.sources
-            if len({strides[s] for s in sources}) != 1:
-                grids = {s: strides[s] for s in sources}
-                raise ValueError(f"{section._where()}: joins layers of different strides {grids}")
-            if any(channels[s] % module.groups for s in sources):
-                raise ValueError(f"{section._where()}: groups must divide every input's channels")
-            out_channels = sum(channels[s] // module.groups for s in sources)
-            stride = strides[sources[0]]
-        elif kind == "shortcut":
-            module = Shortcut(section, index)
-            sources = module.sources
-            if (
-                channels[sources[0]] != channels[sources[1]]
-                or len({strides[s] for s in sources}) > 1
-            ):
-                raise ValueError(
-                    f"{section._where()}: adds layers {sources} whose shapes differ "
-                    f"(channels {[channels[s] for s in sources]})"
-                )
-            out_channels, stride = previous_channels, previous_stride
-        else:  # "yolo"; parse_cfg has rejected every other kind
-            module = YoloLayer(section, previous_stride)
-            if previous_channels != module.channels:
-                raise ValueError(
-                    f"{section._where()}: {len(module.anchors)} anchors x (5 + "
-                    f"{module.classes} classes) needs {module.channels} input channels, but "
-                    f"layer {index - 1} gives {previous_channels}; set its filters="
-                    f"{module.channels}"
-                )
-            out_channels, stride = previous_channels, previous_stride
-        self._sources.append(sources)
-        return module, out_channels, stride
-
-    @classmethod
-    def from_cfg(
-        cls, cfg: str | Path, class_names: list[str] | None = None, letterbox: bool | None = None
-    ) -> Darknet:
-        """Build the network of a cfg (path or text) with random weights, on the CPU."""
-        net, layers = parse_cfg(cfg)
-        return cls(net, layers, class_names=class_names, letterbox=letterbox)
 
     @property
-    def heads(self) -> list[YoloLayer]:
-        """The ``[yolo]`` layers, in cfg order (the order of the forward outputs)."""
+    def heads(self) -> list[YoloLayer | RegionLayer]:
+        """The ``[yolo]`` / ``[region]`` layers, in cfg order (the order of the outputs)."""
         return [self.module_list[i] for i in self._head_indices]
 
     @property
     def head_layer_names(self) -> list[str]:
-        """Module names of the ``[yolo]`` layers, e.g. ``['module_list.16', 'module_list.23']``."""
+        """Module names of the heads, e.g. ``['module_list.16', 'module_list.23']``."""
         return [f"module_list.{i}" for i in self._head_indices]
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        if x.ndim != 4 or x.shape[1] != self.channels:
-            raise ValueError(
-                f"input must be (B, {self.channels}, H, W); got shape {tuple(x.shape)}"
-            )
-        height, width = x.shape[-2:]
-        if height % self.max_stride or width % self.max_stride:
-            raise ValueError(
-                f"input height and width must be multiples of {self.max_stride}; got "
-                f"{height}x{width}"
-            )
-        kept: dict[int, torch.Tensor] = {}
-        heads = []
-        for index, (module, sources) in enumerate(
-            zip(self.module_list, self._sources, strict=True)
-        ):
-            if sources:
-                x = module(*[x if s == index - 1 else kept[s] for s in sources])
-            else:
-                x = module(x)
-            if index in self._keep:
-                kept[index] = x
-            if isinstance(module, YoloLayer):
-                heads.append(x)
-        return tuple(heads)
+        return tuple(self._run(x, self._head_indices))
 
     def decode(self, outputs: tuple[torch.Tensor, ...]) -> torch.Tensor:
         """Raw heads → ``(B, N, 5 + C)`` predictions, heads concatenated in cfg order.
 
         Columns: ``x0, y0, x1, y1`` in input pixels, objectness, class probabilities given an
-        object (see :func:`~xaikit.models.yolo.decode_yolo_head`). Differentiable.
+        object (see :func:`~xaikit.models.yolo.decode_yolo_head` and
+        :func:`~xaikit.models.yolo.decode_region_head`). Differentiable.
         """
         if len(outputs) != len(self._head_indices):
             raise ValueError(f"expected {len(self._head_indices)} head outputs; got {len(outputs)}")
         return torch.cat(
-            [
-                decode_yolo_head(raw, head.anchors, head.stride, head.scale_x_y)
-                for raw, head in zip(outputs, self.heads, strict=True)
-            ],
-            dim=1,
+            [head.decode(raw) for raw, head in zip(outputs, self.heads, strict=True)], dim=1
         )
 
     def box_scores(self, outputs: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -230,14 +313,6 @@ class Darknet(nn.Module):
         """
         predictions = self.decode(outputs)
         return predictions[..., :4], predictions[..., 4:5] * predictions[..., 5:]
-
-    def preprocess(self, frames, device=None) -> tuple[torch.Tensor, list[InputMapping]]:
-        """HWC uint8 RGB frame(s) → ``(B, 3, H, W)`` input at :attr:`input_size`, plus mappings.
-
-        ``device=None`` uses the device of the model's parameters.
-        """
-        device = next(self.parameters()).device if device is None else device
-        return ResizePreprocess(self.input_size, self.letterbox)(frames, device=device)
 
     @torch.no_grad()
     def detect(
@@ -287,6 +362,13 @@ class Darknet(nn.Module):
         return (detections, indices) if return_index else detections
 
 
+def _build_network(cfg, class_names, letterbox, device) -> DarknetNetwork:
+    net, layers = parse_cfg(cfg)
+    detector = any(section.kind in ("yolo", "region") for section in layers)
+    kind = Darknet if detector else DarknetClassifier
+    return kind(net, layers, class_names=class_names, letterbox=letterbox, device=device)
+
+
 def _check_names(class_names, num_classes: int) -> list[str] | None:
     if class_names is None:
         return None
@@ -310,7 +392,7 @@ def load_darknet(
     letterbox: bool | None = None,
     input_size: tuple[int, int] | None = None,
 ) -> Darknet:
-    """Load a YOLOv3 / YOLOv3-tiny (or similar) Darknet model, in eval mode.
+    """Load a Darknet model (any YOLO detector or classifier cfg), in eval mode.
 
     Args:
         cfg: Path to the ``.cfg`` file (or its text).
@@ -323,7 +405,8 @@ def load_darknet(
         input_size: ``(H, W)`` to preprocess to instead of the cfg's ``height``/``width``.
 
     Returns:
-        The :class:`Darknet` module in eval mode on ``device``.
+        A :class:`Darknet` (detector) or :class:`DarknetClassifier` in eval mode on
+        ``device``.
 
     Raises:
         FileNotFoundError: a named file does not exist.
@@ -341,13 +424,17 @@ def load_darknet(
         >>> model.training, model.head_layer_names
         (False, ['module_list.1'])
     """
-    model = Darknet.from_cfg(cfg, class_names=class_names, letterbox=letterbox)
+    # With weights, the layers are built without memory and without random initialisation
+    # (``device="meta"``), then given storage the file is read straight into: one copy.
+    model = _build_network(cfg, class_names, letterbox, device=None if weights is None else "meta")
     if input_size is not None:
         height, width = (int(v) for v in input_size)
         if height <= 0 or width <= 0 or height % model.max_stride or width % model.max_stride:
             raise ValueError(
                 f"input_size must be (H, W) multiples of {model.max_stride}; got {input_size}"
             )
+        if model.fixed_size and (height, width) != model.input_size:
+            raise ValueError("this network has [connected] layers: input_size must be the cfg's")
         model.input_size = (height, width)
     if weights is not None:
         load_darknet_weights(model, weights)

@@ -6,7 +6,22 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SUPPORTED_LAYERS = ("convolutional", "maxpool", "upsample", "route", "shortcut", "yolo")
+#: The layer types xaikit builds: every one OpenCV DNN's Darknet importer reads, and
+#: ``[local_avgpool]``. (Not built: ``[gaussian_yolo]``, ``[reorg3d]``, ``[crnn]``, ``[rnn]``,
+#: ``[lstm]``, ``[conv_lstm]``, ``[deconvolutional]``, ``[batchnorm]``, ``[empty]`` ...,
+#: which OpenCV DNN does not read either.)
+SUPPORTED_LAYERS = (
+    "convolutional", "connected", "maxpool", "local_avgpool", "avgpool", "upsample", "route",
+    "shortcut", "scale_channels", "sam", "reorg", "dropout", "softmax", "cost", "yolo", "region",
+)  # fmt: skip
+
+_HEAD_TRAINING = frozenset(
+    "jitter ignore_thresh truth_thresh random objectness_smooth resize iou_thresh "
+    "iou_normalizer cls_normalizer obj_normalizer iou_loss iou_thresh_kind max_delta "
+    "focal_loss label_smooth_eps counters_per_class uc_normalizer delta_normalizer "
+    "show_details thresh max rescore bias_match object_scale noobject_scale class_scale "
+    "coord_scale absolute log map".split()
+)
 
 #: Options that change nothing at inference (training schedule, augmentation, loss), per
 #: section kind: accepted and ignored. Every other option must be one the builder reads.
@@ -16,15 +31,15 @@ TRAINING_OPTIONS: dict[str, frozenset[str]] = {
         "burn_in max_batches policy steps scales max_crop min_crop power aspect mosaic "
         "ema_alpha flip blur gaussian_noise mixup cutmix adam b1 b2 eps gamma step "
         "label_smooth_eps loss_scale dynamic_minibatch seq_scales max_chart_loss "
-        "optimized_memory workspace_size_limit_mb track time_steps augment_speed".split()
+        "optimized_memory workspace_size_limit_mb track time_steps augment_speed inputs "
+        "sequential_subdivisions try_fix_nan gaussian_noise adversarial_lr mosaic_bound "
+        "contrastive contrastive_jit_flip contrastive_color unsupervised resize_step "
+        "show_receptive_field use_cuda_graph center letter_box_train".split()
     ),
     "convolutional": frozenset({"stopbackward", "train_only_bn"}),
-    "yolo": frozenset(
-        "jitter ignore_thresh truth_thresh random objectness_smooth resize iou_thresh "
-        "iou_normalizer cls_normalizer obj_normalizer iou_loss iou_thresh_kind max_delta "
-        "focal_loss label_smooth_eps counters_per_class uc_normalizer delta_normalizer "
-        "show_details".split()
-    ),
+    "connected": frozenset({"stopbackward"}),
+    "yolo": _HEAD_TRAINING,
+    "region": _HEAD_TRAINING,
 }
 
 
@@ -87,6 +102,18 @@ class Section:
         except ValueError:
             raise ValueError(
                 f"{self._where()}: '{key}' must be comma-separated integers; got {raw!r}"
+            ) from None
+
+    def get_floats(self, key: str, default: list[float] | None = None) -> list[float]:
+        """Option ``key`` as a comma-separated list of numbers (``"0.5, 1.2"``)."""
+        raw = self._raw(key, default)
+        if raw is None:
+            return list(default)
+        try:
+            return [float(part) for part in raw.split(",") if part.strip()]
+        except ValueError:
+            raise ValueError(
+                f"{self._where()}: '{key}' must be comma-separated numbers; got {raw!r}"
             ) from None
 
     def check_options(
@@ -215,6 +242,7 @@ def parse_cfg(source: str | Path) -> tuple[Section, list[Section]]:
         if layer.kind not in SUPPORTED_LAYERS:
             raise ValueError(
                 f"{source_name}: layer {index} (line {layer.line}) is [{layer.kind}], which "
-                f"xaikit cannot build; supported layer types: {', '.join(SUPPORTED_LAYERS)}"
+                f"xaikit does not implement; supported layer types: "
+                f"{', '.join(SUPPORTED_LAYERS)}"
             )
     return net, layers

@@ -3,12 +3,15 @@
 Layout: a header of three int32 (``major, minor, revision``) and a "seen" image counter that is
 uint64 when ``major * 10 + minor >= 2`` (and both are below 1000) and int32 otherwise; then
 float32 values for every ``[convolutional]`` layer in cfg order: with batch norm ``beta, gamma,
-running_mean, running_var``, else the conv bias; then the conv weights ``(out, in, k, k)``
-row-major. Other layer types store nothing.
+running_mean, running_var``, else the conv bias; then the conv weights ``(out, in / groups, k,
+k)`` row-major. A ``[connected]`` layer stores its bias (the batch norm's beta), the weights
+``(out, in)``, then with batch norm ``gamma, running_mean, running_var``. Other layer types
+store nothing.
 """
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +20,7 @@ import torch
 from torch import nn
 
 from xaikit._atomic import atomic_file
-from xaikit.models.darknet_layers import ConvBlock
+from xaikit.models.darknet_layers import Connected, ConvBlock
 
 DEFAULT_VERSION = (0, 2, 5)
 
@@ -52,6 +55,13 @@ def _tensors(model: nn.Module) -> list[torch.Tensor]:
             else:
                 tensors.append(block.conv.bias)
             tensors.append(block.conv.weight)
+        elif isinstance(block, Connected):
+            if block.bn is None:
+                tensors += [block.linear.bias, block.linear.weight]
+            else:
+                bn = block.bn
+                tensors += [bn.bias, block.linear.weight, bn.weight, bn.running_mean,
+                            bn.running_var]  # fmt: skip
     if not tensors:
         raise ValueError("the model has no Darknet [convolutional] layers to read or write")
     return tensors
@@ -120,14 +130,34 @@ def load_darknet_weights(model: nn.Module, path: str | Path) -> WeightsHeader:
             f"({header.size}-byte header + 4 x {(expected - header.size) // 4:,} parameters), "
             f"found {actual:,} bytes. Check that the cfg (classes, filters) matches the weights."
         )
-    values = np.fromfile(path, dtype="<f4", offset=header.size)
-    start = 0
-    with torch.no_grad():
-        for tensor in tensors:
-            chunk = values[start : start + tensor.numel()].reshape(tensor.shape)
-            tensor.copy_(torch.from_numpy(chunk))
-            start += tensor.numel()
+    major, minor, _ = header.version
+    if (major > 1000 or minor > 1000) and any(isinstance(m, Connected) for m in model.modules()):
+        raise ValueError(
+            f"{path}: header version {header.version} marks transposed [connected] weights, "
+            "which xaikit does not read"
+        )
+    _materialize(model)
+    with open(path, "rb") as file, torch.no_grad():
+        file.seek(header.size)
+        for tensor in _tensors(model):
+            if tensor.device.type != "cpu" or sys.byteorder != "little":
+                values = np.fromfile(file, dtype="<f4", count=tensor.numel())
+                tensor.copy_(torch.from_numpy(values).reshape(tensor.shape))
+            else:  # straight into the tensor's memory: no second copy of the weights
+                file.readinto(memoryview(tensor.detach().numpy()).cast("B"))
     return header
+
+
+def _materialize(model: nn.Module) -> None:
+    """Give storage to the conv and linear blocks a model was built with on ``meta``."""
+    for block in model.modules():
+        if isinstance(block, (ConvBlock, Connected)) and any(
+            t.is_meta for t in (*block.parameters(), *block.buffers())
+        ):
+            block.to_empty(device="cpu")
+            for module in block.modules():
+                if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                    module.num_batches_tracked.zero_()
 
 
 def save_darknet_weights(

@@ -1,4 +1,5 @@
-"""YOLOv3 head decoding and per-class non-maximum suppression (Darknet semantics)."""
+"""YOLO head decoding (v2 ``[region]``, v3/v4/v7 ``[yolo]``) and per-class non-maximum
+suppression, with Darknet's semantics."""
 
 from __future__ import annotations
 
@@ -10,33 +11,97 @@ NMS_KINDS = ("iou", "diou")
 
 
 def decode_yolo_head(
-    raw: torch.Tensor, anchors: torch.Tensor, stride: float, scale_x_y: float = 1.0
+    raw: torch.Tensor,
+    anchors: torch.Tensor,
+    stride: float | tuple[float, float],
+    scale_x_y: float = 1.0,
+    new_coords: bool = False,
 ) -> torch.Tensor:
     """Decode one raw YOLO head into boxes, objectness and class probabilities.
 
     Darknet's ``get_yolo_box``: for cell ``(row, col)`` and anchor ``(aw, ah)``,
     ``cx = (col + s(tx)) * stride``, ``cy = (row + s(ty)) * stride``, ``w = exp(tw) * aw``,
-    ``h = exp(th) * ah`` with ``s(t) = sigmoid(t) * scale_x_y - (scale_x_y - 1) / 2``. The result is
-    differentiable, so a CAM can target any single entry.
+    ``h = exp(th) * ah`` with ``s(t) = sigmoid(t) * scale_x_y - (scale_x_y - 1) / 2``; objectness
+    and classes are ``sigmoid`` of theirs. With ``new_coords`` (YOLOv4-CSP, YOLOv7, whose last
+    conv is already logistic) nothing is activated here: ``s(t) = t * scale_x_y -
+    (scale_x_y - 1) / 2``, ``w = (2 tw)^2 * aw``, and objectness and classes are the raw values.
+    The result is differentiable, so a CAM can target any single entry.
 
     Args:
         raw: ``(B, A * (5 + C), H, W)`` head output; channel ``a * (5 + C) + k`` holds entry
             ``k`` (tx, ty, tw, th, objectness, classes...) of anchor ``a``, as in Darknet.
         anchors: ``(A, 2)`` anchor (width, height) in input pixels.
-        stride: Input pixels per grid cell.
+        stride: Input pixels per grid cell, or ``(stride_y, stride_x)``.
         scale_x_y: Darknet's ``scale_x_y`` option.
+        new_coords: Darknet's ``new_coords=1``.
 
     Returns:
-        ``(B, H * W * A, 5 + C)``: ``x0, y0, x1, y1`` in input pixels, ``sigmoid(objectness)``,
-        then ``sigmoid(class logits)`` (probabilities *given* an object). Row
-        ``(row * W + col) * A + a`` belongs to cell ``(row, col)`` and anchor ``a``: the order of
-        OpenCV DNN's yolo layer output.
+        ``(B, H * W * A, 5 + C)``: ``x0, y0, x1, y1`` in input pixels, objectness, then class
+        probabilities *given* an object. Row ``(row * W + col) * A + a`` belongs to cell
+        ``(row, col)`` and anchor ``a``: the order of OpenCV DNN's yolo layer output.
 
     Examples:
         >>> raw = torch.zeros(1, 6, 1, 2)  # one anchor, one class, a 1x2 grid
         >>> decode_yolo_head(raw, torch.tensor([[10.0, 20.0]]), stride=32).tolist()
         [[[11.0, 6.0, 21.0, 26.0, 0.5, 0.5], [43.0, 6.0, 53.0, 26.0, 0.5, 0.5]]]
+        >>> raw = torch.full((1, 6, 1, 1), 0.5)  # new_coords: t = 0.5 is the anchor itself
+        >>> decode_yolo_head(raw, torch.tensor([[10.0, 20.0]]), 32, 2.0, True).tolist()
+        [[[11.0, 6.0, 21.0, 26.0, 0.5, 0.5]]]
     """
+    t, rows, cols = _cells(raw, anchors)
+    stride_y, stride_x = (stride, stride) if isinstance(stride, (int, float)) else stride
+    xy = t[..., :2] if new_coords else torch.sigmoid(t[..., :2])
+    offset = xy * scale_x_y - (scale_x_y - 1) / 2
+    anchors = anchors.to(device=raw.device, dtype=raw.dtype)
+    scale = (2 * t[..., 2:4]) ** 2 if new_coords else torch.exp(t[..., 2:4])
+    scores = t[..., 4:] if new_coords else torch.sigmoid(t[..., 4:])
+    return _assemble(
+        (cols + offset[..., 0]) * stride_x, (rows + offset[..., 1]) * stride_y, scale * anchors,
+        scores,
+    )  # fmt: skip
+
+
+def decode_region_head(
+    raw: torch.Tensor,
+    anchors: torch.Tensor,
+    stride: float | tuple[float, float],
+    softmax: bool = True,
+) -> torch.Tensor:
+    """Decode one raw YOLOv2 ``[region]`` head (Darknet's ``get_region_box``).
+
+    ``cx = (col + sigmoid(tx)) * stride``, ``w = exp(tw) * aw`` (the cfg's anchors are in grid
+    cells; ``anchors`` here are in input pixels, i.e. times the stride), objectness
+    ``sigmoid(to)``, class probabilities the softmax of the class logits (``softmax=1``; the
+    raw values otherwise, as Darknet does).
+
+    Args:
+        raw: ``(B, A * (5 + C), H, W)``, entries laid out as in :func:`decode_yolo_head`.
+        anchors: ``(A, 2)`` anchor (width, height) in input pixels.
+        stride: Input pixels per grid cell, or ``(stride_y, stride_x)``.
+        softmax: Darknet's ``softmax`` option.
+
+    Returns:
+        ``(B, H * W * A, 5 + C)`` in :func:`decode_yolo_head`'s layout.
+
+    Examples:
+        >>> raw = torch.zeros(1, 7, 1, 1)  # one anchor of 1.5 x 2 cells, two classes
+        >>> decode_region_head(raw, torch.tensor([[48.0, 64.0]]), stride=32).tolist()
+        [[[-8.0, -16.0, 40.0, 48.0, 0.5, 0.5, 0.5]]]
+    """
+    t, rows, cols = _cells(raw, anchors)
+    stride_y, stride_x = (stride, stride) if isinstance(stride, (int, float)) else stride
+    offset = torch.sigmoid(t[..., :2])
+    anchors = anchors.to(device=raw.device, dtype=raw.dtype)
+    classes = torch.softmax(t[..., 5:], dim=-1) if softmax else t[..., 5:]
+    scores = torch.cat([torch.sigmoid(t[..., 4:5]), classes], dim=-1)
+    return _assemble(
+        (cols + offset[..., 0]) * stride_x, (rows + offset[..., 1]) * stride_y,
+        torch.exp(t[..., 2:4]) * anchors, scores,
+    )  # fmt: skip
+
+
+def _cells(raw: torch.Tensor, anchors: torch.Tensor):
+    """``raw`` as ``(B, H, W, A, 5 + C)`` and the row and column index grids."""
     if raw.ndim != 4:
         raise ValueError(f"raw must be (B, A*(5+C), H, W); got shape {tuple(raw.shape)}")
     batch, channels, height, width = raw.shape
@@ -45,19 +110,18 @@ def decode_yolo_head(
         raise ValueError(
             f"raw has {channels} channels, which is not A*(5+C) for A={num_anchors} anchors"
         )
-    entries = channels // num_anchors
-    t = raw.view(batch, num_anchors, entries, height, width).permute(0, 3, 4, 1, 2)
+    t = raw.view(batch, num_anchors, channels // num_anchors, height, width)
     rows = torch.arange(height, device=raw.device, dtype=raw.dtype).view(1, height, 1, 1)
     cols = torch.arange(width, device=raw.device, dtype=raw.dtype).view(1, 1, width, 1)
-    offset = torch.sigmoid(t[..., :2]) * scale_x_y - (scale_x_y - 1) / 2
-    cx = (cols + offset[..., 0]) * stride
-    cy = (rows + offset[..., 1]) * stride
-    anchors = anchors.to(device=raw.device, dtype=raw.dtype)
-    half_w = torch.exp(t[..., 2]) * anchors[:, 0] / 2
-    half_h = torch.exp(t[..., 3]) * anchors[:, 1] / 2
+    return t.permute(0, 3, 4, 1, 2), rows, cols
+
+
+def _assemble(cx, cy, size, scores) -> torch.Tensor:
+    half_w, half_h = size[..., 0] / 2, size[..., 1] / 2
     boxes = torch.stack([cx - half_w, cy - half_h, cx + half_w, cy + half_h], dim=-1)
-    decoded = torch.cat([boxes, torch.sigmoid(t[..., 4:])], dim=-1)
-    return decoded.reshape(batch, height * width * num_anchors, entries)
+    decoded = torch.cat([boxes, scores], dim=-1)
+    batch, height, width, anchors, entries = decoded.shape
+    return decoded.reshape(batch, height * width * anchors, entries)
 
 
 def non_max_suppression(
