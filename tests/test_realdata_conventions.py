@@ -57,19 +57,27 @@ def test_a_real_detector_explains_its_own_detections(nano, dog):
     target = xk.explain.targets.DetectionBox(
         mapping.boxes_to_input(found[:, :4]), boxes["label"].to_numpy()
     )
-    expl = xk.explain(nano, x, method="gradcam", layers=["module_list.67"], target=target)
+    expl = xk.explain(nano, x, method="gradcam", target=target)  # the layer feeding both heads
+    assert list(expl.maps) == [nano.default_explain_layer] == ["module_list.64"]
     np.testing.assert_allclose(expl.scores.numpy(), found[:, 4].numpy(), rtol=1e-4)
+    assert (expl.maps["module_list.64"].flatten(1).amax(1) > 0).all()  # no detection is blind
+    # detect() rows are targets as they are, and a layer past the heads' split is refused
+    rows = nano.detect(x, conf_threshold=0.3)[0]
+    same = xk.explain(nano, x, method="gradcam", target=rows)
+    torch.testing.assert_close(same.maps["module_list.64"], expl.maps["module_list.64"])
+    with pytest.raises(ValueError, match=r"module_list.67 does not feed head\(s\) \[1\]"):
+        xk.explain(nano, x, method="gradcam", layers="module_list.67", target=rows)
     # The service puts each detection's map inside its box, on the photo's pixels.
-    maps = xk.explain.frames(nano, dog, ["gradcam", "layercam"], "module_list.67", boxes)
+    maps = xk.explain.frames(nano, dog, ["gradcam", "layercam"], "module_list.64", boxes)
     for method in maps.methods:
-        heat = maps.get(0, method, "module_list.67")
+        heat = maps.get(0, method, "module_list.64")
         inside = np.zeros(heat.shape, bool)
         for x0, y0, x1, y1 in found[:, :4].numpy():
             inside[int(y0) : int(np.ceil(y1)), int(x0) : int(np.ceil(x1))] = True
         assert heat.shape == (576, 768) and (heat[~inside] == 0).all() and heat.max() > 0.5
     names = (real("darknet", "mobilenetv2-yolov3-nano-coco") / "coco.names").read_text().split("\n")
     dog_row = int(np.flatnonzero(boxes["label"].to_numpy() == names.index("dog"))[0])
-    _, box, heat = maps.detections(0, "gradcam", "module_list.67")[dog_row]
+    _, box, heat = maps.detections(0, "gradcam", "module_list.64")[dog_row]
     y, x = np.unravel_index(np.argmax(heat), heat.shape)
     assert box[0] <= x < box[2] and box[1] <= y < box[3]  # the dog's evidence peaks on the dog
 

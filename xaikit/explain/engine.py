@@ -117,6 +117,7 @@ class Context:
                     f"target scores must have shape ({x.shape[0]},); got {tuple(scores.shape)}"
                 )
             classes = target.classes(outputs)
+            target.check_layers(self.layer_names)
             captured = self.capture.activations
             self._check_captured(captured, x.ndim)
             tensors = [captured[name] for name in self.layer_names]
@@ -259,6 +260,9 @@ def _check_input(x) -> None:
 
 
 def _default_layer(model: nn.Module, x: torch.Tensor) -> str:
+    chosen = getattr(model, "default_explain_layer", None)  # e.g. a Darknet detector's
+    if isinstance(chosen, str):
+        return chosen
     with first_convolution_checked(model):
         feature_maps = feature_map_layers(model, x[:1].clone())
     if not feature_maps:
@@ -351,10 +355,13 @@ def explain(
         x: ``(B, C, H, W)`` images or ``(B, C, T, H, W)`` clips.
         method: a method name or a list of names (see ``xaikit.explain.METHODS``).
         layers: layer names (``"layer4"``, ``"features.28"``) or modules; ``None`` takes
-            the last layer with a feature-map output larger than 1x1. Pixel methods and
-            RISE ignore it.
+            the model's ``default_explain_layer`` when it has one (a Darknet detector: the
+            deepest layer feeding every head), else the last layer with a feature-map output
+            larger than 1x1. Pixel methods and RISE ignore it.
         target: ``None`` (predicted class), an int, one int per sample, a callable
-            ``outputs -> Tensor[B]`` or an ``xaikit.explain.targets`` object.
+            ``outputs -> Tensor[B]``, an ``xaikit.explain.targets`` object, or detections
+            ``(n, 6)`` ``x0, y0, x1, y1, score, class`` in input pixels (a detector's
+            ``detect()`` rows, one tensor per image): one map per detection.
         device: where to compute; ``None`` uses the model's device. A model elsewhere is
             moved there for the call and moved back afterwards.
         batch_size: samples per forward (and backward) of the shared pass and of the pixel

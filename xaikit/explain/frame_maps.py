@@ -79,15 +79,15 @@ def resolve_preprocess(model, preprocess, shape: tuple[int, int]) -> Callable:
 
 
 def default_layers(model, catalogue: dict[str, LayerInfo]) -> list[str]:
-    """The layers explained when none are asked for: the model card's, else for a Darknet
-    detector the 3x3 conv two layers before its first (stride-32) ``[yolo]`` head, else the
-    deepest feature map."""
+    """The layers explained when none are asked for: the model card's, else the model's
+    ``default_explain_layer`` (a Darknet detector: the deepest layer feeding every head), else
+    the deepest feature map."""
     card = getattr(getattr(model, "xaikit_info", None), "layers", None)
     if card:
         return list(card)
-    heads = getattr(model, "head_layer_names", None)
-    if heads:
-        return [f"module_list.{int(heads[0].split('.')[1]) - 2}"]
+    chosen = getattr(model, "default_explain_layer", None)  # a Darknet detector's
+    if isinstance(chosen, str):
+        return [chosen]
     if not catalogue:
         raise ValueError("the model has no layer with a feature-map output; pass layers=")
     return [list(catalogue)[-1]]
@@ -528,7 +528,7 @@ class FrameMaps:
             order = np.concatenate(rows) if rows else np.zeros(0, np.int64)
             if not len(order):
                 return None, order
-            return targets_module.DetectionBox(boxes, labels), order
+            return targets_module.DetectionBox(boxes, labels, blind="warn"), order
         if self._per_frame is not None:
             return self._per_frame[start:stop], np.arange(start, stop)
         return self.target, np.arange(start, stop)

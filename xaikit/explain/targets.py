@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import numbers
+import warnings
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -90,6 +91,10 @@ class Target:
 
     def check(self, batch_size: int) -> None:
         """Raise ``ValueError`` when the target does not fit a batch of ``batch_size``."""
+
+    def check_layers(self, layer_names: list[str]) -> None:
+        """After :meth:`score`: raise (or warn) when a layer cannot affect the score of some
+        sample, so that its map would be zero for want of a path, not of evidence."""
 
 
 def _logits(outputs) -> torch.Tensor:
@@ -328,17 +333,39 @@ class DetectionBox(Target):
             :class:`~xaikit.models.Darknet` has) when the engine binds the target to the
             model, else :func:`decode_yolo` (raw ``(B, N, 5 + K)`` predictions).
 
+        blind: what a layer that does not feed a detection's head does (a multi-head
+            detector's layer past the split: its map would be zero for want of a path):
+            ``"error"`` (``ValueError``) or ``"warn"`` (a warning naming the layer, the head
+            and the detections; their maps at that layer stay zero).
+
     Boxes must be finite with ``x1 > x0`` and ``y1 > y0`` (checked here) and overlap the
     input image (checked by :func:`resolve` when the engine gives it the input size).
+    ``(M, 6)`` rows ``x0, y0, x1, y1, score, class`` (what ``model.detect()`` returns, in
+    input pixels) give both the boxes and the labels: see :meth:`from_detections`.
 
     Matching: among the image's raw predictions, the one with the highest IoU with the box
     (ties: the higher score of the box's label) is chosen without gradient; its class score
     (objectness x class probability for YOLO) is the differentiable target.
     """
 
-    def __init__(self, boxes, labels=None, decode: Callable | None = None):
+    def __init__(self, boxes, labels=None, decode: Callable | None = None, blind: str = "error"):
         per_image = boxes if isinstance(boxes, (list, tuple)) else [boxes]
-        tensors = [torch.as_tensor(b, dtype=torch.float32).reshape(-1, 4) for b in per_image]
+        tensors = [torch.tensor(np.asarray(b), dtype=torch.float32) for b in per_image]
+        if any(t.ndim == 2 and t.shape[1] == 6 for t in tensors) and labels is None:
+            labels = [t[:, 5].round().long() for t in tensors]
+            tensors = [t[:, :4] for t in tensors]
+        for t in tensors:
+            if t.numel() and t.shape[-1] != 4 or t.ndim > 2:
+                raise ValueError(
+                    f"DetectionBox boxes must be (M, 4) x0, y0, x1, y1 (or (M, 6) detect() "
+                    f"rows); got shape {tuple(t.shape)}"
+                )
+        if blind not in ("error", "warn"):
+            raise ValueError(f"blind must be 'error' or 'warn'; got {blind!r}")
+        self.blind = blind
+        self._graph = None
+        self._heads = None
+        tensors = [t.reshape(-1, 4) for t in tensors]
         if sum(len(t) for t in tensors) == 0:
             raise ValueError("DetectionBox needs at least one box of shape (4,)")
         self.boxes = torch.cat(tensors)
@@ -357,12 +384,56 @@ class DetectionBox(Target):
             self.labels = flat
         self.decode = decode
 
+    @classmethod
+    def from_detections(cls, detections, **options) -> DetectionBox:
+        """The target of detections ``(M, 6)`` ``x0, y0, x1, y1, score, class`` in input
+        pixels (one tensor per image, or one for a single image), as ``model.detect(x)``
+        returns them.
+
+        Examples:
+            >>> rows = torch.tensor([[10.0, 20, 50, 60, 0.9, 2], [0, 0, 8, 8, 0.5, 0]])
+            >>> target = DetectionBox.from_detections(rows)
+            >>> target.boxes.tolist()[1], target.labels.tolist()
+            ([0.0, 0.0, 8.0, 8.0], [2, 0])
+        """
+        per_image = detections if isinstance(detections, (list, tuple)) else [detections]
+        tensors = [torch.as_tensor(d, dtype=torch.float32) for d in per_image]
+        for d in tensors:
+            if d.ndim != 2 or d.shape[1] != 6:
+                raise ValueError(
+                    f"detections must be (M, 6) x0, y0, x1, y1, score, class; got {tuple(d.shape)}"
+                )
+        return cls(tensors, **options)
+
     def bind(self, model) -> DetectionBox:
-        if self.decode is not None:
-            return self
         bound = copy.copy(self)
-        bound.decode = getattr(model, "box_scores", None) or decode_yolo
+        if all(callable(getattr(model, n, None)) for n in ("heads_seen_by", "head_of_prediction")):
+            bound._graph = model
+        if self.decode is None:
+            bound.decode = getattr(model, "box_scores", None) or decode_yolo
         return bound
+
+    def check_layers(self, layer_names: list[str]) -> None:
+        if self._graph is None or self._heads is None:
+            return
+        for name in layer_names:
+            seen = self._graph.heads_seen_by(name)
+            if seen is None:
+                continue
+            blind = [i for i, head in enumerate(self._heads.tolist()) if head not in seen]
+            if not blind:
+                continue
+            heads = sorted({int(self._heads[i]) for i in blind})
+            strides = [self._graph.heads[h].stride for h in heads]
+            message = (
+                f"layer {name} does not feed head(s) {heads} (stride {strides}) of "
+                f"{type(self._graph).__name__}, which found the detection(s) {blind} (in "
+                f"sample order): their maps at {name} would be zero for want of a path. Use a "
+                f"layer that feeds every head, e.g. {self._graph.default_explain_layer}"
+            )
+            if self.blind == "error":
+                raise ValueError(message)
+            warnings.warn(message + "; their maps there are left at zero", stacklevel=6)
 
     def check(self, batch_size: int) -> None:
         if batch_size != self.n_images:
@@ -421,7 +492,18 @@ class DetectionBox(Target):
                     else self.labels[row].to(boxes.device)
                 )
                 picked.append((best, label))
+        if self._graph is not None:
+            rows = torch.stack([best for best, _ in picked])
+            self._heads = self._graph.head_of_prediction(outputs, rows).cpu()
         return torch.stack([scores[row, best, label] for row, (best, label) in enumerate(picked)])
+
+
+def _are_detections(target) -> bool:
+    """Whether ``target`` is ``(M, 6)`` detection rows, or a list of them (one per image)."""
+    items = target if isinstance(target, (list, tuple)) else [target]
+    return bool(items) and all(
+        isinstance(t, (torch.Tensor, np.ndarray)) and t.ndim == 2 and t.shape[1] == 6 for t in items
+    )
 
 
 def resolve(
@@ -432,7 +514,9 @@ def resolve(
     Args:
         target: ``None`` (predicted class), an int (one class for all; numpy ints and 0-dim
             arrays or tensors too), a sequence, numpy array or 1-D tensor of ints (one per
-            sample), a callable ``outputs -> Tensor[B]``, or a :class:`Target`.
+            sample), detections ``(M, 6)`` (``detect()`` rows, one array per image:
+            :meth:`DetectionBox.from_detections`), a callable ``outputs -> Tensor[B]``, or a
+            :class:`Target`.
         batch_size: when given, the target is checked against it: one per sample or
             broadcast, never silently truncated.
         model: when given, the target is bound to it (:meth:`Target.bind`).
@@ -446,6 +530,8 @@ def resolve(
         resolved = target
     elif target is None or _is_int(target):
         resolved = ClassTarget(target)
+    elif _are_detections(target):
+        resolved = DetectionBox.from_detections(target)
     elif isinstance(target, (list, tuple, torch.Tensor, np.ndarray)):
         resolved = ClassTarget(target)
     elif callable(target):

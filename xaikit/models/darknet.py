@@ -276,6 +276,56 @@ class Darknet(DarknetNetwork):
             raise ValueError(f"all detection heads must have the same classes; got {classes}")
         self.num_classes = classes.pop()
         self.class_names = _check_names(class_names, self.num_classes)
+        self._reach = self._heads_reached()
+
+    def _heads_reached(self) -> list[set[int]]:
+        """For each layer, the heads its output reaches (positions in :attr:`heads`)."""
+        reach: list[set[int]] = [set() for _ in self.module_list]
+        for position, index in enumerate(self._head_indices):
+            reach[index].add(position)
+        for index in range(len(self.module_list) - 1, 0, -1):
+            module = self.module_list[index]
+            inputs = list(module.sources)
+            if not inputs or isinstance(module, _TAKES_PREVIOUS):
+                inputs.append(index - 1)
+            for source in inputs:
+                reach[source] |= reach[index]
+        return reach
+
+    @property
+    def default_explain_layer(self) -> str:
+        """The deepest layer whose output feeds every head: the default layer to explain
+        detections at (a layer past a split sees one head's detections only).
+
+        Examples:
+            >>> from xaikit.models.zoo.detector import CFG
+            >>> model = Darknet.from_cfg(CFG)  # YOLOv3-tiny: layer 13 feeds both heads
+            >>> model.default_explain_layer, model.heads_seen_by("module_list.14")
+            ('module_list.13', [0])
+        """
+        every = set(range(len(self._head_indices)))
+        for index in range(len(self.module_list) - 1, -1, -1):
+            channels, height, width = self.shapes[index]
+            if self._reach[index] == every and index not in self._head_indices and height > 1:
+                return f"module_list.{index}"
+        raise ValueError("no layer of this network feeds every head")
+
+    def heads_seen_by(self, layer: str) -> list[int] | None:
+        """Positions in :attr:`heads` of the heads that layer ``layer`` (``"module_list.13"``
+        or a part of it, ``"module_list.13.conv"``) feeds; ``None`` for another name."""
+        parts = layer.split(".")
+        if len(parts) < 2 or parts[0] != "module_list" or not parts[1].isdigit():
+            return None
+        index = int(parts[1])
+        return sorted(self._reach[index]) if index < len(self.module_list) else None
+
+    def head_of_prediction(self, outputs, rows: torch.Tensor) -> torch.Tensor:
+        """The head (position in :attr:`heads`) each row of :meth:`decode`'s output comes
+        from, for raw ``outputs`` of one input size."""
+        counts = [raw.shape[-2] * raw.shape[-1] * len(head.anchors)
+                  for raw, head in zip(outputs, self.heads, strict=True)]  # fmt: skip
+        ends = torch.tensor(counts, device=rows.device).cumsum(0)
+        return torch.bucketize(rows, ends, right=True)
 
     @property
     def heads(self) -> list[YoloLayer | RegionLayer]:
