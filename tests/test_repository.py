@@ -61,3 +61,22 @@ def test_readme_python_example_runs(tmp_path, monkeypatch):
     names = {"image": xk.data.synthetic.shapes(1, shape=(96, 128), seed=0).images[0]}
     exec(compile(example, "README.md", "exec"), names)  # noqa: S102 - the README's own code
     assert names["cam"].shape == (96, 128) and (tmp_path / "cam.pdf").stat().st_size > 0
+
+
+def test_readme_darknet_example_runs(tmp_path, monkeypatch):
+    import xaikit as xk
+    from xaikit.models.zoo.detector import CFG
+
+    readme = (ROOT / "README.md").read_text()
+    section = re.search(r"^### Your own data\n(.*?)(?=^## |^### )", readme, re.S | re.M)
+    (example,) = re.findall(r"```python\n(.*?)```", section.group(1), flags=re.S)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "obj.names").write_text("mouse\n")
+    (tmp_path / "my.cfg").write_text(CFG.read_text())
+    weights = CFG.parent / "weights" / "demo-mice.weights"
+    (tmp_path / "my.weights").symlink_to(weights)
+    arena = xk.data.synthetic.arena(frames=1, shape=(240, 320), seed=0)
+    names = {"xk": xk, "photo": arena.frames[0]}
+    exec(compile(example, "README.md", "exec"), names)  # noqa: S102 - the README's own code
+    assert len(names["found"]) >= 1 and names["cam"].shape == (240, 320)
+    assert float(names["cam"].max()) > 0
