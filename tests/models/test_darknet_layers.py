@@ -429,3 +429,10 @@ def _conv_tensors(block):
 def test_unimplemented_layers_and_options_are_named(blocks, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         Darknet.from_cfg(_cfg(*blocks))
+
+
+def test_training_refuses_heads_it_cannot_train():
+    from xaikit.models.zoo.detector import assign_targets
+
+    with pytest.raises(ValueError, match=r"training handles \[yolo\] heads with new_coords=0"):
+        assign_targets(Darknet.from_cfg(MIXED), [torch.tensor([[1.0, 1.0, 9.0, 9.0]])])

@@ -20,7 +20,8 @@ _HEAD_TRAINING = frozenset(
     "iou_normalizer cls_normalizer obj_normalizer iou_loss iou_thresh_kind max_delta "
     "focal_loss label_smooth_eps counters_per_class uc_normalizer delta_normalizer "
     "show_details thresh max rescore bias_match object_scale noobject_scale class_scale "
-    "coord_scale absolute log map".split()
+    "coord_scale absolute log map track_history_size sim_thresh dets_for_track dets_for_show "
+    "track_ciou_norm".split()
 )
 
 #: Options that change nothing at inference (training schedule, augmentation, loss), per
@@ -34,9 +35,13 @@ TRAINING_OPTIONS: dict[str, frozenset[str]] = {
         "optimized_memory workspace_size_limit_mb track time_steps augment_speed inputs "
         "sequential_subdivisions try_fix_nan gaussian_noise adversarial_lr mosaic_bound "
         "contrastive contrastive_jit_flip contrastive_color unsupervised resize_step "
-        "show_receptive_field use_cuda_graph center letter_box_train".split()
+        "show_receptive_field use_cuda_graph center letter_box_train learning_rate_min "
+        "batches_per_cycle batches_cycle_mult init_sequential_subdivisions "
+        "weights_reject_freq equidistant_point badlabels_rejection_percentage "
+        "num_sigmas_reject_badlabels attention scale sgdr_cycle sgdr_mult".split()
     ),
-    "convolutional": frozenset({"stopbackward", "train_only_bn"}),
+    "convolutional": frozenset({"stopbackward", "train_only_bn", "assisted_excitation"}),
+    "route": frozenset({"stopbackward"}),
     "connected": frozenset({"stopbackward"}),
     "yolo": _HEAD_TRAINING,
     "region": _HEAD_TRAINING,

@@ -155,7 +155,7 @@ class ConvBlock(nn.Sequential):
     #: Darknet options not implemented here, with the value that changes nothing.
     NEUTRAL = {"antialiasing": 0, "xnor": 0, "binary": 0, "bin_output": 0, "flipped": 0,
                "sway": 0, "rotate": 0, "stretch": 0, "stretch_sway": 0, "deform": 0,
-               "coordconv": 0, "assisted_excitation": 0}  # fmt: skip
+               "coordconv": 0}  # fmt: skip
 
     def __init__(self, section: Section, shape: Shape, device=None):
         section.check_options(self.OPTIONS, self.NEUTRAL)

@@ -26,6 +26,7 @@ from torchvision.ops import box_iou, generalized_box_iou_loss
 from tqdm.auto import tqdm
 
 from xaikit.models.darknet import Darknet, load_darknet
+from xaikit.models.darknet_layers import YoloLayer
 from xaikit.models.preprocessing import ResizePreprocess
 from xaikit.models.yolo import decode_yolo_head
 from xaikit.models.zoo import cards, datasets
@@ -104,6 +105,11 @@ def assign_targets(
         [0, 4]
     """
     heads = model.heads
+    for head in heads:
+        if not isinstance(head, YoloLayer) or head.new_coords:
+            raise ValueError(
+                f"training handles [yolo] heads with new_coords=0 only; {head!r} is not one"
+            )
     anchors = torch.cat([head.anchors for head in heads])
     owner = [(h, a) for h, head in enumerate(heads) for a in range(len(head.anchors))]
     height, width = model.input_size
