@@ -436,3 +436,16 @@ def test_training_refuses_heads_it_cannot_train():
 
     with pytest.raises(ValueError, match=r"training handles \[yolo\] heads with new_coords=0"):
         assign_targets(Darknet.from_cfg(MIXED), [torch.tensor([[1.0, 1.0, 9.0, 9.0]])])
+
+
+def test_batch_norm_eps_is_opencvs_unless_asked(tmp_path):
+    cfg, weights = _files(tmp_path, MIXED)
+    opencv = load_darknet(cfg, weights, device="cpu")
+    darknet = load_darknet(cfg, weights, device="cpu", batch_norm_eps=1e-5)
+    eps = {m.eps for m in darknet.modules() if isinstance(m, torch.nn.BatchNorm2d)}
+    assert eps == {1e-5} and opencv.module_list[0].bn.eps == 1e-6
+    x = torch.rand(1, 3, 48, 64)
+    with torch.no_grad():
+        assert not torch.equal(opencv(x)[0], darknet(x)[0])
+    with pytest.raises(ValueError, match="batch_norm_eps must be > 0"):
+        load_darknet(cfg, weights, batch_norm_eps=0)

@@ -13,6 +13,7 @@ from torch import nn
 from xaikit._runtime import device as resolve_device
 from xaikit.models.darknet_cfg import Section, parse_cfg
 from xaikit.models.darknet_layers import (
+    BATCH_NORM_EPS,
     AvgPool,
     Connected,
     ConvBlock,
@@ -441,7 +442,8 @@ def load_darknet(
     class_names=None,
     letterbox: bool | None = None,
     input_size: tuple[int, int] | None = None,
-) -> Darknet:
+    batch_norm_eps: float = BATCH_NORM_EPS,
+) -> DarknetNetwork:
     """Load a Darknet model (any YOLO detector or classifier cfg), in eval mode.
 
     Args:
@@ -453,6 +455,9 @@ def load_darknet(
         letterbox: Make :meth:`Darknet.preprocess` letterbox instead of stretch; ``None``
             follows the cfg's ``letter_box``.
         input_size: ``(H, W)`` to preprocess to instead of the cfg's ``height``/``width``.
+        batch_norm_eps: The batch-norm epsilon: OpenCV DNN's 1e-6 by default (xaikit's
+            outputs equal OpenCV's); 1e-5 is Darknet's own (see
+            :data:`~xaikit.models.darknet_layers.BATCH_NORM_EPS`).
 
     Returns:
         A :class:`Darknet` (detector) or :class:`DarknetClassifier` in eval mode on
@@ -486,6 +491,11 @@ def load_darknet(
         if model.fixed_size and (height, width) != model.input_size:
             raise ValueError("this network has [connected] layers: input_size must be the cfg's")
         model.input_size = (height, width)
+    if not batch_norm_eps > 0:
+        raise ValueError(f"batch_norm_eps must be > 0; got {batch_norm_eps}")
+    for module in model.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            module.eps = float(batch_norm_eps)
     if weights is not None:
         load_darknet_weights(model, weights)
     return model.eval().to(resolve_device(device))

@@ -20,8 +20,10 @@ from xaikit.models.darknet_cfg import Section
 
 Shape = tuple[int, int, int]  # (channels, height, width) at the cfg's input size
 
-# Darknet computes batch norm as (x - mean) / sqrt(var + eps) with a small eps; OpenCV DNN uses
-# 1e-6 too. torch's default 1e-5 shifts the heads of a trained model by ~1e-4.
+#: Batch norm ``(x - mean) / sqrt(var + eps)``: OpenCV DNN's eps, the reference xaikit is tested
+#: against. Darknet itself (AlexeyAB's ``fuse_conv_batchnorm``) adds 1e-5, which moves the heads
+#: of real models by up to 0.1 where a channel's running variance is ~0 (MobileNetV2-YOLOv3-Nano);
+#: ``load_darknet(batch_norm_eps=1e-5)`` gives Darknet's own numbers.
 BATCH_NORM_EPS = 1e-6
 
 
