@@ -13,7 +13,8 @@ import torch
 
 from xaikit.models import Darknet, load_darknet, save_darknet_weights
 from xaikit.models.darknet import DarknetClassifier
-from xaikit.models.darknet_layers import ACTIVATIONS
+from xaikit.models.darknet_cfg import Section
+from xaikit.models.darknet_layers import ACTIVATIONS, MaxPool
 from xaikit.models.yolo import non_max_suppression
 
 NET = "[net]\nwidth={w}\nheight={h}\nchannels={c}\n"
@@ -449,3 +450,46 @@ def test_batch_norm_eps_is_opencvs_unless_asked(tmp_path):
         assert not torch.equal(opencv(x)[0], darknet(x)[0])
     with pytest.raises(ValueError, match="batch_norm_eps must be > 0"):
         load_darknet(cfg, weights, batch_norm_eps=0)
+
+
+def test_inference_folds_batch_norm_and_matches_the_plain_blocks():
+    text = MIXED.split("[dropout]")[0]  # two batch-normalised convs (swish, relu)
+    model = _randomised(Darknet.from_cfg(text + "[yolo]\nmask=0\nanchors=4,4\nclasses=11\n"))
+    model.eval()
+    block = model.module_list[0]
+    x = torch.rand(2, 3, 48, 64)
+    with torch.inference_mode():
+        folded = block(x)  # folded, activation in place
+    with torch.no_grad():
+        handle = block.bn.register_forward_hook(lambda *args: None)  # a hook sees the bn
+        plain = block(x)
+        handle.remove()
+    torch.testing.assert_close(folded, plain, atol=1e-5, rtol=1e-5)
+    grad_x = x.clone().requires_grad_()
+    with_grad = block(grad_x)  # folded, with autograd to the parameters
+    with_grad.sum().backward()
+    assert block.conv.weight.grad is not None and block.bn.weight.grad is not None
+    torch.testing.assert_close(with_grad.detach(), plain, atol=1e-5, rtol=1e-5)
+    with torch.no_grad():
+        block.bn.running_var.mul_(4)  # a changed statistic is seen at once
+        changed = block(x)
+        handle = block.bn.register_forward_hook(lambda *args: None)
+        torch.testing.assert_close(changed, block(x), atol=1e-5, rtol=1e-5)
+        handle.remove()
+    assert not torch.allclose(changed, plain)
+
+
+@pytest.mark.parametrize(
+    "options, size",
+    [("size=2\nstride=2", (8, 10)), ("size=2\nstride=2", (7, 9)), ("size=5\nstride=1", (6, 7)),
+     ("size=2\nstride=1", (5, 6)), ("size=3\nstride=2", (9, 8)),
+     ("size=3\nstride=2\npadding=4", (9, 8))],  # fmt: skip
+)
+def test_maxpool_shortcuts_equal_the_padded_pool(options, size):
+    h, w = size
+    section = Section("maxpool", dict(line.split("=") for line in options.split("\n")))
+    pool = MaxPool(section, (2, h, w))
+    x = torch.randn(2, 2, h, w) - 3  # negative: a zero pad would win
+    expected = torch.nn.functional.max_pool2d(pool._padded(x), pool.size, pool.strides)
+    assert tuple(expected.shape[1:]) == pool.shape
+    torch.testing.assert_close(pool(x), expected, atol=0, rtol=0)

@@ -91,6 +91,19 @@ _NATIVE = {
 }
 
 
+#: In-place versions, for inference (no autograd): one pass less over the activations.
+_IN_PLACE = {
+    "linear": lambda x: x,
+    "leaky": lambda x: F.leaky_relu_(x, 0.1),
+    "relu": F.relu_,
+    "relu6": lambda x: F.hardtanh_(x, 0.0, 6.0),
+    "logistic": torch.sigmoid_,
+    "tanh": torch.tanh_,
+    "mish": lambda x: F.mish(x, inplace=True),
+    "swish": lambda x: F.silu(x, inplace=True),
+}
+
+
 class Activation(nn.Module):
     """One of Darknet's activations by its cfg name (:data:`ACTIVATIONS`)."""
 
@@ -201,9 +214,45 @@ class ConvBlock(nn.Sequential):
             layers["bn"] = nn.BatchNorm2d(filters, eps=BATCH_NORM_EPS, device=device)
         layers["act"] = activation(section, "logistic")
         super().__init__(OrderedDict(layers))
+        self._in_place = _IN_PLACE.get(section.get_str("activation", "logistic"))
         DarknetLayer._init(self, section, (
             filters, (height + 2 * padding - size) // sy + 1, (width + 2 * padding - size) // sx + 1
         ))  # fmt: skip
+        self._folded_cache: tuple | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """In eval mode, batch norm runs folded into the conv (one pass over the activations
+        instead of two; OpenCV DNN does the same), unless a hook watches ``conv`` or ``bn``."""
+        if self.training or "bn" not in self._modules or self._watched():
+            return super().forward(x)
+        weight, bias = self._folded()
+        conv = self.conv
+        y = F.conv2d(x, weight, bias, conv.stride, conv.padding, conv.dilation, conv.groups)
+        if self._in_place is not None and not torch.is_grad_enabled() and not _hooked(self.act):
+            return self._in_place(y)  # y is this call's own tensor
+        return self.act(y)
+
+    def _watched(self) -> bool:
+        return _hooked(self.conv) or _hooked(self.bn)
+
+    def _folded(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(weight, bias)`` of the conv with batch norm folded in; cached while no tensor
+        changes, recomputed with autograd when the parameters need gradients."""
+        conv, bn = self.conv, self.bn
+        tensors = (conv.weight, bn.weight, bn.bias, bn.running_mean, bn.running_var)
+        tracked = torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
+        key = (bn.eps, *((t.data_ptr(), t._version, t.dtype, t.device) for t in tensors))
+        if not tracked and self._folded_cache is not None and self._folded_cache[0] == key:
+            return self._folded_cache[1]
+        with torch.set_grad_enabled(tracked):
+            scale = bn.weight * torch.rsqrt(bn.running_var + bn.eps)
+            weight = conv.weight * scale.view(-1, 1, 1, 1)
+            if conv.weight.is_contiguous(memory_format=torch.channels_last):
+                weight = weight.contiguous(memory_format=torch.channels_last)
+            folded = (weight, bn.bias - bn.running_mean * scale)
+        if not tracked:
+            self._folded_cache = (key, folded)
+        return folded
 
 
 class Connected(nn.Module):
@@ -286,6 +335,8 @@ class MaxPool(DarknetLayer):
         return F.pad(x, (before, after, before, after), value=self._fill)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.depth and type(self) is MaxPool:
+            return self._max_pool(x)
         if self.depth:
             channels = x.shape[1]
             groups = -(-channels // self.out_channels)
@@ -294,6 +345,17 @@ class MaxPool(DarknetLayer):
             stacked = torch.cat([x, filler], 1).unflatten(1, (groups, self.out_channels))
             return stacked.amax(dim=1)
         return self._pool(self._padded(x), self.size, self.strides)
+
+    def _max_pool(self, x: torch.Tensor) -> torch.Tensor:
+        before, after = self.padding // 2, self.padding - self.padding // 2
+        if before == after and 2 * before <= self.size:  # its own padding never wins either
+            return F.max_pool2d(x, self.size, self.strides, before)
+        sy, sx = self.strides
+        last_y = (x.shape[2] + self.padding - self.size) // sy * sy + self.size - before
+        last_x = (x.shape[3] + self.padding - self.size) // sx * sx + self.size - before
+        if before == 0 and last_y <= x.shape[2] and last_x <= x.shape[3]:
+            return F.max_pool2d(x, self.size, self.strides)  # no window reaches the pad
+        return F.max_pool2d(self._padded(x), self.size, self.strides)
 
     def extra_repr(self) -> str:
         if self.depth:
@@ -672,6 +734,10 @@ class RegionLayer(DetectionHead):
         from xaikit.models.yolo import decode_region_head
 
         return decode_region_head(raw, self.anchors, self.stride, self.softmax)
+
+
+def _hooked(module: nn.Module) -> bool:
+    return bool(module._forward_hooks or module._forward_pre_hooks or module._backward_hooks)
 
 
 def _single(section: Section, key: str) -> list[int]:

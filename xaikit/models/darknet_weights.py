@@ -140,7 +140,11 @@ def load_darknet_weights(model: nn.Module, path: str | Path) -> WeightsHeader:
     with open(path, "rb") as file, torch.no_grad():
         file.seek(header.size)
         for tensor in _tensors(model):
-            if tensor.device.type != "cpu" or sys.byteorder != "little":
+            if (
+                tensor.device.type != "cpu"
+                or not tensor.is_contiguous()
+                or sys.byteorder != "little"
+            ):
                 values = np.fromfile(file, dtype="<f4", count=tensor.numel())
                 tensor.copy_(torch.from_numpy(values).reshape(tensor.shape))
             else:  # straight into the tensor's memory: no second copy of the weights

@@ -110,7 +110,7 @@ def _cells(raw: torch.Tensor, anchors: torch.Tensor):
         raise ValueError(
             f"raw has {channels} channels, which is not A*(5+C) for A={num_anchors} anchors"
         )
-    t = raw.view(batch, num_anchors, channels // num_anchors, height, width)
+    t = raw.reshape(batch, num_anchors, channels // num_anchors, height, width)
     rows = torch.arange(height, device=raw.device, dtype=raw.dtype).view(1, height, 1, 1)
     cols = torch.arange(width, device=raw.device, dtype=raw.dtype).view(1, 1, width, 1)
     return t.permute(0, 3, 4, 1, 2), rows, cols

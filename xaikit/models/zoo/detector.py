@@ -180,7 +180,7 @@ def yolo_loss(
         anchors = len(head.anchors)
         decoded = decode_yolo_head(raw, head.anchors, head.stride, head.scale_x_y)
         # Raw entries in decode's row order: (row * W + col) * A + a.
-        logits = raw.view(batch, anchors, -1, rows, cols).permute(0, 3, 4, 1, 2)
+        logits = raw.reshape(batch, anchors, -1, rows, cols).permute(0, 3, 4, 1, 2)
         logits = logits.reshape(batch, rows * cols * anchors, -1)
         target = torch.zeros_like(logits[..., 4])
         weight = torch.ones_like(target)
