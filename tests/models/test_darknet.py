@@ -158,9 +158,9 @@ def test_hooked_layer_output_is_the_head_and_gradients_reach_it(tiny_files):
     [
         (lambda: yolov3_tiny(160, 96, divisor=8), ("filters=18", "filters=20"), "needs 18 input"),
         (lambda: yolov3_tiny(160, 96, divisor=8), ("layers=-1,8", "layers=-1,30"), "layers 0..19"),
-        (lambda: yolov3_tiny(160, 96, divisor=8), ("[upsample]", "[gaussian_yolo]"), "supported layer"),
+        (lambda: yolov3_tiny(160, 96, divisor=8), ("[upsample]", "[crnn]"), "supported layer"),
         (lambda: yolov3_tiny(160, 100, divisor=8), None, "different sizes"),
-        (lambda: yolov3_tiny(160, 96, divisor=8), ("activation=leaky", "activation=gelux"), "gelux"),
+        (lambda: yolov3_tiny(160, 96, divisor=8), ("activation=leaky", "activation=gelx"), "gelx"),
         (lambda: yolov3_tiny(160, 96, divisor=8), ("[net]", "[netz]"), "start with [net]"),
     ],
 )
