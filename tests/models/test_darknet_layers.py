@@ -481,9 +481,14 @@ def test_inference_folds_batch_norm_and_matches_the_plain_blocks():
 
 @pytest.mark.parametrize(
     "options, size",
-    [("size=2\nstride=2", (8, 10)), ("size=2\nstride=2", (7, 9)), ("size=5\nstride=1", (6, 7)),
-     ("size=2\nstride=1", (5, 6)), ("size=3\nstride=2", (9, 8)),
-     ("size=3\nstride=2\npadding=4", (9, 8))],  # fmt: skip
+    [
+        ("size=2\nstride=2", (8, 10)),
+        ("size=2\nstride=2", (7, 9)),
+        ("size=5\nstride=1", (6, 7)),
+        ("size=2\nstride=1", (5, 6)),
+        ("size=3\nstride=2", (9, 8)),
+        ("size=3\nstride=2\npadding=4", (9, 8)),
+    ],
 )
 def test_maxpool_shortcuts_equal_the_padded_pool(options, size):
     h, w = size
