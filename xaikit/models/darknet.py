@@ -208,11 +208,11 @@ class DarknetClassifier(DarknetNetwork):
     :meth:`probabilities` gives the softmax, OpenCV DNN's ``net.forward()``.
 
     Examples:
-        >>> cfg = "[net]\nwidth=16\nheight=16\n[convolutional]\nfilters=5\nsize=1\n"
-        >>> model = Darknet.from_cfg(cfg + "[avgpool]\n[softmax]\n")
+        >>> cfg = "[net]\\nwidth=16\\nheight=16\\n[convolutional]\\nfilters=5\\nsize=1\\n"
+        >>> model = Darknet.from_cfg(cfg + "[avgpool]\\n[softmax]\\n")
         >>> type(model).__name__, tuple(model(torch.zeros(2, 3, 16, 16)).shape)
         ('DarknetClassifier', (2, 5))
-        >>> float(model.probabilities(torch.zeros(1, 3, 16, 16)).sum())
+        >>> round(float(model.probabilities(torch.zeros(1, 3, 16, 16)).sum().detach()), 6)
         1.0
     """
 

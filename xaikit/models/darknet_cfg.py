@@ -99,26 +99,21 @@ class Section:
 
     def get_ints(self, key: str, default: list[int] | None = None) -> list[int]:
         """Option ``key`` as a comma-separated list of ints (``"1,2,3"``)."""
-        raw = self._raw(key, default)
-        if raw is None:
-            return list(default)
-        try:
-            return [int(part) for part in raw.split(",") if part.strip()]
-        except ValueError:
-            raise ValueError(
-                f"{self._where()}: '{key}' must be comma-separated integers; got {raw!r}"
-            ) from None
+        return self._list(key, default, int, "integers")
 
     def get_floats(self, key: str, default: list[float] | None = None) -> list[float]:
         """Option ``key`` as a comma-separated list of numbers (``"0.5, 1.2"``)."""
+        return self._list(key, default, float, "numbers")
+
+    def _list(self, key: str, default, cast, what: str) -> list:
         raw = self._raw(key, default)
         if raw is None:
             return list(default)
         try:
-            return [float(part) for part in raw.split(",") if part.strip()]
+            return [cast(part) for part in raw.split(",") if part.strip()]
         except ValueError:
             raise ValueError(
-                f"{self._where()}: '{key}' must be comma-separated numbers; got {raw!r}"
+                f"{self._where()}: '{key}' must be comma-separated {what}; got {raw!r}"
             ) from None
 
     def check_options(

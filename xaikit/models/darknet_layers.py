@@ -606,11 +606,7 @@ class Softmax(DarknetLayer):
 
     def __init__(self, section: Section, shape: Shape):
         super().__init__()
-        if "tree" in section.options:
-            raise ValueError(
-                f"{section._where()}: tree= on line {section.option_lines['tree']}: "
-                "hierarchical softmax (YOLO9000) is not implemented"
-            )
+        _refuse_tree(section)
         section.check_options(self.OPTIONS, self.NEUTRAL)
         self.groups = section.get_int("groups", 1)
         self.temperature = section.get_float("temperature", 1.0)
@@ -710,11 +706,7 @@ class RegionLayer(DetectionHead):
 
     def __init__(self, section: Section, shape: Shape, strides: tuple[int, int]):
         super().__init__()
-        if "tree" in section.options:
-            raise ValueError(
-                f"{section._where()}: tree= on line {section.option_lines['tree']}: "
-                "hierarchical softmax (YOLO9000) is not implemented"
-            )
+        _refuse_tree(section)
         section.check_options(self.OPTIONS, self.NEUTRAL)
         self.classes = section.get_int("classes", 20)
         num = section.get_int("num", 1)
@@ -734,6 +726,14 @@ class RegionLayer(DetectionHead):
         from xaikit.models.yolo import decode_region_head
 
         return decode_region_head(raw, self.anchors, self.stride, self.softmax)
+
+
+def _refuse_tree(section: Section) -> None:
+    if "tree" in section.options:
+        raise ValueError(
+            f"{section._where()}: tree= on line {section.option_lines['tree']}: "
+            "hierarchical softmax (YOLO9000) is not implemented"
+        )
 
 
 def _hooked(module: nn.Module) -> bool:
