@@ -376,7 +376,9 @@ class DetectionBox(Target):
             self.labels = None
         else:
             label_list = labels if isinstance(labels, (list, tuple)) else [labels]
-            flat = torch.cat([torch.as_tensor(lab).reshape(-1).long() for lab in label_list])
+            flat = torch.cat(
+                [torch.as_tensor(np.array(lab)).reshape(-1).long() for lab in label_list]
+            )
             if flat.numel() != self.boxes.shape[0]:
                 raise ValueError(f"got {flat.numel()} labels for {self.boxes.shape[0]} boxes")
             if (flat < 0).any():
