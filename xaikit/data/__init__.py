@@ -5,6 +5,7 @@ Everything here returns plain values: frames as (H, W, 3) uint8 RGB numpy arrays
 """
 
 from xaikit.data import annotations, fixations, synthetic
+from xaikit.data.deeplabcut import read_deeplabcut
 from xaikit.data.errors import DataFileError, VideoError
 from xaikit.data.fixations import fixation_map
 from xaikit.data.video import VideoReader, open_video, write_video
@@ -17,6 +18,7 @@ __all__ = [
     "fixation_map",
     "fixations",
     "open_video",
+    "read_deeplabcut",
     "synthetic",
     "write_video",
 ]
