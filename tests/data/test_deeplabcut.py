@@ -41,7 +41,7 @@ def test_multi_animal_three_column_index(project):
     assert ann.images[["height", "width"]].values.tolist() == [[120, 160], [120, 160]]
     boxes = ann.boxes[["x0", "y0", "x1", "y1"]].values.tolist()
     # mus1 on img0: extent 20 x 40, +20 each side, cut to the image; mus2: one point, no extent
-    assert boxes == [[0.0, 0.0, 50.0, 80.0], [100.0, 100.0, 100.0, 100.0], [140.0, 0.0, 160.0, 40.0]]
+    assert boxes == [[0, 0, 50, 80], [100, 100, 100, 100], [140, 0, 160, 40]]
     assert ann.boxes["track"].tolist() == ["mus1", "mus2", "mus2"]
     assert ann.boxes["keypoints"].tolist() == [2, 1, 2]
 
