@@ -8,6 +8,7 @@ from xaikit.data import annotations, fixations, synthetic
 from xaikit.data.deeplabcut import read_deeplabcut
 from xaikit.data.errors import DataFileError, VideoError
 from xaikit.data.fixations import fixation_map
+from xaikit.data.sleap import read_sleap
 from xaikit.data.video import VideoReader, open_video, write_video
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "fixations",
     "open_video",
     "read_deeplabcut",
+    "read_sleap",
     "synthetic",
     "write_video",
 ]

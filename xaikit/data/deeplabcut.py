@@ -25,11 +25,9 @@ import pandas as pd
 
 from xaikit.data.annotations import Annotations
 from xaikit.data.errors import DataFileError, check_readable_file
+from xaikit.data.keypoints import MARGIN, keypoint_box
 
 HEADER_NAMES = ("scorer", "individuals", "bodyparts", "coords")
-
-#: Default widening of the keypoint extent on each side, as a share of its longer side.
-MARGIN = 0.25
 
 #: The most labelled rows a file may hold (a damaged file is refused rather than read whole).
 MAX_ROWS = 1_000_000
@@ -108,25 +106,11 @@ def read_deeplabcut(
 
 
 def _boxes(values: pd.Series, margin: float, shape: tuple[int, int]) -> list[dict]:
-    height, width = shape
     found = []
     for individual, points in values.groupby(level="individuals", sort=False):
-        xy = points.unstack("coords")[["x", "y"]].to_numpy(float)
-        visible = xy[np.isfinite(xy).all(axis=1)]
-        if not len(visible):
-            continue
-        (x0, y0), (x1, y1) = visible.min(axis=0), visible.max(axis=0)
-        pad = margin * max(x1 - x0, y1 - y0)
-        found.append(
-            {
-                "x0": float(np.clip(x0 - pad, 0, width)),
-                "y0": float(np.clip(y0 - pad, 0, height)),
-                "x1": float(np.clip(x1 + pad, 0, width)),
-                "y1": float(np.clip(y1 + pad, 0, height)),
-                "track": individual,
-                "keypoints": len(visible),
-            }
-        )
+        box = keypoint_box(points.unstack("coords")[["x", "y"]].to_numpy(float), margin, shape)
+        if box is not None:
+            found.append({**box, "track": individual})
     return found
 
 
