@@ -8,6 +8,7 @@ from xaikit.data import annotations, fixations, synthetic
 from xaikit.data.deeplabcut import read_deeplabcut
 from xaikit.data.errors import DataFileError, VideoError
 from xaikit.data.fixations import fixation_map
+from xaikit.data.labels import read_labels
 from xaikit.data.sleap import read_sleap
 from xaikit.data.video import VideoReader, open_video, write_video
 
@@ -20,6 +21,7 @@ __all__ = [
     "fixations",
     "open_video",
     "read_deeplabcut",
+    "read_labels",
     "read_sleap",
     "synthetic",
     "write_video",
