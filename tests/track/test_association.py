@@ -40,6 +40,18 @@ def test_low_score_detection_continues_a_track_but_never_starts_one():
     assert tracks.loc[3, "score"] == 0.3
 
 
+def test_with_the_count_known_low_scores_continue_a_track_after_a_miss():
+    # Frame 4 has no box, frames 5-9 only low-score ones (the real open-field hole).
+    rows = [r for r in moving(0, 1, range(12)) if r[0] != 4]
+    rows = [(*r[:6], 0.3) if 5 <= r[0] <= 9 else r for r in rows]
+    known = track(boxes(rows), animals=1)
+    assert known["frame"].tolist() == [0, 1, 2, 3, *range(5, 12)]
+    assert known["track"].unique().tolist() == [0]
+    # Without the count, ByteTrack's rule: low scores only continue a track seen just before.
+    unknown = track(boxes(rows))
+    assert [f for f in range(5, 10) if f in unknown["frame"].tolist()] == []
+
+
 def test_low_score_below_low_threshold_is_ignored():
     rows = moving(0, 2, range(6))
     rows[3] = (*rows[3][:6], 0.05)

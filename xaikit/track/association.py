@@ -6,9 +6,10 @@ Per frame, every track's box is predicted by a constant-velocity Kalman filter
 
 1. all tracks with the confident detections (``score >= high_score``) on IoU with the
    predicted box, pairs below ``match_iou`` excluded;
-2. the tracks still unmatched that were seen in the previous frame with the low-score
-   detections (``low_score <= score < high_score``) at IoU >= ``low_match_iou`` (ByteTrack's
-   recovery of occluded or blurred animals);
+2. the tracks still unmatched that were seen in the previous frame (with ``animals=N`` once
+   the N identities exist: all of them) with the low-score detections (``low_score <= score <
+   high_score``) at IoU >= ``low_match_iou`` (ByteTrack's recovery of occluded or blurred
+   animals);
 3. the tracks still unmatched with the confident detections still unmatched, on centroid
    distance (to the predicted or the last seen centre, whichever is closer) in units of the
    track's box diagonal, pairs farther than ``reid_distance`` excluded: re-identification after
@@ -227,12 +228,16 @@ def _step(alive, frame, rows, looks, confirmed, animals, high_score, min_hits, m
     everyone = np.arange(len(alive))
     iou = box_iou(predicted, rows[:, 1:5])
     _assign(matches, everyone, high, iou - unlike, iou >= match_iou)
-    recent = np.array([i for i in everyone if i not in matches and alive[i].missed == 0], int)
+    full = animals is not None and len(confirmed) >= animals
+    # A low-score box continues a track seen in the previous frame (ByteTrack), or, once the
+    # N animals are known, any of them: a missed animal must not wait for a confident box.
+    recent = np.array(
+        [i for i in everyone if i not in matches and (alive[i].missed == 0 or full)], int
+    )
     _assign(matches, recent, low, iou - unlike, iou >= low_match_iou)
 
     waiting = np.array([i for i in everyone if i not in matches], dtype=np.int64)
     left = np.array([j for j in high if j not in matches.values()], dtype=np.int64)
-    full = animals is not None and len(confirmed) >= animals
     distance = _distances(alive, predicted, rows)
     _assign(matches, waiting, left, -distance - unlike, full | (distance <= reid_distance))
 
