@@ -39,7 +39,7 @@ def test_box_csv_with_frames_from_a_video(tmp_path, clip):
         ("0,1,2,10,x\n", "line 2: box"),
         ("0,10,2,10,12\n", "x1 > x0"),
         ("0,70,2,80,12\n", "line 2: box [70.0, 2.0, 80.0, 12.0] lies outside its 64x48"),
-        ("-1,1,2,10,12\n", "line 2: frame -1 is not >= 0"),
+        ("-1,1,2,10,12\n", "line 2: frame -1 is not a whole number >= 0"),
     ],
 )
 def test_bad_box_rows_are_named_with_their_line(tmp_path, clip, rows, message):

@@ -134,13 +134,10 @@ def read_box_csv(
     values = table[list(BOX_CSV_COLUMNS)].apply(pd.to_numeric, errors="coerce").to_numpy(float)
     bad = ~np.isfinite(values).all(axis=1)
     bad |= (values[:, 2] <= values[:, 0]) | (values[:, 3] <= values[:, 1])
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        raise DataFileError(
-            path,
-            f"line {line[row]}: box {table.loc[row, list(BOX_CSV_COLUMNS)].tolist()} needs "
-            f"finite numbers with x1 > x0 and y1 > y0 ({int(bad.sum())} such row(s))",
-        )
+    _refuse(path, line, bad, lambda row: (
+        f"box {table.loc[row, list(BOX_CSV_COLUMNS)].tolist()} needs finite numbers with "
+        f"x1 > x0 and y1 > y0 ({int(bad.sum())} such row(s))"
+    ))  # fmt: skip
     boxes = table.copy()
     boxes[list(BOX_CSV_COLUMNS)] = values
     if "label" not in boxes.columns:
@@ -154,16 +151,21 @@ def read_box_csv(
     shapes = image_table.set_index("image")[["width", "height"]].loc[names].to_numpy(float)
     outside = (values[:, 0] >= shapes[:, 0]) | (values[:, 1] >= shapes[:, 1])
     outside |= (values[:, 2] <= 0) | (values[:, 3] <= 0)
-    if outside.any():
-        row = int(np.flatnonzero(outside)[0])
-        raise DataFileError(
-            path, f"line {line[row]}: box {values[row].tolist()} lies outside its "
-            f"{int(shapes[row, 0])}x{int(shapes[row, 1])} image (W x H)"
-        )  # fmt: skip
+    _refuse(path, line, outside, lambda row: (
+        f"box {values[row].tolist()} lies outside its {int(shapes[row, 0])}x"
+        f"{int(shapes[row, 1])} image (W x H)"
+    ))  # fmt: skip
     classes = sorted(set(boxes["label"]))
     columns = ["image", "label", *BOX_CSV_COLUMNS]
     boxes = boxes[columns + [c for c in boxes.columns if c not in columns and c != "frame"]]
     return Annotations(image_table, boxes.reset_index(drop=True), classes=classes)
+
+
+def _refuse(path: Path, line: np.ndarray, bad: np.ndarray, describe) -> None:
+    """Raise for the first row flagged ``bad``, named with its line."""
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise DataFileError(path, f"line {line[row]}: {describe(row)}")
 
 
 def _video_frames(path: Path, frames: pd.Series, line: np.ndarray, video):
@@ -173,18 +175,15 @@ def _video_frames(path: Path, frames: pd.Series, line: np.ndarray, video):
 
     numbers = pd.to_numeric(frames, errors="coerce").to_numpy(float)
     whole = np.isfinite(numbers) & (numbers == np.round(numbers)) & (numbers >= 0)
-    if not whole.all():
-        row = int(np.flatnonzero(~whole)[0])
-        raise DataFileError(path, f"line {line[row]}: frame {frames.iloc[row]} is not >= 0")
+    _refuse(path, line, ~whole,
+            lambda row: f"frame {frames.iloc[row]} is not a whole number >= 0")  # fmt: skip
     reader = open_video(video)
     count, height, width = reader.shape[0], reader.height, reader.width
     past = numbers >= count
-    if past.any():
-        row = int(np.flatnonzero(past)[0])
-        raise DataFileError(
-            path, f"line {line[row]}: frame {int(numbers[row])} is past the end of {video} "
-            f"({count} frames; {int(past.sum())} row(s) past it)"
-        )  # fmt: skip
+    _refuse(path, line, past, lambda row: (
+        f"frame {int(numbers[row])} is past the end of {video} ({count} frames; "
+        f"{int(past.sum())} row(s) past it)"
+    ))  # fmt: skip
     name = Path(video).name
     unique = sorted(set(numbers.astype(int).tolist()))
     table = pd.DataFrame(
