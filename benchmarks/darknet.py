@@ -22,11 +22,11 @@ tensor for xaikit, its numpy array as the blob for OpenCV), with the same thread
   (``1x8`` or ``8x1`` in the table). Separate nets serve batch 1 and batch 8, so no call pays
   for a reshape.
 * ``--variants`` adds other ways to run the same xaikit model, each with its own columns (the
-  ``xaikit`` column is always the model as loaded): ``channels_last`` (model and input in
-  channels_last memory format), ``fused`` (channels_last, and each conv block as one oneDNN
-  call: batch norm folded into the conv, the activation as a post-op, weights prepacked; a
+  ``xaikit`` column is always the model as loaded, which is channels-last already, with
+  batch norm folded at inference): ``fused`` (each conv block as one oneDNN call: batch norm
+  folded into the conv, the activation as a post-op, weights prepacked; a
   prototype of an inference mode xaikit could offer, built here from the blocks'
-  ``conv``/``bn``/``act`` children), ``compile`` (channels_last + ``torch.compile`` with
+  ``conv``/``bn``/``act`` children), ``compile`` (``torch.compile`` with
   inductor freezing; ~0.5 min of compiling per model, size and batch on 2 cores, untimed).
 
 Each timed sample processes the same 8 images (batch 1: 8 calls; batch 8: one call). Every
@@ -49,7 +49,7 @@ copy (1.0x), so the goal, no copy of the weights beyond that one, is a peak of a
 RSS kept after the load is printed too. Small models are dominated by fixed costs.
 
 Run ``python benchmarks/darknet.py [--sizes 320,416] [--repeats 5] [--threads N]
-[--variants channels_last,fused,compile] [--models tiny,nano]``; the defaults take about 2-3
+[--variants fused,compile] [--models tiny,nano]``; the defaults take about 2-3
 minutes on 2 idle cores (``--variants compile`` adds about 4). Nothing here asserts on time.
 """
 
@@ -159,7 +159,7 @@ def opencv_net(cfg: Path, weights: Path):
     return net, net.getUnconnectedOutLayersNames()
 
 
-VARIANTS = ("eager", "channels_last", "fused", "compile")
+VARIANTS = ("eager", "fused", "compile")
 
 #: oneDNN post-ops for the activations of a conv block (torch.ops.mkldnn._convolution_pointwise).
 _POST_OPS = {
@@ -210,13 +210,11 @@ def xaikit_forward(model: Darknet, variant: str):
     """``(module, input converter)`` for one way of running the xaikit model (same weights)."""
     if variant == "eager":
         return model, lambda x: x
-    converted = copy.deepcopy(model).to(memory_format=torch.channels_last)
+    converted = copy.deepcopy(model)  # loaded channels-last already
 
     def to_channels_last(x: torch.Tensor) -> torch.Tensor:
         return x.contiguous(memory_format=torch.channels_last)
 
-    if variant == "channels_last":
-        return converted, to_channels_last
     if variant == "fused":
         fused, count = fuse_conv_blocks(converted)
         if not count:
@@ -447,8 +445,8 @@ def main() -> None:
         "--variants",
         default="eager",
         help="comma-separated extra ways to run xaikit besides eager (the model as loaded): "
-        "channels_last, fused (channels_last + conv/bn/act as one oneDNN call), compile "
-        "(channels_last + torch.compile with freezing; ~0.5 min of compiling per shape)",
+        "fused (conv/bn/act as one oneDNN call), compile "
+        "(torch.compile with freezing; ~0.5 min of compiling per shape)",
     )
     parser.add_argument("--rss-child", nargs=2, help=argparse.SUPPRESS)
     arguments = parser.parse_args()

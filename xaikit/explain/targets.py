@@ -355,7 +355,7 @@ class DetectionBox(Target):
             labels = [t[:, 5].round().long() for t in tensors]
             tensors = [t[:, :4] for t in tensors]
         for t in tensors:
-            if t.numel() and t.shape[-1] != 4 or t.ndim > 2:
+            if (t.numel() and t.shape[-1] != 4) or t.ndim > 2:
                 raise ValueError(
                     f"DetectionBox boxes must be (M, 4) x0, y0, x1, y1 (or (M, 6) detect() "
                     f"rows); got shape {tuple(t.shape)}"
@@ -427,15 +427,20 @@ class DetectionBox(Target):
                 continue
             heads = sorted({int(self._heads[i]) for i in blind})
             strides = [self._graph.heads[h].stride for h in heads]
+            found = f"the detection(s) {blind} (in sample order)"
             message = (
                 f"layer {name} does not feed head(s) {heads} (stride {strides}) of "
-                f"{type(self._graph).__name__}, which found the detection(s) {blind} (in "
-                f"sample order): their maps at {name} would be zero for want of a path. Use a "
-                f"layer that feeds every head, e.g. {self._graph.default_explain_layer}"
+                f"{type(self._graph).__name__}, which found {{}}: their maps at {name} would be "
+                f"zero for want of a path. Use a layer that feeds every head, e.g. "
+                f"{self._graph.default_explain_layer}"
             )
             if self.blind == "error":
-                raise ValueError(message)
-            warnings.warn(message + "; their maps there are left at zero", stacklevel=6)
+                raise ValueError(message.format(found))
+            # Without the detections' numbers, one warning stands for every chunk of a video.
+            warnings.warn(
+                message.format("some detections") + "; their maps there are left at zero",
+                stacklevel=6,
+            )
 
     def check(self, batch_size: int) -> None:
         if batch_size != self.n_images:

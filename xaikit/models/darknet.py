@@ -96,6 +96,11 @@ class DarknetNetwork(nn.Module):
             self.module_list.append(module)
             self.shapes.append(module.shape)
             grid_strides.append(stride)
+        # The layers each layer reads, in argument order (the previous one as index - 1).
+        self._inputs = [
+            ([index - 1] if not m.sources or isinstance(m, _TAKES_PREVIOUS) else []) + m.sources
+            for index, m in enumerate(self.module_list)
+        ]
         self._keep = {s for m in self.module_list for s in m.sources}
         self.fixed_size = any(isinstance(m, Connected) for m in self.module_list)
         numerators = [v.numerator for s in grid_strides if s for v in s]
@@ -183,10 +188,7 @@ class DarknetNetwork(nn.Module):
         kept: dict[int, torch.Tensor] = {}
         wanted_set, last = set(wanted), max(wanted)
         for index, module in enumerate(self.module_list[: last + 1]):
-            inputs = [x if s == index - 1 else kept[s] for s in module.sources]
-            if not inputs or isinstance(module, _TAKES_PREVIOUS):
-                inputs.insert(0, x)
-            x = module(*inputs)
+            x = module(*[x if s == index - 1 else kept[s] for s in self._inputs[index]])
             if index in self._keep or index in wanted_set:
                 kept[index] = x
         return [kept[i] for i in wanted]
@@ -286,11 +288,7 @@ class Darknet(DarknetNetwork):
         for position, index in enumerate(self._head_indices):
             reach[index].add(position)
         for index in range(len(self.module_list) - 1, 0, -1):
-            module = self.module_list[index]
-            inputs = list(module.sources)
-            if not inputs or isinstance(module, _TAKES_PREVIOUS):
-                inputs.append(index - 1)
-            for source in inputs:
+            for source in self._inputs[index]:
                 reach[source] |= reach[index]
         return reach
 
@@ -307,7 +305,7 @@ class Darknet(DarknetNetwork):
         """
         every = set(range(len(self._head_indices)))
         for index in range(len(self.module_list) - 1, -1, -1):
-            channels, height, width = self.shapes[index]
+            height = self.shapes[index][1]
             if self._reach[index] == every and index not in self._head_indices and height > 1:
                 return f"module_list.{index}"
         raise ValueError("no layer of this network feeds every head")

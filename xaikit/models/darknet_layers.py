@@ -223,7 +223,7 @@ class ConvBlock(nn.Sequential):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """In eval mode, batch norm runs folded into the conv (one pass over the activations
         instead of two; OpenCV DNN does the same), unless a hook watches ``conv`` or ``bn``."""
-        if self.training or "bn" not in self._modules or self._watched():
+        if self.training or "bn" not in self._modules or _hooked(self.conv) or _hooked(self.bn):
             return super().forward(x)
         weight, bias = self._folded()
         conv = self.conv
@@ -231,9 +231,6 @@ class ConvBlock(nn.Sequential):
         if self._in_place is not None and not torch.is_grad_enabled() and not _hooked(self.act):
             return self._in_place(y)  # y is this call's own tensor
         return self.act(y)
-
-    def _watched(self) -> bool:
-        return _hooked(self.conv) or _hooked(self.bn)
 
     def _folded(self) -> tuple[torch.Tensor, torch.Tensor]:
         """``(weight, bias)`` of the conv with batch norm folded in; cached while no tensor
@@ -300,8 +297,6 @@ class MaxPool(DarknetLayer):
     OPTIONS = ("stride", "stride_x", "stride_y", "size", "padding", "maxpool_depth",
                "out_channels")  # fmt: skip
     NEUTRAL = {"antialiasing": 0}
-    _pool = staticmethod(F.max_pool2d)
-    _fill = float("-inf")
 
     def __init__(self, section: Section, shape: Shape):
         super().__init__()
@@ -328,15 +323,14 @@ class MaxPool(DarknetLayer):
             (width + self.padding - self.size) // sx + 1,
         ))  # fmt: skip
 
-    def _padded(self, x: torch.Tensor) -> torch.Tensor:
-        before, after = self.padding // 2, self.padding - self.padding // 2
+    def _padded(self, x: torch.Tensor, value: float = float("-inf")) -> torch.Tensor:
+        """``x`` padded as Darknet does: ``padding // 2`` before, the rest after."""
         if not self.padding:
             return x
-        return F.pad(x, (before, after, before, after), value=self._fill)
+        before, after = self.padding // 2, self.padding - self.padding // 2
+        return F.pad(x, (before, after, before, after), value=value)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.depth and type(self) is MaxPool:
-            return self._max_pool(x)
         if self.depth:
             channels = x.shape[1]
             groups = -(-channels // self.out_channels)
@@ -344,9 +338,6 @@ class MaxPool(DarknetLayer):
                                  *x.shape[2:]), float("-inf"))  # fmt: skip
             stacked = torch.cat([x, filler], 1).unflatten(1, (groups, self.out_channels))
             return stacked.amax(dim=1)
-        return self._pool(self._padded(x), self.size, self.strides)
-
-    def _max_pool(self, x: torch.Tensor) -> torch.Tensor:
         before, after = self.padding // 2, self.padding - self.padding // 2
         if before == after and 2 * before <= self.size:  # its own padding never wins either
             return F.max_pool2d(x, self.size, self.strides, before)
@@ -371,16 +362,9 @@ class LocalAvgPool(MaxPool):
     NEUTRAL = {}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        ones = torch.ones_like(x[:1, :1])
-        padded_x = F.pad(x, self._pad4()) if self.padding else x
-        padded_ones = F.pad(ones, self._pad4()) if self.padding else ones
-        total = F.avg_pool2d(padded_x, self.size, self.strides)
-        count = F.avg_pool2d(padded_ones, self.size, self.strides)
-        return total / count
-
-    def _pad4(self) -> tuple[int, int, int, int]:
-        before, after = self.padding // 2, self.padding - self.padding // 2
-        return before, after, before, after
+        total = F.avg_pool2d(self._padded(x, 0.0), self.size, self.strides)
+        ones = self._padded(torch.ones_like(x[:1, :1]), 0.0)
+        return total / F.avg_pool2d(ones, self.size, self.strides)
 
 
 class AvgPool(DarknetLayer):
