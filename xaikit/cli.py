@@ -1,6 +1,10 @@
 """The ``xaikit`` command line: ``xaikit <command> ...`` (also ``python -m xaikit``).
 
 Commands:
+    train-detector: train a Darknet YOLO detector on labelled frames (YOLO, COCO, VOC,
+        DeepLabCut, SLEAP or a box CSV), fine-tuning demo-mice or any Darknet model; write
+        OUT/model.cfg, model.weights, model.names and card.json (see
+        ``xaikit train-detector --help``).
     track: detect and track animals in a video or a folder of videos; write the per-frame
         and per-animal tables, an overlay video and, with ground truth, the metrics, into
         one folder per video (``OUT/<video file name>/``). Failures are isolated and
@@ -46,8 +50,114 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser, one subparser per command."""
     parser = argparse.ArgumentParser(prog="xaikit", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_train_detector(commands)
     _add_track(commands)
     return parser
+
+
+TRAIN_EPILOG = """\
+example (a DeepLabCut project; keypoints become one box per animal):
+  xaikit train-detector --labels myproject/labeled-data/session1/CollectedData_me.csv \\
+      --out models/my-mice
+  xaikit track session2.mp4 --model models/my-mice --out results
+
+outputs: OUT/model.cfg, OUT/model.weights (Darknet format: OpenCV DNN and Darknet read them),
+OUT/model.names and OUT/card.json (data, label conversion, recipe, validation AP of every
+epoch, times). The best epoch on the held-out frames is kept. OUT is written whole at the end;
+an existing OUT must be a folder this command wrote. Ctrl-C after an epoch keeps the best epoch
+so far (exit status 130).
+"""
+
+
+def _input_size(text: str) -> tuple[int, int]:
+    """``"320x256"`` (width x height, as Darknet's cfg gives them) -> ``(256, 320)``."""
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected WIDTHxHEIGHT such as 320x256; got {text!r}"
+        ) from None
+    return height, width
+
+
+def _add_train_detector(commands) -> None:
+    from xaikit.data.keypoints import MARGIN
+    from xaikit.data.labels import FORMATS
+
+    train = commands.add_parser(
+        "train-detector",
+        help="train a detector on your labelled frames",
+        description="Train a Darknet YOLO detector on labelled frames; write a model folder.",
+        epilog=TRAIN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    train.add_argument(
+        "--images", type=Path,
+        help="the folder of the labelled images, or the video of the labelled frames "
+        "(default: where the labels say)",
+    )  # fmt: skip
+    train.add_argument("--labels", type=Path, required=True, help="the label file or folder")
+    train.add_argument("--format", choices=FORMATS, help="label format (default: by the file)")
+    train.add_argument("--out", type=Path, required=True, help="the model folder to write")
+    start = train.add_mutually_exclusive_group()
+    start.add_argument(
+        "--from", dest="start", default="demo-mice",
+        help="demo-mice (default), a model folder this command wrote, or 'scratch'",
+    )  # fmt: skip
+    start.add_argument("--cfg", type=Path, help="a Darknet .cfg to train (with --weights)")
+    train.add_argument("--weights", type=Path, help="the .weights of --cfg (omit: from scratch)")
+    train.add_argument("--input", type=_input_size, help="model input WIDTHxHEIGHT, e.g. 320x256")
+    train.add_argument("--epochs", type=int, help="passes over the frames (default: by size)")
+    train.add_argument("--val", type=float, default=0.2, help="share held out (0.2)")
+    train.add_argument("--seed", type=int, default=0, help="seed of split and training (0)")
+    train.add_argument(
+        "--negatives", type=Path, action="append", default=[],
+        help="a video of the empty arena (repeatable)",
+    )  # fmt: skip
+    train.add_argument(
+        "--margin", type=float, default=MARGIN,
+        help=f"keypoint labels: box widening, share of the extent's longer side ({MARGIN})",
+    )  # fmt: skip
+    train.add_argument("--batch-size", type=int, default=16)
+    train.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: best available)")
+    train.set_defaults(run=_run_train_detector)
+
+
+def _run_train_detector(arguments) -> int:
+    import dataclasses
+
+    from xaikit.track.training import FILES, Recipe, train_detector
+
+    if arguments.weights is not None and arguments.cfg is None:
+        raise ValueError("--weights goes with --cfg")
+    recipe = dataclasses.replace(Recipe(), epochs=arguments.epochs, batch_size=arguments.batch_size)
+    trained = train_detector(
+        arguments.images,
+        arguments.labels,
+        arguments.out,
+        format=arguments.format,
+        start=None if arguments.start == "scratch" else arguments.start,
+        cfg=arguments.cfg,
+        weights=arguments.weights,
+        input_size=arguments.input,
+        val=arguments.val,
+        seed=arguments.seed,
+        negatives=arguments.negatives,
+        margin=arguments.margin,
+        recipe=recipe,
+        device=arguments.device,
+    )
+    validation, timing = trained.card["validation"], trained.card["training"]
+    print(
+        f"best epoch {trained.best_epoch} of {timing['epochs_done']}: validation AP@0.5 "
+        f"{validation['ap50']:.3f}, right box count on {validation['frames_right']:.0%} of "
+        f"{trained.card['data']['val_frames']} held-out frames; {timing['seconds']:.0f} s"
+    )
+    print(f"wrote {trained.folder}/ ({', '.join(FILES)})")
+    if trained.interrupted:
+        print("interrupted: the best epoch so far was kept", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return EXIT_OK
 
 
 def _add_track(commands) -> None:
@@ -67,7 +177,11 @@ def _add_track(commands) -> None:
     )
     source = track.add_mutually_exclusive_group(required=True)
     source.add_argument("--cfg", type=Path, help="Darknet .cfg (with --weights)")
-    source.add_argument("--model", help="a model name known to xaikit.models.load (demo-mice)")
+    source.add_argument(
+        "--model",
+        help="a model name known to xaikit.models.load (demo-mice), or a folder written by "
+        "xaikit train-detector",
+    )
     track.add_argument("--weights", type=Path, help="Darknet .weights for --cfg")
     track.add_argument(
         "--truth",
@@ -125,6 +239,8 @@ def _check_truth(truth: Path | None, single: bool) -> None:
 def _load_model(arguments):
     import xaikit as xk
 
+    if arguments.model is not None and Path(arguments.model).is_dir():
+        return xk.models.load_darknet(arguments.model, device=arguments.device)
     if arguments.model is not None:
         return xk.models.load(arguments.model, device=arguments.device)
     if arguments.weights is None:
@@ -136,6 +252,10 @@ def _detector_identity(arguments) -> dict:
     """What names the detector in the manifest: the model name, or the files' SHA-256."""
     from xaikit.track.batch import fingerprint
 
+    if arguments.model is not None and Path(arguments.model).is_dir():
+        folder = Path(arguments.model)
+        return {f"model/{name}": fingerprint(folder / name)["sha256"]
+                for name in ("model.cfg", "model.weights")}  # fmt: skip
     if arguments.model is not None:
         return {"model": arguments.model}
     return {name: fingerprint(getattr(arguments, name))["sha256"] for name in ("cfg", "weights")}

@@ -55,10 +55,11 @@ def read_deeplabcut(
 
     Returns:
         :class:`~xaikit.data.annotations.Annotations` with one image row per labelled frame
-        (``width``/``height`` read from the image file) and one box per animal with at least one
-        visible keypoint, with extra columns ``track`` (the individual; ``0`` in
-        single-animal projects) and ``keypoints`` (how many were visible: an animal with one
-        visible keypoint gets a box of no extent at it, which a filter on ``keypoints`` drops).
+        (``width``/``height`` read from the image file, ``path`` the file found) and one box
+        per animal with at least one visible keypoint, with extra columns ``track`` (the
+        individual; ``0`` in single-animal projects) and ``keypoints`` (how many were visible:
+        an animal with one visible keypoint gets a box of no extent at it, which a filter on
+        ``keypoints`` drops).
 
     Raises:
         DataFileError: the file is missing, not DeepLabCut's layout, a value is not a number
@@ -87,12 +88,12 @@ def read_deeplabcut(
     folder = _image_folder(path, images, table.index[0])
     image_rows, box_rows, blank = [], [], 0
     for image, values in table.iterrows():
-        height, width = _image_shape(path, folder, image)
+        file, (height, width) = _image_file(path, folder, image)
         boxes = _boxes(values, margin, (height, width))
         if not boxes:
             blank += 1
             continue
-        image_rows.append({"image": image, "width": width, "height": height})
+        image_rows.append({"image": image, "width": width, "height": height, "path": str(file)})
         box_rows += [{"image": image, "label": label, **box} for box in boxes]
     if blank:
         warnings.warn(
@@ -218,7 +219,8 @@ def _image_folder(path: Path, images, first: str) -> Path:
     return path.parent
 
 
-def _image_shape(path: Path, folder: Path, image: str) -> tuple[int, int]:
+def _image_file(path: Path, folder: Path, image: str) -> tuple[Path, tuple[int, int]]:
+    """The labelled image's file and its ``(height, width)``."""
     import cv2
 
     for candidate in (folder / image, folder / Path(image).name):
@@ -226,7 +228,7 @@ def _image_shape(path: Path, folder: Path, image: str) -> tuple[int, int]:
             frame = cv2.imread(str(candidate), cv2.IMREAD_UNCHANGED)
             if frame is None:
                 raise DataFileError(candidate, "not an image OpenCV can read")
-            return frame.shape[:2]
+            return candidate, frame.shape[:2]
     raise DataFileError(
         path, f"labelled image {image} not found under {folder} (pass images=the folder)"
     )

@@ -204,5 +204,7 @@ def _image_files(path: Path, names: pd.Series, line: np.ndarray, images):
         if frame is None:
             row = int(np.flatnonzero(names.to_numpy() == name)[0])
             raise DataFileError(path, f"line {line[row]}: image {file} is missing or unreadable")
-        rows.append({"image": name, "width": frame.shape[1], "height": frame.shape[0]})
+        rows.append(
+            {"image": name, "width": frame.shape[1], "height": frame.shape[0], "path": str(file)}
+        )
     return pd.DataFrame(rows), names.tolist()

@@ -438,7 +438,7 @@ def _check_names(class_names, num_classes: int) -> list[str] | None:
 
 def load_darknet(
     cfg: str | Path,
-    weights: str | Path | None,
+    weights: str | Path | None = ...,
     device=None,
     *,
     class_names=None,
@@ -449,9 +449,11 @@ def load_darknet(
     """Load a Darknet model (any YOLO detector or classifier cfg), in eval mode.
 
     Args:
-        cfg: Path to the ``.cfg`` file (or its text).
+        cfg: Path to the ``.cfg`` file (or its text), or a trained-detector folder
+            (:func:`~xaikit.track.train_detector`): its ``model.cfg``, ``model.weights`` and
+            ``model.names``.
         weights: Path to the ``.weights`` file (either header version), or ``None`` for random
-            weights.
+            weights; required unless ``cfg`` is a folder.
         device: Where the model goes; ``None`` picks CUDA, then MPS, then CPU.
         class_names: A list of names or a ``.names`` file (one per line), or ``None``.
         letterbox: Make :meth:`Darknet.preprocess` letterbox instead of stretch; ``None``
@@ -481,6 +483,15 @@ def load_darknet(
         >>> model.training, model.head_layer_names
         (False, ['module_list.1'])
     """
+    if not isinstance(cfg, str) or "\n" not in cfg:
+        if Path(cfg).is_dir():
+            folder = Path(cfg)
+            cfg = folder / "model.cfg"
+            weights = folder / "model.weights" if weights is ... else weights
+            if class_names is None and (folder / "model.names").is_file():
+                class_names = folder / "model.names"
+    if weights is ...:
+        raise TypeError("load_darknet needs weights= a .weights file (or None: random weights)")
     # With weights, the layers are built without memory and without random initialisation
     # (``device="meta"``), then given storage the file is read straight into: one copy.
     model = _build_network(cfg, class_names, letterbox, device=None if weights is None else "meta")

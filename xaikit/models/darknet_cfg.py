@@ -246,3 +246,48 @@ def parse_cfg(source: str | Path) -> tuple[Section, list[Section]]:
                 f"{', '.join(SUPPORTED_LAYERS)}"
             )
     return net, layers
+
+
+def _read_text(source: str | Path) -> str:
+    if isinstance(source, Path) or "\n" not in str(source):
+        return Path(source).read_text(encoding="utf-8", errors="replace")
+    return str(source)
+
+
+def set_cfg_options(source: str | Path, changes: Mapping[int, Mapping[str, object]]) -> str:
+    """The cfg text with options set, everything else (comments, order) kept.
+
+    Args:
+        source: A ``.cfg`` path or its text.
+        changes: Per section (``-1`` for ``[net]``, else the Darknet layer index) the options
+            to set; an option the section lacks is added under its header.
+
+    Returns:
+        The new cfg text.
+
+    Examples:
+        >>> text = "[net]\\nwidth=64 # w\\nheight=32\\n[maxpool]\\nsize=2\\n"
+        >>> print(set_cfg_options(text, {-1: {"width": 96}, 0: {"stride": 2}}), end="")
+        [net]
+        width=96
+        height=32
+        [maxpool]
+        stride=2
+        size=2
+    """
+    net, layers = parse_cfg(source)
+    sections = {-1: net, **{layer.index: layer for layer in layers}}
+    lines = _read_text(source).splitlines()
+    added: dict[int, list[str]] = {}
+    for index, options in changes.items():
+        if index not in sections:
+            raise ValueError(f"the cfg has no layer {index}")
+        section = sections[index]
+        for key, value in options.items():
+            if key in section.option_lines:
+                lines[section.option_lines[key] - 1] = f"{key}={value}"
+            else:
+                added.setdefault(section.line, []).append(f"{key}={value}")
+    for header in sorted(added, reverse=True):
+        lines[header:header] = added[header]
+    return "\n".join(lines) + "\n"

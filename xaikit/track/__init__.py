@@ -9,7 +9,9 @@ one, :mod:`~xaikit.track.behaviour` and :mod:`~xaikit.track.zones` measure behav
 :mod:`~xaikit.track.evaluation` scores against ground truth, :mod:`~xaikit.track.export` writes
 tables, :mod:`~xaikit.track.pipeline` chains them for one video and :mod:`~xaikit.track.batch`
 runs many videos with failures isolated and finished ones skipped (the ``xaikit track``
-command). Tracking draws nothing: the overlay video and figures are in :mod:`xaikit.viz`
+command); :mod:`~xaikit.track.training` trains the detector on the lab's own labelled frames
+(the ``xaikit train-detector`` command). Tracking draws nothing: the overlay video and figures
+are in :mod:`xaikit.viz`
 (:func:`~xaikit.viz.write_overlay`, :func:`~xaikit.viz.trajectory_figure`), and the maps of
 each detection come from :func:`xaikit.explain.frames` with the track table as the target.
 """
@@ -36,9 +38,12 @@ from xaikit.track.smoothing import (
     smooth_tracks,
     spike_threshold,
 )
+from xaikit.track.training import Recipe, TrainedDetector, train_detector
 from xaikit.track.zones import Zone, open_field_centre, read_zones, zone_visits
 
 __all__ = [
+    "Recipe",
+    "TrainedDetector",
     "TrackingResult",
     "VideoDetections",
     "Zone",
@@ -62,6 +67,7 @@ __all__ = [
     "smooth_tracks",
     "speed",
     "spike_threshold",
+    "train_detector",
     "summary",
     "track",
     "trajectory",
