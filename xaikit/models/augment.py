@@ -178,6 +178,10 @@ def _photometric(images: torch.Tensor, settings: Augmentation, generator) -> tor
     images = images + ((2 * u[:, 1] - 1) * settings.brightness).view(-1, 1, 1, 1)
     images = images * gains.to(images.device).view(count, 3, 1, 1)
     images = images.clamp(0.0, 1.0) ** spread(2, settings.gamma)
+    if settings.noise > 0:
+        noise_generator = torch.Generator(images.device).manual_seed(noise_seed)
+        noise = torch.randn(images.shape, generator=noise_generator, device=images.device)
+        images = images + noise * (u[:, 6] * settings.noise).view(-1, 1, 1, 1)
     grey = (u[:, 3] < settings.greyscale).view(-1, 1, 1, 1)
     luma = images * torch.tensor([0.299, 0.587, 0.114], device=images.device).view(1, 3, 1, 1)
     images = torch.where(grey, luma.sum(1, keepdim=True).expand_as(images), images)
@@ -186,10 +190,6 @@ def _photometric(images: torch.Tensor, settings: Augmentation, generator) -> tor
         sigma = 0.5 + u[blurred, 5]
         images = images.clone()
         images[blurred] = _gaussian_blur(images[blurred], sigma)
-    if settings.noise > 0:
-        noise_generator = torch.Generator(images.device).manual_seed(noise_seed)
-        noise = torch.randn(images.shape, generator=noise_generator, device=images.device)
-        images = images + noise * (u[:, 6] * settings.noise).view(-1, 1, 1, 1)
     return images.clamp(0.0, 1.0)
 
 

@@ -25,7 +25,8 @@ __all__ = [
 def truth_rows(truth: pd.DataFrame, extra: tuple[str, ...] = ()) -> pd.DataFrame:
     """Ground truth as ``frame, track, x0, y0, x1, y1``, sorted by frame, then the ``extra``
     columns. The identity column is ``track``, as in every xaikit table (the truth of
-    :func:`xaikit.data.synthetic.arena`, a track table, :func:`xaikit.data.annotations.read_coco`).
+    :func:`xaikit.data.synthetic.arena`, a track table, :func:`xaikit.data.annotations.read_coco`);
+    identities given as names (SLEAP's track names) are numbered in order of appearance.
 
     Raises:
         TypeError: ``truth`` is not a DataFrame.
@@ -45,6 +46,8 @@ def truth_rows(truth: pd.DataFrame, extra: tuple[str, ...] = ()) -> pd.DataFrame
 rename the identity column to 'track'
     """
     _check_identity(truth)
+    if not pd.api.types.is_numeric_dtype(truth["track"]):  # names, e.g. SLEAP's "male"
+        truth = truth.assign(track=pd.factorize(truth["track"])[0])
     table = check_table(truth, ("frame", "track", *BOX), "truth")
     if table.empty:
         raise ValueError("truth has no boxes; there is nothing to evaluate against")
