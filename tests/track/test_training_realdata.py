@@ -97,8 +97,9 @@ def test_two_flies_trained_on_the_first_600_frames_tracked_over_the_next_300(tmp
     boxes[boxes["frame"] < 600].to_csv(tmp_path / "flies.csv", index=False)
     video = folder / "clip.mp4"
     model = tmp_path / "model"
-    status = main(["train-detector", "--images", str(video), "--labels",
-                   str(tmp_path / "flies.csv"), "--input", "320x320", "--out", str(model)])  # fmt: skip
+    labels = str(tmp_path / "flies.csv")
+    status = main(["train-detector", "--images", str(video), "--labels", labels,
+                   "--input", "320x320", "--out", str(model)])  # fmt: skip
     assert status == 0
     # frames 600-899 as their own video (lossless), with the proofread tracks from frame 0
     reader = xk.data.open_video(video)
