@@ -79,7 +79,8 @@ def augment(
 
     Args:
         images: ``(B, 3, H, W)`` float images in [0, 1] (any device).
-        boxes: Per image an ``(M, 4)`` float tensor ``x0, y0, x1, y1`` in pixels of ``images``.
+        boxes: Per image an ``(M, 4 + k)`` float tensor ``x0, y0, x1, y1`` in pixels of
+            ``images``, then any ``k`` columns carried along unchanged (a class id).
         generator: CPU generator every random draw comes from.
         settings: The strengths (:class:`Augmentation`).
 
@@ -144,7 +145,7 @@ def _map_boxes(boxes: torch.Tensor, forward: torch.Tensor, shape, settings: Augm
     """Boxes through ``forward``: the extent of their mapped corners, cut to the frame."""
     height, width = shape
     if not len(boxes):
-        return boxes.reshape(0, 4), torch.zeros(0, dtype=torch.bool)
+        return boxes, torch.zeros(0, dtype=torch.bool)
     size = torch.tensor([width, height], dtype=boxes.dtype)
     corners = boxes[:, [0, 1, 2, 1, 2, 3, 0, 3]].reshape(-1, 4, 2)
     normalised = corners / size * 2 - 1
@@ -161,7 +162,8 @@ def _map_boxes(boxes: torch.Tensor, forward: torch.Tensor, shape, settings: Augm
 
     visible = area(cut) / area(full).clamp(min=1e-9)
     present = (cut[:, 2] - cut[:, 0] >= 1) & (cut[:, 3] - cut[:, 1] >= 1)
-    return cut[present], (visible < settings.min_visible)[present]
+    mapped = torch.cat([cut, boxes[:, 4:]], dim=1)
+    return mapped[present], (visible < settings.min_visible)[present]
 
 
 def _photometric(images: torch.Tensor, settings: Augmentation, generator) -> torch.Tensor:

@@ -416,9 +416,11 @@ def _fit(model, training: TrainingFrames, held: TrainingFrames, recipe: Recipe, 
             for step in range(steps):
                 index = order[step * recipe.batch_size : (step + 1) * recipe.batch_size].tolist()
                 x = training.images[index].to(device, torch.float32) / 255
-                x, boxes, difficult = augment(
-                    x, [training.boxes[i] for i in index], generator, recipe.augmentation
-                )
+                labelled = [
+                    torch.cat([training.boxes[i], training.labels[i][:, None].float()], dim=1)
+                    for i in index
+                ]
+                x, boxes, difficult = augment(x, labelled, generator, recipe.augmentation)
                 loss, _ = yolo_loss(
                     model, model(x.contiguous(memory_format=torch.channels_last)), boxes,
                     recipe.ignore_iou, recipe.anchor_iou, difficult,

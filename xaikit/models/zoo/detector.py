@@ -89,7 +89,8 @@ def assign_targets(
 
     Args:
         model: The detector (its heads give anchors, strides and ``scale_x_y``).
-        boxes: Per image an ``(M, 4)`` tensor ``x0, y0, x1, y1`` in input pixels.
+        boxes: Per image an ``(M, 4)`` tensor ``x0, y0, x1, y1`` in input pixels, or
+            ``(M, 5)`` with the class id last (the rows come back whole).
         anchor_iou: Shape-IoU threshold for assigning a box to more than its best anchor.
 
     Returns:
@@ -116,7 +117,7 @@ def assign_targets(
     claims: dict[tuple, tuple] = {}  # (head, image, anchor, row, col) -> (priority, box)
     for image, image_boxes in enumerate(boxes):
         for box in image_boxes:
-            size = box[2:] - box[:2]
+            size = box[2:4] - box[:2]
             inter = torch.minimum(size, anchors).prod(1)
             shape_iou = inter / (size.prod() + anchors.prod(1) - inter)
             chosen = (shape_iou > anchor_iou).nonzero().flatten().tolist()
@@ -158,7 +159,8 @@ def yolo_loss(
     Args:
         model: The detector that made ``outputs``.
         outputs: Its raw heads, one ``(B, A * (5 + C), H, W)`` tensor per head.
-        boxes: Per image an ``(M, 4)`` tensor of ground-truth boxes in input pixels (class 0).
+        boxes: Per image an ``(M, 4)`` tensor of ground-truth boxes in input pixels (class 0),
+            or ``(M, 5)`` with the class id in the last column.
         ignore_iou: Negatives whose decoded box overlaps a ground truth by more are ignored.
         anchor_iou: See :func:`assign_targets`.
         difficult: Per image an ``(M,)`` bool tensor: boxes that train no prediction and only
@@ -187,14 +189,15 @@ def yolo_loss(
         with torch.no_grad():
             for image, image_boxes in enumerate(boxes):
                 if len(image_boxes):
-                    overlap = box_iou(decoded[image, :, :4], image_boxes).amax(1)
+                    overlap = box_iou(decoded[image, :, :4], image_boxes[:, :4]).amax(1)
                     weight[image, overlap > ignore_iou] = 0.0
         if assigned:
             images = torch.tensor([t[0] for t in assigned], device=raw.device)
             index = torch.tensor(
                 [(t[2] * cols + t[3]) * anchors + t[1] for t in assigned], device=raw.device
             )
-            truth = torch.stack([t[4] for t in assigned])
+            rows = torch.stack([t[4] for t in assigned])
+            truth = rows[:, :4]
             predicted = decoded[images, index, :4]
             terms["box"] = terms["box"] + generalized_box_iou_loss(
                 predicted, truth, reduction="sum"
@@ -205,8 +208,10 @@ def yolo_loss(
             target[images, index] = fit
             weight[images, index] = 1.0
             class_logits = logits[images, index, 5:]
+            classes = rows[:, 4].long() if rows.shape[1] > 4 else torch.zeros_like(index)
+            wanted = F.one_hot(classes, class_logits.shape[-1]).to(class_logits.dtype)
             terms["cls"] = terms["cls"] + F.binary_cross_entropy_with_logits(
-                class_logits, torch.ones_like(class_logits), reduction="sum"
+                class_logits, wanted, reduction="sum"
             )
         terms["obj"] = terms["obj"] + F.binary_cross_entropy_with_logits(
             logits[..., 4], target, weight=weight, reduction="sum"
