@@ -64,6 +64,7 @@ def test_writes_a_darknet_folder_that_loads_back(labelled, tmp_path):
     assert sorted(p.name for p in folder.iterdir()) == sorted(training.FILES)
     card = json.loads((folder / "card.json").read_text())
     assert card["classes"] == ["animal"] and card["input_size"] == list(INPUT)
+    assert card["data"]["format"] == "csv" and "as labelled" in card["data"]["conversion"]
     assert card["data"]["train_frames"] + card["data"]["val_frames"] == 10
     assert len(card["validation"]["epochs"]) == 2 == len(trained.history)
     assert card["validation"]["best_epoch"] == trained.best_epoch
@@ -231,7 +232,8 @@ def test_a_single_labelled_frame_needs_val_zero(tmp_path):
     with pytest.raises(ValueError, match="pass val=0"):
         quick(labels, tmp_path / "m")
     trained = quick(labels, tmp_path / "m", val=0.0)
-    assert np.isnan(trained.card["validation"]["ap50"]) and trained.best_epoch == 2
+    assert trained.card["validation"]["ap50"] is None and trained.best_epoch == 2
+    assert json.loads((tmp_path / "m" / "card.json").read_text())["validation"]["ap50"] is None
 
 
 def test_frames_from_a_video_and_a_video_of_the_empty_arena(tmp_path):

@@ -54,7 +54,7 @@ def read_labels(
         DataFileError: the file is missing or malformed (named with its line).
     """
     path = Path(path)
-    kind = format or _guess(path)
+    kind = format or guess_format(path)
     if kind not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}; got {format!r}")
     if kind == "yolo":
@@ -70,7 +70,10 @@ def read_labels(
     return read_box_csv(path, video=video, images=images)
 
 
-def _guess(path: Path) -> str:
+def guess_format(path: str | os.PathLike) -> str:
+    """The label format of ``path`` (one of :data:`FORMATS`), told by the file as
+    :func:`read_labels` does when no ``format`` is given."""
+    path = Path(path)
     if path.is_dir():
         return "voc" if any(path.glob("*.xml")) else "yolo"
     check_readable_file(path)

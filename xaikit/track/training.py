@@ -120,7 +120,8 @@ class TrainedDetector:
     Attributes:
         model: The best epoch's detector, in eval mode.
         folder: The folder written (:data:`FILES`).
-        card: The card written to ``folder / "card.json"``.
+        card: The card written to ``folder / "card.json"`` (``None`` for scores that do not
+            exist, such as the AP without a validation split).
         history: One row per finished epoch: ``epoch``, ``loss`` (mean training loss),
             ``val_ap50``, ``val_frames_right`` (share of validation frames with as many boxes
             above :data:`BOX_THRESHOLD` as labelled), ``seconds``.
@@ -485,9 +486,21 @@ def evaluate(model: Darknet, frames: TrainingFrames, batch_size: int = 32) -> di
 
 def _data_card(annotations, labels, format, images, margin, train, held, painted, extra,
                negatives) -> dict:  # fmt: skip
+    from xaikit.data.labels import guess_format
+
+    if isinstance(labels, Annotations):
+        kind = "Annotations"
+    else:
+        kind = format or guess_format(labels)
     return {
         "labels": str(labels) if not isinstance(labels, Annotations) else "<Annotations>",
-        "format": format or ("<Annotations>" if isinstance(labels, Annotations) else "guessed"),
+        "format": kind,
+        "conversion": (
+            f"one box per animal: the extent of its visible keypoints, widened by {margin} of "
+            "its longer side on each side, cut to the image"
+            if kind in ("deeplabcut", "sleap")
+            else "boxes as labelled (cut to the image)"
+        ),
         "images": None if images is None else str(images),
         "keypoint_margin": margin,
         "labelled_frames": len(annotations.images),
@@ -517,6 +530,17 @@ def _training_card(device, began, interrupted, epochs_done, epochs) -> dict:
     }
 
 
+def _json_safe(value):
+    """``value`` with every NaN float as ``None`` (JSON has no NaN)."""
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(item) for item in value]
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
 def _write_folder(model: Darknet, out: Path, card: dict) -> dict:
     """Write :data:`FILES` into ``out``, replacing it whole once all are complete; return the
     card written (with the weights' SHA-256)."""
@@ -524,6 +548,7 @@ def _write_folder(model: Darknet, out: Path, card: dict) -> dict:
         (staging / "model.cfg").write_text(model.cfg_text, encoding="utf-8")
         save_darknet_weights(model.cpu(), staging / "model.weights")
         (staging / "model.names").write_text("\n".join(card["classes"]) + "\n", encoding="utf-8")
-        card = {**card, "weights_sha256": cards.sha256(staging / "model.weights")}
-        (staging / "card.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+        card = _json_safe({**card, "weights_sha256": cards.sha256(staging / "model.weights")})
+        text = json.dumps(card, indent=2, allow_nan=False)
+        (staging / "card.json").write_text(text + "\n", encoding="utf-8")
     return card
