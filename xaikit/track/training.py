@@ -546,7 +546,7 @@ def _write_folder(model: Darknet, out: Path, card: dict) -> dict:
     card written (with the weights' SHA-256)."""
     with atomic_folder(out) as staging:
         (staging / "model.cfg").write_text(model.cfg_text, encoding="utf-8")
-        save_darknet_weights(model.cpu(), staging / "model.weights")
+        save_darknet_weights(model, staging / "model.weights")
         (staging / "model.names").write_text("\n".join(card["classes"]) + "\n", encoding="utf-8")
         card = _json_safe({**card, "weights_sha256": cards.sha256(staging / "model.weights")})
         text = json.dumps(card, indent=2, allow_nan=False)
