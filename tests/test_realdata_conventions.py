@@ -4,9 +4,7 @@ Needs the real data folder (``XAIKIT_REAL_DATA``, default ``../shared/realdata``
 the reason where it is absent.
 """
 
-import os
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,19 +12,11 @@ import pytest
 import torch
 
 import xaikit as xk
+from tests.realdata import real_path
 
 pytestmark = pytest.mark.realdata
 
-ROOT = Path(
-    os.environ.get("XAIKIT_REAL_DATA", Path(__file__).resolve().parents[1] / "../shared/realdata")
-)
-
-
-def real(*parts) -> Path:
-    path = ROOT.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"real data not found: {path} (set XAIKIT_REAL_DATA)")
-    return path
+real = real_path
 
 
 @pytest.fixture(scope="module")

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import re
 import warnings
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
+from tests.realdata import real_path
 from xaikit.data import DataFileError, read_deeplabcut
 
 MULTI = """scorer,,,me,me,me,me,me,me,me,me
@@ -66,16 +65,9 @@ def test_bad_files_are_named_with_their_line(project, text, message):
             read_deeplabcut(path)
 
 
-ROOT = Path(
-    os.environ.get("XAIKIT_REAL_DATA", Path(__file__).resolve().parents[2] / "../shared/realdata")
-)
-
-
 @pytest.mark.realdata
 def test_the_real_open_field_project():
-    folder = ROOT / "mice" / "dlc-openfield-m4s1"
-    if not folder.exists():
-        pytest.skip(f"real data not found: {folder} (set XAIKIT_REAL_DATA)")
+    folder = real_path("mice", "dlc-openfield-m4s1")
     ann = read_deeplabcut(folder / "CollectedData_Pranav.csv")
     assert len(ann.images) == 116 and len(ann.boxes) == 116  # one mouse in every frame
     assert set(ann.images["width"]) == {640} and set(ann.images["height"]) == {480}

@@ -14,7 +14,6 @@ the reason where it is absent.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -24,11 +23,10 @@ from torch import nn
 
 cv2 = pytest.importorskip("cv2")
 
+from tests.realdata import ROOT, real_path  # noqa: E402
+
 pytestmark = pytest.mark.realdata
 
-ROOT = Path(
-    os.environ.get("XAIKIT_REAL_DATA", Path(__file__).resolve().parents[2] / "../shared/realdata")
-)
 DARKNET = ROOT / "darknet"
 HEADS = ("yolo", "region")
 
@@ -46,10 +44,7 @@ OPENCV_REGION_NMS = 0.4
 
 
 def real(*parts) -> Path:
-    path = DARKNET.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"real data not found: {path} (set XAIKIT_REAL_DATA)")
-    return path
+    return real_path("darknet", *parts)
 
 
 def _absent(what: str):
