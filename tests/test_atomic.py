@@ -269,3 +269,21 @@ def test_the_next_write_succeeds_after_a_kill(writer, written):
     fresh = written / "fresh"
     writer.write(newer, fresh)
     assert canonical(writer.read(written)) == canonical(writer.read(fresh))
+
+
+def test_written_files_and_folders_follow_the_umask(tmp_path):
+    import os
+    import stat
+
+    from xaikit._atomic import atomic_file, atomic_folder
+
+    previous = os.umask(0o022)
+    try:
+        with atomic_file(tmp_path / "a.csv", "w") as stream:
+            stream.write("x")
+        with atomic_folder(tmp_path / "model") as folder:
+            (folder / "card.json").write_text("{}")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "a.csv").stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "model").stat().st_mode) == 0o755

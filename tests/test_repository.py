@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -80,3 +82,42 @@ def test_readme_darknet_example_runs(tmp_path, monkeypatch):
     exec(compile(example, "README.md", "exec"), names)  # noqa: S102 - the README's own code
     assert len(names["found"]) >= 1 and names["cam"].shape == (240, 320)
     assert float(names["cam"].max()) > 0
+
+
+@pytest.mark.realdata
+def test_readme_training_example_runs_on_a_deeplabcut_project(tmp_path, monkeypatch):
+    """The README's training example, in a DeepLabCut project laid out as it shows, made of the
+    real ``m4s1`` labelled frames (a short video of them stands for ``videos/m4s1.mp4``)."""
+    import cv2
+    import numpy as np
+
+    import xaikit as xk
+    from tests.realdata import real_path
+
+    labelled = real_path("mice", "dlc-openfield-m4s1")
+    empty = real_path("mice", "empty-chamber", "Freezing_calibration.wmv")
+    readme = (ROOT / "README.md").read_text()
+    section = re.search(
+        r"^### Train a detector on your own animals\n(.*?)(?=^## |^### )", readme, re.S | re.M
+    )
+    (example,) = re.findall(r"```python\n(.*?)```", section.group(1), flags=re.S)
+    quick = example.replace("negatives=", "recipe=xk.track.Recipe(epochs=3), negatives=", 1)
+    assert quick != example, "the example passes no negatives= to train_detector"
+    (tmp_path / "labeled-data").mkdir()
+    (tmp_path / "labeled-data" / "m4s1").symlink_to(labelled, target_is_directory=True)
+    (tmp_path / "videos").mkdir()
+    (tmp_path / "videos" / "empty-arena.mp4").symlink_to(empty)
+    frames = [cv2.imread(str(labelled / f"img{i:04d}.png"))[..., ::-1] for i in range(0, 40, 2)]
+    xk.data.write_video(tmp_path / "videos" / "m4s1.mp4", np.stack(frames), 10)
+    monkeypatch.chdir(tmp_path)
+    names = {}
+    exec(compile(quick, "README.md", "exec"), names)  # noqa: S102 - the README's own code
+    trained, result = names["trained"], names["result"]
+    assert sorted(path.name for path in (tmp_path / "models" / "m4s1").iterdir()) == sorted(
+        xk.track.training.FILES
+    )
+    data = trained.card["data"]
+    assert data["format"] == "deeplabcut" and data["labelled_frames"] == 116
+    assert data["val_frames"] > 0 and data["negatives"]["video_frames"] > 0
+    assert len(trained.history) == 3 and 1 <= trained.best_epoch <= 3
+    assert result.metrics["frames"] == 20  # every frame of videos/m4s1.mp4 was detected

@@ -51,6 +51,20 @@ def _fsync_folder(folder: Path) -> None:
             os.close(descriptor)
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _shared(path: Path, folder: bool = False) -> Path:
+    """Give a temporary file (or folder) the mode a plain ``open`` (``mkdir``) would: the
+    user's umask applied to 0o666 (0o777), not ``mkstemp``'s private 0o600 (0o700), so that
+    results on a shared server stay readable by the group."""
+    os.chmod(path, (0o777 if folder else 0o666) & ~_umask())
+    return path
+
+
 def _temporary_name(path: Path) -> str:
     return f".{path.name}."
 
@@ -72,7 +86,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(dir=path.parent, prefix=_temporary_name(path), suffix=PARTIAL)
     os.close(handle)
-    temporary = Path(name)
+    temporary = _shared(Path(name))
     try:
         yield temporary
         _fsync_file(temporary)
@@ -157,8 +171,9 @@ def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = Path(
-        tempfile.mkdtemp(dir=path.parent, prefix=_temporary_name(path), suffix=PARTIAL)
+    temporary = _shared(
+        Path(tempfile.mkdtemp(dir=path.parent, prefix=_temporary_name(path), suffix=PARTIAL)),
+        folder=True,
     )
     try:
         yield temporary
@@ -274,6 +289,7 @@ def atomic_set(folder: str | os.PathLike, name: str) -> Iterator[Path]:
     for stale in folder.glob(f".xaikit-{name}.*{PARTIAL}"):  # staging folders of killed writes
         shutil.rmtree(stale, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(dir=folder, prefix=f".xaikit-{name}.", suffix=PARTIAL))
+    _shared(staging, folder=True)
     try:
         yield staging
         files = sorted(path.name for path in staging.iterdir())

@@ -148,10 +148,17 @@ def _run_train_detector(arguments) -> int:
         device=arguments.device,
     )
     validation, timing = trained.card["validation"], trained.card["training"]
+    if validation["ap50"] is None:
+        scored = "no frame held out (--val 0), the last epoch kept"
+    else:
+        scored = (
+            f"validation AP@0.5 {validation['ap50']:.3f}, right box count on "
+            f"{validation['frames_right']:.0%} of {trained.card['data']['val_frames']} "
+            "held-out frames"
+        )
     print(
-        f"best epoch {trained.best_epoch} of {timing['epochs_done']}: validation AP@0.5 "
-        f"{validation['ap50']:.3f}, right box count on {validation['frames_right']:.0%} of "
-        f"{trained.card['data']['val_frames']} held-out frames; {timing['seconds']:.0f} s"
+        f"best epoch {trained.best_epoch} of {timing['epochs_done']}: {scored}; "
+        f"{timing['seconds']:.0f} s"
     )
     print(f"wrote {trained.folder}/ ({', '.join(FILES)})")
     if trained.interrupted:

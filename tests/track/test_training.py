@@ -286,3 +286,10 @@ def test_the_command_line_refuses_a_bad_input_size(labelled, tmp_path, capsys):
         main(["train-detector", "--labels", str(labelled), "--out", str(tmp_path / "m"),
               "--input", "96by64"])  # fmt: skip
     assert "WIDTHxHEIGHT" in capsys.readouterr().err
+
+
+def test_the_command_line_without_a_validation_split(labelled, tmp_path, capsys):
+    status = main(["train-detector", "--labels", str(labelled), "--out", str(tmp_path / "m"),
+                   "--input", "96x64", "--epochs", "1", "--val", "0"])  # fmt: skip
+    assert status == 0
+    assert "no frame held out (--val 0), the last epoch kept" in capsys.readouterr().out

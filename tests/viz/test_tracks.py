@@ -40,3 +40,8 @@ def test_occupancy_panels_cover_the_frame_with_one_map_per_animal():
     assert image.get_array().shape == (HEIGHT // 8, WIDTH // 8)
     # Track 0's last point (30, 22) lies in the bottom-right cell.
     assert image.get_array()[-1, -1] > 0
+
+
+def test_no_animal_tracked_gives_an_empty_titled_panel():
+    figure = occupancy_figure(TRACKS.iloc[:0], (HEIGHT, WIDTH))
+    assert [axis.get_title() for axis in figure.axes] == ["no animal tracked"]

@@ -251,3 +251,10 @@ def test_clicks_and_keys_on_the_picture_reach_the_explorer(video, tiny_cnn):
     events._handle_mouse_msg(None, {"type": "click", "dataX": 10, "dataY": 12}, [])
     assert explorer.slider.value == 1 and "x=10, y=12 (frame 1)" in explorer.probe_label.value
     explorer.close()
+
+
+def test_empty_tracks_show_the_frames_without_boxes(video, tracks):
+    explorer = VideoExplorer(video, tracks=tracks.iloc[:0], fps=10)
+    explorer.slider.value = 5
+    assert close_to(shown(explorer)[24, 30], (255, 255, 255))  # the frame, nothing drawn
+    explorer.close()

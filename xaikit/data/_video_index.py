@@ -353,7 +353,6 @@ def save_cached(index: FrameIndex, candidates: list[Path], key: np.ndarray) -> P
             with atomic_path(candidate) as temporary:
                 with open(temporary, "wb") as handle:
                     np.savez(handle, **arrays)
-                os.chmod(temporary, 0o644)  # mkstemp's 0o600 would hide it from co-workers
             return candidate
         except OSError:
             continue

@@ -18,7 +18,8 @@ and :func:`xaikit.models.load_darknet` loads ``DIR`` itself.
 Validation: the labelled frames of each recording are put in recording order (frame number,
 or file name) and cut into :data:`VALIDATION_BLOCKS` stretches, of which a share ``val`` is
 held out (drawn from the seed): consecutive video frames are near copies, so a random split
-would score frames the model has all but seen.
+would score frames the model has all but seen. The epoch kept is the one of highest validation
+AP; of equal ones the later (further down the learning-rate schedule).
 """
 
 from __future__ import annotations

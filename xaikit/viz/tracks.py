@@ -100,7 +100,7 @@ def occupancy_figure(tracks, shape=None, cell: float = 16.0, sigma: float = 1.0,
 
     Returns:
         A :class:`~xaikit.viz.figures.SavableFigure`, one panel per animal titled with its
-        tracked time.
+        tracked time (one empty panel, so titled, when no animal was tracked).
 
     Raises:
         ValueError: neither ``shape`` nor ``background``, or the two disagree.
@@ -116,8 +116,11 @@ def occupancy_figure(tracks, shape=None, cell: float = 16.0, sigma: float = 1.0,
 
     identities = sorted(tracks["track"].unique())
     height, width = _frame_shape(shape, background)
-    figure, axes = _frame_axes((height, width), background, len(identities), panel_size=4.0)
-    for axis, identity in zip(axes, identities, strict=True):
+    panels = max(1, len(identities))
+    figure, axes = _frame_axes((height, width), background, panels, panel_size=4.0)
+    if not identities:
+        axes[0].set_title("no animal tracked", fontsize=10)
+    for axis, identity in zip(axes[: len(identities)], identities, strict=True):
         path = trajectory(tracks, identity)
         heat = occupancy(
             path[["x", "y"]].to_numpy(), path["time"].to_numpy(), (height, width), cell, sigma

@@ -96,8 +96,8 @@ def _captions(table: pd.DataFrame) -> list[str]:
     if "label" in table:
         parts.append(table["label"].astype(str))
     if "score" in table:
-        parts.append(table["score"].map(lambda score: f"{score:.2f}"))
-    if not parts:
+        parts.append(table["score"].map(lambda score: f"{score:.2f}").astype(str))
+    if not parts or table.empty:
         return [""] * len(table)
     text = parts[0]
     for part in parts[1:]:
