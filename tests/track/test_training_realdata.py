@@ -21,20 +21,10 @@ import torch
 import xaikit as xk
 from tests.realdata import real_path
 from xaikit.cli import main
-from xaikit.data.annotations import Annotations
 from xaikit.models.training_frames import load_training_frames, video_negatives
 from xaikit.track.training import BOX_THRESHOLD, evaluate
 
 pytestmark = pytest.mark.realdata
-
-
-def subset(annotations: Annotations, names) -> Annotations:
-    keep = set(names)
-    return Annotations(
-        annotations.images[annotations.images["image"].isin(keep)].reset_index(drop=True),
-        annotations.boxes[annotations.boxes["image"].isin(keep)].reset_index(drop=True),
-        annotations.classes,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -48,12 +38,12 @@ def open_field(tmp_path_factory):
     began = time.perf_counter()
     trained = xk.track.train_detector(
         None,
-        subset(labels, set(names) - set(test)),
+        labels.subset(set(names) - set(test)),
         tmp_path_factory.mktemp("open-field") / "model",
         progress=False,
     )
     trained.seconds = time.perf_counter() - began
-    return trained, subset(labels, test)
+    return trained, labels.subset(test)
 
 
 def test_open_field_held_out_frames(open_field):

@@ -115,6 +115,16 @@ class Annotations:
         lookup = {name: number for number, name in enumerate(self.classes)}
         return np.array([lookup[str(label)] for label in self.boxes["label"]], dtype=np.int64)
 
+    def subset(self, images) -> Annotations:
+        """The images named in ``images`` (any iterable of names) and their boxes, classes
+        unchanged (to hold frames out, for instance)."""
+        keep = set(images)
+        return Annotations(
+            self.images[self.images["image"].isin(keep)].reset_index(drop=True),
+            self.boxes[self.boxes["image"].isin(keep)].reset_index(drop=True),
+            list(self.classes),
+        )
+
     def boxes_of(self, image: str) -> pd.DataFrame:
         """The rows of ``boxes`` on ``image`` (possibly none)."""
         return self.boxes[self.boxes["image"] == image].reset_index(drop=True)

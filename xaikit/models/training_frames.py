@@ -106,7 +106,7 @@ def load_training_frames(
     frames, boxes, labels, names, groups, order = [], [], [], [], [], []
     cut = outside = 0
     bar = tqdm(total=len(table), desc="reading labelled frames", unit="frame", disable=not progress)
-    for row, frame, group, position in _frames(table, images):
+    for row, frame, group, position in labelled_frames(table, images):
         height, width = int(table.at[row, "height"]), int(table.at[row, "width"])
         name = str(table.at[row, "image"])
         if frame.shape[:2] != (height, width):
@@ -140,8 +140,15 @@ def load_training_frames(
     return TrainingFrames(torch.cat(frames), boxes, labels, names, groups, order)
 
 
-def _frames(table: pd.DataFrame, images):
-    """``(row, RGB frame, group, position)`` of each image row, videos read in frame order."""
+def labelled_frames(table: pd.DataFrame, images=None):
+    """The labelled frames at full size: ``(row, frame, recording, position)`` of each row of
+    an :class:`~xaikit.data.annotations.Annotations` ``images`` table, ``frame`` an
+    ``(H, W, 3)`` uint8 RGB array; the frames of a video come in frame order, then the image
+    files. ``images`` is as in :func:`load_training_frames`.
+
+    Raises:
+        DataFileError: a labelled frame is missing.
+    """
     import cv2
 
     from xaikit.data.video import open_video

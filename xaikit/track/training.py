@@ -125,7 +125,8 @@ class TrainedDetector:
             exist, such as the AP without a validation split).
         history: One row per finished epoch: ``epoch``, ``loss`` (mean training loss),
             ``val_ap50``, ``val_frames_right`` (share of validation frames with as many boxes
-            above :data:`BOX_THRESHOLD` as labelled), ``seconds``.
+            above :data:`BOX_THRESHOLD` as labelled), ``seconds`` (the training steps) and
+            ``val_seconds`` (scoring the validation split).
         best_epoch: The epoch kept (1-based).
         interrupted: Whether training was stopped early (Ctrl-C); the best epoch so far was
             written.
@@ -413,7 +414,7 @@ def _fit(model, training: TrainingFrames, held: TrainingFrames, recipe: Recipe, 
     try:
         for epoch in range(1, recipe.epochs + 1):
             started = time.perf_counter()
-            losses = []
+            total = torch.zeros((), device=device)
             order = torch.randperm(len(training), generator=generator)
             for step in range(steps):
                 index = order[step * recipe.batch_size : (step + 1) * recipe.batch_size].tolist()
@@ -431,16 +432,15 @@ def _fit(model, training: TrainingFrames, held: TrainingFrames, recipe: Recipe, 
                 loss.backward()
                 optimizer.step()
                 schedule.step()
-                losses.append(loss.item())
+                total += loss.detach()  # read once per epoch: no wait on the device per step
                 bar.update()
-                bar.set_postfix(epoch=epoch, loss=f"{np.mean(losses):.3g}", refresh=False)
-            scores = (
-                evaluate(model, held) if len(held) else {"ap50": math.nan, "frames_right": math.nan}
-            )
+            mean_loss = total.item() / steps
+            trained = time.perf_counter()
+            scores = evaluate(model, held) if len(held) else UNSCORED
             model.train()
-            row = {"epoch": epoch, "loss": float(np.mean(losses)), "val_ap50": scores["ap50"],
-                   "val_frames_right": scores["frames_right"],
-                   "seconds": time.perf_counter() - started}  # fmt: skip
+            row = {"epoch": epoch, "loss": mean_loss, "val_ap50": scores["ap50"],
+                   "val_frames_right": scores["frames_right"], "seconds": trained - started,
+                   "val_seconds": time.perf_counter() - trained}  # fmt: skip
             rows.append(row)
             bar.set_postfix(
                 epoch=epoch, loss=f"{row['loss']:.3g}", val_ap50=f"{scores['ap50']:.3f}"
