@@ -381,7 +381,7 @@ def split(frames: TrainingFrames, val: float, seed: int) -> tuple[TrainingFrames
         ...     [str(i) for i in range(20)], ["v"] * 20, list(range(20)))
         >>> train, held = split(frames, 0.2, seed=0)
         >>> len(train), sorted(int(n) for n in held.names)
-        (16, [4, 5, 10, 11])
+        (16, [12, 13, 14, 15])
     """
     rng = np.random.default_rng(seed)
     held: list[int] = []
