@@ -29,3 +29,18 @@ def test_errors():
         figure_grid([np.eye(3)], titles=["a", "b"])
     with pytest.raises(ValueError, match="panel 0 must be"):
         figure_grid([np.zeros((3, 3, 4))])
+
+
+def test_saved_figures_keep_text_editable_and_fonts_embedded(tmp_path):
+    from xaikit.viz.figures import SavableFigure
+
+    figure = SavableFigure()
+    figure.subplots().set_title("Grad-CAM layer4")
+    figure.savefig(tmp_path / "f.svg")
+    figure.savefig(tmp_path / "f.pdf")
+    assert "Grad-CAM layer4</text>" in (tmp_path / "f.svg").read_text()
+    pdf = (tmp_path / "f.pdf").read_bytes()
+    assert b"/FontFile2" in pdf and b"/Type3" not in pdf  # TrueType embedded, no outlines
+    figure.save_rc["svg.fonttype"] = "path"
+    figure.savefig(tmp_path / "g.svg")
+    assert "Grad-CAM layer4</text>" not in (tmp_path / "g.svg").read_text()

@@ -56,8 +56,14 @@ class TestOverlay:
 
     def test_literal_blend(self):
         image = np.full((1, 2, 3), 100, np.uint8)
-        result = overlay(image, [[0.0, 1.0]], alpha=0.5, cmap="gray")
+        result = overlay(image, [[0.0, 1.0]], alpha=0.5, cmap="gray", follow=False)
         assert result[0, :, 0].tolist() == [50, 178]  # 100/2 + 0/2, 100/2 + 255/2 rounded
+        # the opacity follows the map: 0 leaves the pixel, 1 blends by alpha
+        result = overlay(image, [[0.0, 1.0]], alpha=0.5, cmap="gray")
+        assert result[0, :, 0].tolist() == [100, 178]
+        wider = np.full((1, 3, 3), 100, np.uint8)
+        quarter = overlay(wider, [[0.0, 0.25, 1.0]], alpha=1.0, cmap="gray")[0, 1, 0]
+        assert quarter == round(100 * 0.75 + round(0.25 * 255) * 0.25)
 
     def test_small_map_is_resized_to_the_image(self):
         image = np.zeros((40, 60, 3), np.uint8)

@@ -66,11 +66,22 @@ def colorize(heatmap, cmap: str = "jet", normalize: bool = True) -> np.ndarray:
     return rgb
 
 
-def overlay(image, heatmap, alpha: float = 0.5, cmap: str = "jet", normalize: bool = True):
+def overlay(
+    image,
+    heatmap,
+    alpha: float = 0.5,
+    cmap: str = "jet",
+    normalize: bool = True,
+    follow: bool = True,
+):
     """Blend a coloured heatmap over an image.
 
     The heatmap is resized bilinearly to the image size, so a map at feature resolution
     can be passed as it is. Where the heatmap is NaN the image shows through unchanged.
+    With ``follow`` (the default) each pixel's opacity is ``alpha`` times its map value (on the
+    0..1 scale, after normalising): where the map is zero the image is unchanged and only the
+    high values tint it; ``follow=False`` tints every pixel by ``alpha`` (the classic CAM
+    overlay, whose lowest colour covers the whole image).
 
     Args:
         image: ``(H, W, 3)`` RGB or ``(H, W)`` grey image, ``uint8`` (0-255) or float (0-1).
@@ -78,7 +89,8 @@ def overlay(image, heatmap, alpha: float = 0.5, cmap: str = "jet", normalize: bo
         alpha: opacity of the heatmap, in [0, 1].
         cmap: matplotlib colormap name.
         normalize: min-max normalise the heatmap first (a constant map then shows as the
-            colormap's lowest colour).
+            colormap's lowest colour, or not at all with ``follow``).
+        follow: let the opacity follow the map value (see above).
 
     Returns:
         ``(H, W, 3)`` ``uint8`` RGB.
@@ -102,7 +114,12 @@ def overlay(image, heatmap, alpha: float = 0.5, cmap: str = "jet", normalize: bo
         values = cv2.resize(np.nan_to_num(values), (width, height), interpolation=cv2.INTER_LINEAR)
         values[cv2.resize(nan, (width, height), interpolation=cv2.INTER_LINEAR) > 0.5] = np.nan
     colours = colorize(values, cmap=cmap, normalize=normalize).astype(np.float32)
-    weight = np.where(np.isfinite(values), alpha, 0.0)[..., None].astype(np.float32)
+    if follow:
+        level = minmax(values, batched=False) if normalize else np.clip(values, 0.0, 1.0)
+        strength = alpha * np.nan_to_num(level, nan=0.0)
+    else:
+        strength = np.float32(alpha)
+    weight = np.where(np.isfinite(values), strength, 0.0)[..., None].astype(np.float32)
     blended = picture.astype(np.float32) * (1.0 - weight) + colours * weight
     return np.round(blended).astype(np.uint8)
 
