@@ -11,7 +11,6 @@ from matplotlib.figure import Figure
 
 from xaikit._arrays import to_numpy
 
-
 #: matplotlib settings every :class:`SavableFigure` saves with: SVG text stays text (editable in
 #: Inkscape or Illustrator, with the font named), PDF and PostScript embed TrueType fonts (Type
 #: 42, as journals ask) instead of Type 3 outlines.
