@@ -81,9 +81,7 @@ def _input_size(text: str) -> tuple[int, int]:
 
 
 def _add_train_detector(commands) -> None:
-    from xaikit.data.keypoints import MARGIN
-    from xaikit.data.labels import FORMATS
-
+    # No xaikit import here: building the parser stays instant (pandas and OpenCV load later).
     train = commands.add_parser(
         "train-detector",
         help="train a detector on your labelled frames",
@@ -97,7 +95,9 @@ def _add_train_detector(commands) -> None:
         "(default: where the labels say)",
     )  # fmt: skip
     train.add_argument("--labels", type=Path, required=True, help="the label file or folder")
-    train.add_argument("--format", choices=FORMATS, help="label format (default: by the file)")
+    train.add_argument(
+        "--format", help="yolo, coco, voc, deeplabcut, sleap or csv (default: by the file)"
+    )
     train.add_argument("--out", type=Path, required=True, help="the model folder to write")
     start = train.add_mutually_exclusive_group()
     start.add_argument(
@@ -115,8 +115,8 @@ def _add_train_detector(commands) -> None:
         help="a video of the empty arena (repeatable)",
     )  # fmt: skip
     train.add_argument(
-        "--margin", type=float, default=MARGIN,
-        help=f"keypoint labels: box widening, share of the extent's longer side ({MARGIN})",
+        "--margin", type=float,
+        help="keypoint labels: box widening, share of the extent's longer side (0.25)",
     )  # fmt: skip
     train.add_argument("--batch-size", type=int, default=16)
     train.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: best available)")
@@ -126,6 +126,7 @@ def _add_train_detector(commands) -> None:
 def _run_train_detector(arguments) -> int:
     import dataclasses
 
+    from xaikit.data.keypoints import MARGIN
     from xaikit.track.training import FILES, Recipe, train_detector
 
     if arguments.weights is not None and arguments.cfg is None:
@@ -143,7 +144,7 @@ def _run_train_detector(arguments) -> int:
         val=arguments.val,
         seed=arguments.seed,
         negatives=arguments.negatives,
-        margin=arguments.margin,
+        margin=MARGIN if arguments.margin is None else arguments.margin,
         recipe=recipe,
         device=arguments.device,
     )

@@ -293,3 +293,14 @@ def test_the_command_line_without_a_validation_split(labelled, tmp_path, capsys)
                    "--input", "96x64", "--epochs", "1", "--val", "0"])  # fmt: skip
     assert status == 0
     assert "no frame held out (--val 0), the last epoch kept" in capsys.readouterr().out
+
+
+def test_the_command_line_help_and_an_unknown_format(labelled, tmp_path, capsys):
+    from xaikit.cli import build_parser
+    from xaikit.data.keypoints import MARGIN
+
+    commands = build_parser()._subparsers._group_actions[0].choices
+    assert f"({MARGIN})" in commands["train-detector"].format_help()
+    status = main(["train-detector", "--labels", str(labelled), "--out", str(tmp_path / "m"),
+                   "--format", "xls"])  # fmt: skip
+    assert status == 1 and "format must be one of" in capsys.readouterr().err

@@ -18,10 +18,11 @@ difficult (it trains no prediction and shields the ones on it, see
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+from torchvision.ops import box_area, clip_boxes_to_image
 
 
 @dataclass(frozen=True)
@@ -64,9 +65,6 @@ class Augmentation:
     noise: float = 0.03
     min_visible: float = 0.4
     fill: float = 0.45
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def augment(
@@ -152,15 +150,8 @@ def _map_boxes(boxes: torch.Tensor, forward: torch.Tensor, shape, settings: Augm
     mapped = normalised @ forward[:2, :2].T + forward[:2, 2]
     pixels = (mapped + 1) / 2 * size
     full = torch.cat([pixels.amin(1), pixels.amax(1)], dim=1)
-    cut = torch.stack(
-        [full[:, 0].clamp(0, width), full[:, 1].clamp(0, height),
-         full[:, 2].clamp(0, width), full[:, 3].clamp(0, height)], dim=1
-    )  # fmt: skip
-
-    def area(b):
-        return (b[:, 2] - b[:, 0]).clamp(min=0) * (b[:, 3] - b[:, 1]).clamp(min=0)
-
-    visible = area(cut) / area(full).clamp(min=1e-9)
+    cut = clip_boxes_to_image(full, (height, width))
+    visible = box_area(cut) / box_area(full).clamp(min=1e-9)
     present = (cut[:, 2] - cut[:, 0] >= 1) & (cut[:, 3] - cut[:, 1] >= 1)
     mapped = torch.cat([cut, boxes[:, 4:]], dim=1)
     return mapped[present], (visible < settings.min_visible)[present]

@@ -195,15 +195,7 @@ def parse_cfg(source: str | Path) -> tuple[Section, list[Section]]:
         >>> net.get_int("width"), [layer.kind for layer in layers], layers[0].get_int("size")
         (64, ['maxpool'], 2)
     """
-    source_name = "<cfg text>"
-    if isinstance(source, Path) or "\n" not in str(source):
-        path = Path(source)
-        if not path.is_file():
-            raise FileNotFoundError(f"Darknet cfg file not found: {path}")
-        source_name = str(path)
-        text = path.read_text(encoding="utf-8", errors="replace")
-    else:
-        text = str(source)
+    text, source_name = _read_text(source)
 
     sections: list[Section] = []
     for number, raw_line in enumerate(text.splitlines(), start=1):
@@ -248,10 +240,14 @@ def parse_cfg(source: str | Path) -> tuple[Section, list[Section]]:
     return net, layers
 
 
-def _read_text(source: str | Path) -> str:
+def _read_text(source: str | Path) -> tuple[str, str]:
+    """A cfg's text and its name for messages: a file's path, or ``<cfg text>``."""
     if isinstance(source, Path) or "\n" not in str(source):
-        return Path(source).read_text(encoding="utf-8", errors="replace")
-    return str(source)
+        path = Path(source)
+        if not path.is_file():
+            raise FileNotFoundError(f"Darknet cfg file not found: {path}")
+        return path.read_text(encoding="utf-8", errors="replace"), str(path)
+    return str(source), "<cfg text>"
 
 
 def set_cfg_options(source: str | Path, changes: Mapping[int, Mapping[str, object]]) -> str:
@@ -277,7 +273,7 @@ def set_cfg_options(source: str | Path, changes: Mapping[int, Mapping[str, objec
     """
     net, layers = parse_cfg(source)
     sections = {-1: net, **{layer.index: layer for layer in layers}}
-    lines = _read_text(source).splitlines()
+    lines = _read_text(source)[0].splitlines()
     added: dict[int, list[str]] = {}
     for index, options in changes.items():
         if index not in sections:

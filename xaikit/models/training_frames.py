@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +46,7 @@ class TrainingFrames:
     labels: list[torch.Tensor]
     names: list[str]
     groups: list[str]
-    order: list = field(default_factory=list)
+    order: list
 
     def __len__(self) -> int:
         return len(self.names)
@@ -71,6 +71,15 @@ class TrainingFrames:
               ("boxes", "labels", "names", "groups", "order")),
         )  # fmt: skip
 
+    @staticmethod
+    def empty(images: torch.Tensor, names, groups, order) -> TrainingFrames:
+        """Negatives: ``images`` without a box."""
+        count = len(names)
+        return TrainingFrames(
+            images, [torch.zeros(0, 4)] * count, [torch.zeros(0, dtype=torch.int64)] * count,
+            list(names), list(groups), list(order),
+        )  # fmt: skip
+
     @property
     def negatives(self) -> int:
         """How many frames have no box."""
@@ -86,7 +95,7 @@ def load_training_frames(
         annotations: The labels (:func:`~xaikit.data.read_labels`); frames of a video are the
             rows with ``video`` and ``frame`` columns, image files the others (their ``path``
             column, else ``images / image``).
-        model: The detector (its ``preprocess``, ``input_size`` and ``num_classes``).
+        model: The detector (its ``preprocess``).
         images: The folder of the image files, or the video of the labelled frames when the
             labels name another path for it (a project moved since labelling).
         progress: Show a progress bar.
@@ -115,16 +124,14 @@ def load_training_frames(
                 f"{frame.shape[1]}x{frame.shape[0]}",
             )  # fmt: skip
         rows = by_image.get(name, [])
-        xy = boxes_xy[rows].copy()
+        xy = boxes_xy[rows]
         clipped = np.clip(xy, 0, [width, height, width, height])
         inside = (clipped[:, 2] > clipped[:, 0]) & (clipped[:, 3] > clipped[:, 1])
         cut += int((inside & (clipped != xy).any(axis=1)).sum())
         outside += int((~inside).sum())
-        x, mappings = model.preprocess(frame, device="cpu")
-        frames.append((x * 255).round().to(torch.uint8))
-        boxes.append(
-            torch.as_tensor(mappings[0].boxes_to_input(clipped[inside]), dtype=torch.float32)
-        )
+        x, mapping = _model_input(model, frame)
+        frames.append(x)
+        boxes.append(torch.as_tensor(mapping.boxes_to_input(clipped[inside]), dtype=torch.float32))
         labels.append(torch.as_tensor(ids[rows][inside], dtype=torch.int64))
         names.append(name)
         groups.append(group)
@@ -138,6 +145,13 @@ def load_training_frames(
             stacklevel=2,
         )
     return TrainingFrames(torch.cat(frames), boxes, labels, names, groups, order)
+
+
+def _model_input(model, frame: np.ndarray):
+    """``frame`` through ``model.preprocess``, as uint8 ``(1, 3, H, W)`` (exact: the input is
+    uint8 / 255), and its :class:`~xaikit.models.geometry.InputMapping`."""
+    x, mappings = model.preprocess(frame, device="cpu")
+    return (x * 255).round().to(torch.uint8), mappings[0]
 
 
 def labelled_frames(table: pd.DataFrame, images=None):
@@ -207,17 +221,11 @@ def video_negatives(video: str | os.PathLike, model, count: int = NEGATIVES_PER_
     from xaikit.data.video import open_video
 
     reader = open_video(video)
-    numbers = np.unique(np.linspace(0, len(reader) - 1, min(count, len(reader))).round())
-    frames = []
-    for number in numbers.astype(int).tolist():
-        x, _ = model.preprocess(reader[number], device="cpu")
-        frames.append((x * 255).round().to(torch.uint8))
-    empty = [torch.zeros(0, 4)] * len(numbers)
-    names = [f"{Path(video).name}:{n}" for n in numbers.astype(int).tolist()]
-    return TrainingFrames(
-        torch.cat(frames), empty, [torch.zeros(0, dtype=torch.int64)] * len(numbers), names,
-        [str(video)] * len(numbers), numbers.astype(int).tolist(),
-    )  # fmt: skip
+    spaced = np.linspace(0, len(reader) - 1, min(count, len(reader))).round()
+    numbers = np.unique(spaced).astype(int).tolist()
+    frames = torch.cat([_model_input(model, reader[number])[0] for number in numbers])
+    names = [f"{Path(video).name}:{number}" for number in numbers]
+    return TrainingFrames.empty(frames, names, [str(video)] * len(numbers), numbers)
 
 
 def background_frames(
@@ -269,18 +277,13 @@ def background_frames(
             names.append(f"{frames.names[i]} (animals painted over)")
             groups.append(frames.groups[i])
             order.append(frames.order[i])
-    count = len(images)
-    if not count:
+    if not images:
         return frames.subset([])
-    return TrainingFrames(
-        torch.stack(images), [torch.zeros(0, 4)] * count,
-        [torch.zeros(0, dtype=torch.int64)] * count, names, groups, order,
-    )  # fmt: skip
+    return TrainingFrames.empty(torch.stack(images), names, groups, order)
 
 
 def _overlaps(boxes: torch.Tensor, area: torch.Tensor) -> bool:
-    if not len(boxes):
-        return False
+    """Whether any of ``boxes`` reaches into ``area`` (a box of no extent inside counts)."""
     return bool(
         ((boxes[:, 0] < area[2]) & (boxes[:, 2] > area[0])
          & (boxes[:, 1] < area[3]) & (boxes[:, 3] > area[1])).any()

@@ -5,7 +5,7 @@ It fine-tunes demo-mice (or any Darknet cfg and weights, or starts from scratch)
 augmentations of :mod:`xaikit.models.augment`, adds negatives (labelled frames without an
 animal, frames of ``negatives`` videos, and labelled frames with their animals painted over by
 the empty background of other frames, :func:`~xaikit.models.training_frames.background_frames`),
-scores a held-out validation split with :func:`xaikit.metrics.detection.average_precision`
+scores a held-out validation split with :func:`xaikit.metrics.detection.mean_average_precision`
 after every epoch and keeps the best epoch. The result is a folder any Darknet tool reads::
 
     DIR/model.cfg      the network (input size and classes set for this data)
@@ -108,10 +108,6 @@ class Recipe:
         if self.epochs is not None:
             return int(self.epochs)
         return min(100, max(10, math.ceil(FRAMES_SEEN / max(frames, 1))))
-
-    def as_dict(self) -> dict:
-        fields = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "augmentation"}
-        return {**fields, "augmentation": self.augmentation.as_dict()}
 
 
 @dataclass
@@ -232,7 +228,7 @@ def train_detector(
         "start": origin,
         "data": _data_card(annotations, labels, format, images, margin, train, held, painted,
                            extra, negatives),  # fmt: skip
-        "recipe": {**recipe.as_dict(), "seed": seed, "val": val,
+        "recipe": {**dataclasses.asdict(recipe), "seed": seed, "val": val,
                    "validation_blocks": VALIDATION_BLOCKS, "optimizer": "AdamW",
                    "schedule": "one-cycle", "loss": "xaikit.models.zoo.detector.yolo_loss"},
     }  # fmt: skip
@@ -394,7 +390,8 @@ def split(frames: TrainingFrames, val: float, seed: int) -> tuple[TrainingFrames
             wanted = max(1, wanted)
         chosen = rng.choice(len(blocks), size=wanted, replace=False)
         held += [int(i) for b in sorted(chosen) for i in blocks[b]]
-    kept = [i for i in range(len(frames)) if i not in set(held)]
+    taken = set(held)
+    kept = [i for i in range(len(frames)) if i not in taken]
     return frames.subset(kept), frames.subset(sorted(held))
 
 
@@ -489,12 +486,10 @@ def _data_card(annotations, labels, format, images, margin, train, held, painted
                negatives) -> dict:  # fmt: skip
     from xaikit.data.labels import guess_format
 
-    if isinstance(labels, Annotations):
-        kind = "Annotations"
-    else:
-        kind = format or guess_format(labels)
+    given = isinstance(labels, Annotations)
+    kind = "Annotations" if given else format or guess_format(labels)
     return {
-        "labels": str(labels) if not isinstance(labels, Annotations) else "<Annotations>",
+        "labels": "<Annotations>" if given else str(labels),
         "format": kind,
         "conversion": (
             f"one box per animal: the extent of its visible keypoints, widened by {margin} of "
