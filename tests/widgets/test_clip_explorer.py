@@ -4,8 +4,11 @@ import numpy as np
 import pytest
 import torch
 
+from xaikit.viz.boxes import draw_boxes
+from xaikit.viz.compose import blend_map
 from xaikit.viz.encode import decode_image
 from xaikit.widgets import ClipExplorer
+from xaikit.widgets.clip_explorer import BOX_COLOUR
 
 LAYERS = ["features.1", "features.3"]
 
@@ -31,7 +34,7 @@ def test_top_k_classes_match_the_model(explorer, clip, tiny_video_cnn):
     assert "top-3 classes" in explorer.top_k.value
 
 
-def test_scrubbing_and_map_choice_change_the_picture(explorer):
+def test_scrubbing_and_map_choice_change_the_picture(explorer, clip):
     explorer.cmap.value, explorer.alpha.value = "gray", 1.0
     labels = [label for label, _ in explorer.map_choice.options]
     assert labels == [
@@ -43,12 +46,60 @@ def test_scrubbing_and_map_choice_change_the_picture(explorer):
         explorer.map_choice.value = (which, layer)
         for frame in (0, 3):
             explorer.slider.value = frame
-            picture = decode_image(explorer.image.value)[..., 0] / 255.0
-            expected = maps[which].get(frame, "3dcam", layer)
-            assert np.abs(picture - expected).mean() < 0.05, (label, frame)
-    assert explorer.info.value == "frame 3 / 3"
+            picture = decode_image(explorer.image.value)
+            heatmap = maps[which].get(frame, "3dcam", layer)
+            scaled = heatmap / heatmap.max() if heatmap.max() > 0 else heatmap
+            assert (picture == blend_map(clip[frame], scaled, 1.0, "gray")).all(), (label, frame)
+    assert explorer.info.value.startswith("frame 3 / 3")
     plain, against = (maps[which].get(2, "3dcam", "features.3") for which in maps)
     assert not np.allclose(plain, against)
+
+
+def test_scale_per_frame_or_per_clip_is_stated_in_the_colorbar(explorer):
+    explorer.map_choice.value = ("class", "features.1")
+    raw = [explorer.heatmap(frame) for frame in range(4)]
+    peaks = [float(m.max()) for m in raw]
+    assert explorer.scale.value == "frame"  # the default: each frame at its own maximum
+    for frame in range(4):
+        assert explorer.scaled_map(frame) == pytest.approx(raw[frame] / peaks[frame])
+    explorer.slider.value = 2
+    assert "scaled per frame" in explorer.colorbar.value
+    assert f">{peaks[2]:.3g}<" in explorer.colorbar.value  # the top colour's value
+    explorer.scale.value = "clip"
+    for frame in range(4):
+        assert explorer.scaled_map(frame) == pytest.approx(raw[frame] / max(peaks))
+    assert "scaled per clip" in explorer.colorbar.value
+    assert f">{max(peaks):.3g}<" in explorer.colorbar.value
+    assert "3DCAM scaled per clip" in explorer.figure().axes[0].get_title()
+
+
+def test_a_zero_map_leaves_the_frame_unchanged_and_says_so(explorer, clip, monkeypatch):
+    monkeypatch.setattr(explorer, "heatmap", lambda frame=None: np.zeros(clip.shape[1:3]))
+    explorer.slider.value = 1
+    assert (decode_image(explorer.image.value) == clip[1]).all()
+    assert explorer.info.value == "frame 1 / 3 · no signal: map is all zero"
+
+
+def test_actor_box_is_drawn_on_every_frame(clip, tiny_video_cnn):
+    boxes = [[[2 + frame, 4, 20 + frame, 24]] for frame in range(4)]
+    explorer = ClipExplorer(clip, tiny_video_cnn, ["features.3"], boxes=boxes, alpha=0.0)
+    for frame in (0, 3):
+        explorer.slider.value = frame
+        picture = decode_image(explorer.image.value)
+        expected = draw_boxes(clip[frame], boxes[frame], identities=[BOX_COLOUR], thickness=1)
+        assert (picture == expected).all()
+        assert (picture[10, 2 + frame] != clip[frame, 10, 2 + frame]).any()  # the left edge
+    explorer.close()
+    with pytest.raises(ValueError, match="one entry per frame"):
+        ClipExplorer(clip, tiny_video_cnn, ["features.3"], boxes=boxes[:2])
+
+
+def test_picture_scale_classes_and_probability_digits(explorer):
+    assert explorer.zoom == 8 and explorer.image.layout.width == "256px"  # 32 px at 8x
+    assert {"xaikit-picture", "xaikit-pixelated"} <= set(explorer.image._dom_classes)
+    assert {"xaikit-panel", "xaikit-clip-explorer"} <= set(explorer.box._dom_classes)
+    for (label, _), (_, value) in zip(explorer.target.options, explorer.top, strict=True):
+        assert label.endswith(f"({value:.3f})") and f"<td>{value:.3f}</td>" in explorer.top_k.value
 
 
 def test_maps_are_the_direct_explanations(explorer, clip, tiny_video_cnn):

@@ -1,12 +1,17 @@
 """FixationCompare: the human map beside a CNN map, metrics and the bar chart."""
 
+import html
+
 import numpy as np
 import pytest
 
 from xaikit.data import fixation_map
 from xaikit.metrics import saliency
+from xaikit.viz.compose import blend_map
 from xaikit.viz.encode import decode_image
 from xaikit.widgets import FixationCompare
+from xaikit.widgets._image_panel import png_size
+from xaikit.widgets.fixation_compare import NORMALISATION
 
 LAYERS = ["features.1", "features.3"]
 FIXATIONS = np.array([[33.0, 23.0, 300.0], [36.0, 25.0, 200.0], [10.0, 40.0, 100.0]])
@@ -34,18 +39,94 @@ def test_metrics_are_the_saliency_metrics_of_the_chosen_map(compare, video):
     assert compare.metrics.value != before and "layercam · features.3" in compare.metrics.value
 
 
-def test_picture_shows_the_human_map_beside_the_cnn_map(compare):
+def test_picture_shows_the_human_map_beside_the_cnn_map(compare, video):
     compare.cmap.value, compare.alpha.value = "gray", 1.0
-    picture = decode_image(compare.picture.value).astype(int)
-    assert picture.shape == (48, 2 * 64 + 4, 3)
-    human = picture[:, :64, 0] / 255.0
-    expected_human = compare.human_map / compare.human_map.max()
-    assert np.abs(human - expected_human).mean() < 0.05
+    picture = decode_image(compare.picture.value)
+    assert picture.shape == (48, 2 * 64 + 4, 3)  # the image's own pixels, zoomed by CSS only
+    human = compare.human_map / compare.human_map.max()
+    assert (picture[:, :64] == blend_map(video[6], human, 1.0, "gray")).all()  # PNG: lossless
     row, column = np.unravel_index(human.argmax(), human.shape)
     assert abs(row - 24) <= 3 and abs(column - 34) <= 3  # brightest between the two fixations
-    cnn = picture[:, 68:, 0] / 255.0
-    expected = compare.maps[compare.current()]
-    assert np.abs(cnn - expected).mean() < 0.05
+    expected = blend_map(video[6], compare.maps[compare.current()], 1.0, "gray")
+    assert (picture[:, 68:] == expected).all()
+
+
+def test_picture_keeps_a_fixed_pixel_scale(compare):
+    assert compare.zoom == 3  # 132 px wide: 3 CSS px per pixel, not stretched to the cell
+    layout = compare.picture.layout
+    assert (layout.width, layout.max_width, layout.height) == ("396px", "100%", "auto")
+    classes = compare.picture._dom_classes
+    assert "xaikit-picture" in classes and "xaikit-pixelated" in classes
+    assert {"xaikit-panel", "xaikit-fixation-compare"} <= set(compare.box._dom_classes)
+    assert "image-rendering:pixelated" in compare.box.children[0].value
+    assert compare.box.children[1].layout.flex_flow == "row wrap"
+
+
+def test_chart_is_shown_at_the_size_it_is_drawn(compare):
+    height, width = png_size(compare.chart.value)
+    assert compare.chart.layout.width == f"{width}px"
+    figure = compare.chart_figure()
+    drawn_width, drawn_height = figure.get_size_inches() * figure.dpi
+    assert width <= drawn_width * 1.3 and height <= drawn_height * 1.3  # tight bbox: about
+    assert width < 700  # not the 915 px cell width
+
+
+def test_layer_menu_offers_only_the_layers_of_the_method(video, tiny_cnn):
+    compare = FixationCompare(video[6], FIXATIONS, tiny_cnn, ["gradcam", "guided_backprop"], LAYERS)
+    assert [key for _, key in compare.layer.options] == LAYERS
+    compare.layer.value = "features.3"
+    compare.method.value = "guided_backprop"
+    assert compare.layer.options == (("input (pixel map)", "input"),)
+    assert compare.current() == ("guided_backprop", "input") and compare.error_message == ""
+    assert "guided_backprop · input" in compare.metrics.value
+    compare.method.value = "gradcam"
+    assert [key for _, key in compare.layer.options] == LAYERS
+    assert compare.current() == ("gradcam", "features.1")
+    compare.close()
+
+
+def test_a_failed_redraw_clears_the_picture_and_keeps_its_error(compare, monkeypatch):
+    def broken():
+        raise RuntimeError("map store exploded")
+
+    monkeypatch.setattr(compare, "panels", broken)
+    compare.layer.value = "features.3"
+    assert compare.error_in("map") == "RuntimeError: map store exploded"
+    assert compare.picture.value == b"" and "not drawn" in compare.metrics.value
+    beside = compare.box.children[1].children  # the error label sits in the controls' row
+    assert beside[-1].value and "xaikit-error" in beside[-1]._dom_classes
+    compare.chart_metric.value = "CC"  # an unrelated redraw leaves the error standing
+    assert compare.error_in("map") == "RuntimeError: map store exploded"
+    monkeypatch.undo()
+    compare.alpha.value = 0.7
+    assert compare.error_message == "" and compare.picture.value
+    assert "gradcam · features.3" in compare.metrics.value
+
+
+def test_human_map_recipe_is_the_kit_default_or_the_given_one(video, tiny_cnn):
+    default = FixationCompare(video[6], FIXATIONS, tiny_cnn, layers=["features.3"])
+    assert np.allclose(default.human_map, fixation_map(FIXATIONS, video[6]))
+    default.close()
+    tight = FixationCompare(
+        video[6], FIXATIONS, tiny_cnn, layers=["features.3"], sigma=3, kernel=12
+    )
+    expected = fixation_map(FIXATIONS, video[6], sigma=3, kernel=12)
+    assert np.allclose(tight.human_map, expected)
+    assert tight.current_scores()["MAE"] == pytest.approx(
+        saliency.mae(tight.maps[("gradcam", "features.3")], expected)
+    )
+    tight.close()
+    with pytest.raises(ValueError, match="pass human_map or its recipe"):
+        FixationCompare(
+            video[6], FIXATIONS, tiny_cnn, layers=["features.3"], human_map=expected, sigma=3
+        )
+
+
+def test_colorbar_follows_the_colormap(compare):
+    first = compare.colorbar.value
+    assert "xaikit-colorbar" in first and html.escape(NORMALISATION) in first
+    compare.cmap.value = "gray"
+    assert compare.colorbar.value != first and "rgb(255,255,255) 100%" in compare.colorbar.value
 
 
 def test_bar_chart_per_method_and_layer(compare):

@@ -28,7 +28,13 @@ from xaikit.track.behaviour import (
     trajectory,
 )
 from xaikit.track.detection import VideoDetections, detect_video
-from xaikit.track.evaluation import evaluate_detections, evaluate_tracks, paper_table
+from xaikit.track.evaluation import (
+    evaluate_detections,
+    evaluate_tracks,
+    match_identities,
+    paper_table,
+    relabel_tracks,
+)
 from xaikit.track.export import save_table
 from xaikit.track.occlusion import fill_hidden
 from xaikit.track.pipeline import TrackingResult, analyse_video
@@ -53,6 +59,7 @@ __all__ = [
     "distance_travelled",
     "evaluate_detections",
     "evaluate_tracks",
+    "match_identities",
     "fill_hidden",
     "filter_velocity_spikes",
     "find_videos",
@@ -61,6 +68,7 @@ __all__ = [
     "occupancy",
     "open_field_centre",
     "paper_table",
+    "relabel_tracks",
     "read_zones",
     "run_batch",
     "save_table",

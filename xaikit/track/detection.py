@@ -138,7 +138,9 @@ def detect_video(
     if hasattr(model, "to"):
         model.to(target)
     rows, looks, inference = [], [], np.zeros(len(times))
-    with tqdm(total=len(times), desc="detect", unit="frame", disable=not progress) as bar:
+    with tqdm(
+        total=len(times), desc="detect", unit="frame", smoothing=0, disable=not progress
+    ) as bar:
         for start in range(0, len(times), batch_size):
             batch = [np.asarray(frame) for frame in frames[start : start + batch_size]]
             began = time.perf_counter()

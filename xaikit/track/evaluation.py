@@ -1,4 +1,5 @@
-"""Detections and tracks against ground truth: the mice paper's Tables 2 and 3, and CLEAR MOT.
+"""Detections and tracks against ground truth: the mice paper's Tables 2 and 3, CLEAR MOT, and
+which ground-truth animal each track follows.
 
 Only table plumbing lives here; the scores come from :mod:`xaikit.metrics.detection` and
 :mod:`xaikit.metrics.tracking`.
@@ -11,13 +12,16 @@ import pandas as pd
 
 from xaikit.data.synthetic import MIN_VISIBLE
 from xaikit.metrics import detection as detection_metrics
+from xaikit.metrics._inputs import check_fraction
 from xaikit.metrics.tracking import clear_mot
 from xaikit.track._tables import BOX, check_table
 
 __all__ = [
     "evaluate_detections",
     "evaluate_tracks",
+    "match_identities",
     "paper_table",
+    "relabel_tracks",
     "truth_rows",
 ]
 
@@ -165,6 +169,125 @@ def evaluate_tracks(
         mine[columns].to_numpy(np.float64),
         iou_threshold=iou_threshold,
     )
+
+
+def match_identities(
+    tracks: pd.DataFrame, truth: pd.DataFrame, *, iou_threshold: float = 0.5
+) -> dict:
+    """Which ground-truth animal each track follows: ``{track id: truth id}``.
+
+    A tracker numbers its tracks in its own order, so its track 0 may be the truth's animal 1.
+    Each pair (track, animal) is scored by the number of frames in which their boxes overlap
+    with IoU >= ``iou_threshold``; the one-to-one assignment with the most such frames in all
+    (Hungarian algorithm) names the animal of each track. This is the assignment behind IDF1
+    (:func:`xaikit.metrics.tracking.clear_mot`), so renaming the tracks after it changes no
+    score. A track that switched animals mid-video is named after the one it followed for
+    longer.
+
+    Args:
+        tracks: a track table with ``frame, track, x0, y0, x1, y1``.
+        truth: ground truth with ``frame, track, x0, y0, x1, y1`` (see :func:`truth_rows`).
+        iou_threshold: IoU for a frame to count as overlapping.
+
+    Returns:
+        ``{track id: truth id}`` (the truth's own ids, names included), in the order of the
+        track ids. A track that overlaps no animal in any frame, or whose animal went to a
+        track that overlaps it longer (more tracks than animals), is left out.
+
+    Raises:
+        TypeError: ``tracks`` or ``truth`` is not a DataFrame.
+        ValueError: a missing column, a bad box, no truth box, or a bad ``iou_threshold``.
+
+    Examples:
+        >>> import pandas as pd
+        >>> truth = pd.DataFrame({"frame": [0, 0], "track": [0, 1], "x0": [0.0, 50.0],
+        ...                       "y0": 0.0, "x1": [10.0, 60.0], "y1": 10.0})
+        >>> match_identities(truth.assign(track=[7, 3]), truth)
+        {3: 1, 7: 0}
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    check_fraction(iou_threshold, "iou_threshold")
+    _check_identity(truth)
+    codes, names = pd.factorize(truth["track"], sort=True)
+    ground = truth_rows(truth.assign(track=codes))
+    overlap, track_ids = _overlap_frames(tracks, ground, len(names), iou_threshold)
+    rows, columns = linear_sum_assignment(overlap, maximize=True)
+    return {
+        _scalar(track_ids[row]): _scalar(names[column])
+        for row, column in zip(rows, columns, strict=True)
+        if overlap[row, column] > 0
+    }
+
+
+def _overlap_frames(tracks: pd.DataFrame, ground: pd.DataFrame, animals: int, iou_threshold: float):
+    """``(tracks, animals)`` counts of frames with IoU >= ``iou_threshold`` per pair, and the
+    sorted track ids; ``ground``'s ids are already ``0 .. animals - 1``."""
+    mine = check_table(tracks, ("frame", "track", *BOX), "tracks")
+    track_ids, track_index = np.unique(mine["track"].to_numpy(), return_inverse=True)
+    overlap = np.zeros((track_ids.size, animals))
+    animal = ground["track"].to_numpy()
+    mine_boxes, ground_boxes = mine[BOX].to_numpy(np.float64), ground[BOX].to_numpy(np.float64)
+    in_truth = ground.groupby("frame").indices
+    for frame, rows in mine.groupby("frame").indices.items():
+        others = in_truth.get(frame)
+        if others is None:
+            continue
+        close = detection_metrics.box_iou(mine_boxes[rows], ground_boxes[others]) >= (
+            iou_threshold - np.finfo(float).eps
+        )
+        pairs = np.nonzero(close)
+        np.add.at(overlap, (track_index[rows][pairs[0]], animal[others][pairs[1]]), 1)
+    return overlap, track_ids
+
+
+def _scalar(value):
+    """A numpy scalar as the Python number or string it holds (a dict key that prints plainly)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def relabel_tracks(
+    tracks: pd.DataFrame, truth: pd.DataFrame, *, iou_threshold: float = 0.5
+) -> pd.DataFrame:
+    """The track table with every track renamed after the ground-truth animal it follows
+    (:func:`match_identities`), so that its behaviour table lines up with the truth's.
+
+    Tracks that follow no animal are numbered on from the largest truth id, in the order of
+    their own ids, so no two tracks share an id and none borrows an animal's id.
+
+    Args:
+        tracks: a track table with ``frame, track, x0, y0, x1, y1``.
+        truth: ground truth with numeric ids in ``track`` (names: number them with
+            :func:`truth_rows` first).
+        iou_threshold: as in :func:`match_identities`.
+
+    Returns:
+        A copy of ``tracks`` with new ``track`` values, the rows and other columns unchanged.
+
+    Raises:
+        ValueError: the truth's ids are not numbers, and as :func:`match_identities`.
+
+    Examples:
+        >>> import pandas as pd
+        >>> truth = pd.DataFrame({"frame": [0, 0], "track": [0, 1], "x0": [0.0, 50.0],
+        ...                       "y0": 0.0, "x1": [10.0, 60.0], "y1": 10.0})
+        >>> stray = pd.DataFrame({"frame": [0], "track": [5], "x0": [100.0], "y0": [0.0],
+        ...                       "x1": [110.0], "y1": [10.0]})
+        >>> tracks = pd.concat([truth.assign(track=[4, 9]), stray])
+        >>> relabel_tracks(tracks, truth)["track"].tolist()
+        [0, 1, 2]
+    """
+    _check_identity(truth)
+    if not pd.api.types.is_numeric_dtype(truth["track"]):
+        raise ValueError(
+            "truth's track ids must be numbers to rename tracks after them; number named "
+            "animals first with truth_rows(truth)"
+        )
+    names = match_identities(tracks, truth, iou_threshold=iou_threshold)
+    start = int(truth["track"].max()) + 1
+    unmatched = [t for t in np.unique(tracks["track"].to_numpy()) if _scalar(t) not in names]
+    names.update({_scalar(t): start + k for k, t in enumerate(unmatched)})
+    return tracks.assign(track=tracks["track"].map(names))
 
 
 def paper_table(metrics: dict, digits: int | None = 3) -> pd.DataFrame:

@@ -15,6 +15,8 @@ from xaikit.viz.encode import FIGURE_FORMATS
 logger = logging.getLogger("xaikit.widgets")
 
 ERROR_CLASS = "xaikit-error"
+#: CSS class of every panel's root box (besides its own, e.g. ``xaikit-clip-explorer``).
+PANEL_CLASS = "xaikit-panel"
 
 
 def close_widget(widget: W.Widget) -> None:
@@ -27,13 +29,18 @@ def close_widget(widget: W.Widget) -> None:
             part.close()
 
 
-def guarded(handler):
+def guarded(handler=None, *, slot: str = "panel"):
     """Run a widget callback so that an exception shows inside the widget, not only in the log.
 
     JupyterLab sends what a callback prints or raises to its log console, where users miss it;
-    the wrapped handler writes the error into the widget's own error line (and clears it on the
-    next success) and logs it with its traceback.
+    the wrapped handler writes the error into the widget's error line ``slot`` (the panel's
+    bottom line, or a label beside the control that drives the handler, see
+    :meth:`Panel._error_label`) and logs it with its traceback. The next success of a handler of
+    the same slot clears it; handlers of other slots leave it standing. Use as ``@guarded`` or
+    ``@guarded(slot="map")``.
     """
+    if handler is None:
+        return functools.partial(guarded, slot=slot)
 
     @functools.wraps(handler)
     def wrapper(self, *args, **kwargs):
@@ -44,11 +51,11 @@ def guarded(handler):
             result = handler(self, *args, **kwargs)
         except Exception as error:  # noqa: BLE001 - shown to the user, then logged
             logger.exception("%s failed", type(self).__name__)
-            self._show_error(error)
+            self._show_error(error, slot)
             return None
         finally:
             self._guard_depth -= 1
-        self._clear_error()
+        self._clear_error(slot)
         return result
 
     return wrapper
@@ -69,33 +76,58 @@ class Panel:
 
     def __init__(self):
         self._owned: list[W.Widget] = []
-        self._error_text = ""
+        self._errors: dict[str, str] = {}
+        self._error_labels: dict[str, W.HTML] = {}
         self._guard_depth = 0
-        self.error = self._own(W.HTML(layout=W.Layout(display="none")))
-        self.error.add_class(ERROR_CLASS)
+        self.error = self._error_label("panel")
 
     def _own(self, widget):
         self._owned.append(widget)
         return widget
 
-    def _show_error(self, error: BaseException) -> None:
-        self._error_text = f"{type(error).__name__}: {error}"
-        message = html.escape(self._error_text)
-        self.error.value = (
-            f"<pre style='color:#b00020;white-space:pre-wrap;margin:0'>{message}</pre>"
-        )
-        self.error.layout.display = None
+    def _error_label(self, slot: str, **layout) -> W.HTML:
+        """The hidden error line of ``slot`` (CSS class ``xaikit-error``), made on first use;
+        place it beside the controls whose handlers report to ``slot``."""
+        if slot not in self._error_labels:
+            label = self._own(W.HTML(layout=W.Layout(display="none", **layout)))
+            label.add_class(ERROR_CLASS)
+            self._error_labels[slot] = label
+        return self._error_labels[slot]
 
-    def _clear_error(self) -> None:
-        if self.error.value:
-            self._error_text = ""
-            self.error.value = ""
-            self.error.layout.display = "none"
+    def _show_error(self, error: BaseException, slot: str = "panel") -> None:
+        text = f"{type(error).__name__}: {error}"
+        self._errors[slot] = text
+        label = self._error_label(slot)
+        if slot == "panel":
+            style = "color:#b00020;white-space:pre-wrap;margin:0"
+            label.value = f"<pre style='{style}'>{html.escape(text)}</pre>"
+        else:
+            style = "color:#b00020;font-size:12px;line-height:1.3;white-space:pre-wrap"
+            label.value = f"<span style='{style}'>{html.escape(text)}</span>"
+        label.layout.display = None
+
+    def _clear_error(self, slot: str = "panel") -> None:
+        if self._errors.pop(slot, None) is not None:
+            label = self._error_labels[slot]
+            label.value = ""
+            label.layout.display = "none"
 
     @property
     def error_message(self) -> str:
-        """The error shown in the panel as plain text, or ``""``."""
-        return self._error_text
+        """The errors shown in the panel as plain text (one line per error line), or ``""``."""
+        return "\n".join(self._errors.values())
+
+    def error_in(self, slot: str) -> str:
+        """The error shown in error line ``slot`` as plain text, or ``""``."""
+        return self._errors.get(slot, "")
+
+    def _root(self, children, name: str) -> W.VBox:
+        """The panel's root box of ``children``, with the classes ``xaikit-panel`` and ``name``
+        (e.g. ``"xaikit-clip-explorer"``) that styles and browser tests select."""
+        box = self._own(W.VBox(list(children)))
+        box.add_class(PANEL_CLASS)
+        box.add_class(name)
+        return box
 
     def figure(self):
         """The current picture as a matplotlib Figure (``savefig`` to PNG, PDF or SVG)."""

@@ -12,20 +12,82 @@ from xaikit._arrays import check_frames
 from xaikit._runtime import model_device
 from xaikit.explain import FrameMaps, frames
 from xaikit.explain.targets import Counterfactual
+from xaikit.viz.boxes import draw_boxes
 from xaikit.viz.compose import blend_map
-from xaikit.viz.encode import encode_jpeg
-from xaikit.viz.figures import figure_grid
-from xaikit.widgets._base import Panel, guarded
-from xaikit.widgets._controls import cmap_picker, frame_controls, opacity_slider
+from xaikit.viz.figures import figure_grid, no_signal
+from xaikit.widgets._base import guarded
+from xaikit.widgets._controls import cmap_picker, colorbar_html, frame_controls, opacity_slider
+from xaikit.widgets._image_panel import (
+    ImagePanel,
+    clear_picture,
+    picture_widget,
+    wrapping_row,
+    zoom_for,
+)
+
+#: The map scales offered: ``(label, value)``; the value picks the maximum a map is divided by.
+SCALES = (("per frame", "frame"), ("per clip", "clip"))
+#: Colour index (:func:`xaikit.viz.boxes.identity_color`) of the actor's box.
+BOX_COLOUR = 2
+#: Colorbar caption of each scale.
+SCALE_CAPTIONS = {
+    "frame": "3DCAM value, scaled per frame (top colour: this frame's max)",
+    "clip": "3DCAM value, scaled per clip (top colour: the clip's max)",
+}
 
 
-class ClipExplorer(Panel):
+def probability(value: float) -> str:
+    """A class probability as the class menu and the top-k table write it: 3 decimals.
+
+    Examples:
+        >>> probability(0.0049), probability(0.98765)
+        ('0.005', '0.988')
+    """
+    return f"{value:.3f}"
+
+
+def clip_boxes(boxes, frames: int) -> list[np.ndarray] | None:
+    """Per-frame boxes as a list of ``frames`` arrays ``(K, 4)`` ``x0, y0, x1, y1``.
+
+    Args:
+        boxes: ``None``; one ``(4,)`` box or ``(K, 4)`` boxes per frame (``K`` may be 0), e.g.
+            one clip of :func:`xaikit.study.clip_boxes`; or a ``(T, 4)`` array, one box a frame.
+        frames: the clip's length T.
+
+    Examples:
+        >>> [b.tolist() for b in clip_boxes([[1, 2, 3, 4], []], 2)]
+        [[[1.0, 2.0, 3.0, 4.0]], []]
+    """
+    if boxes is None:
+        return None
+    if len(boxes) != frames:
+        raise ValueError(f"boxes needs one entry per frame ({frames}); got {len(boxes)}")
+    per_frame = []
+    for index, entry in enumerate(boxes):
+        array = np.asarray(entry, np.float64)
+        if array.size % 4 or (array.ndim == 2 and array.shape[1] != 4) or array.ndim > 2:
+            raise ValueError(
+                f"boxes[{index}] must be (4,) or (K, 4) x0, y0, x1, y1; got shape {array.shape}"
+            )
+        per_frame.append(array.reshape(-1, 4))
+    return per_frame
+
+
+class ClipExplorer(ImagePanel):
     """Scrub the frames of a clip; see the top-k classes and, for the chosen one, per-layer
     3DCAM, Sum-3DCAM over the layers and the counterfactual 3DCAM (what speaks against it).
 
     Maps come from :func:`xaikit.explain.frames`, computed once per chosen class (one pass for
     3DCAM of every layer with their sum, one for the counterfactual target) and kept;
     scrubbing and switching maps only redraws.
+
+    3DCAM is the product of two max-normalised terms, so its values stay well below 1 (the
+    stem's maximum over a clip may be 0.5, a quiet frame's 0.1): drawn as they are, the maps
+    are faint. The scale picker divides each map by its maximum, per frame (the default, as
+    the static figures scale each panel) or per clip (frames compare: a quiet frame stays
+    quiet); the colorbar under the picture states the scale and the value of its top colour.
+    The picture shows at an integer zoom of the clip's pixels, with the actor's box when
+    ``boxes`` are given.
 
     Args:
         clip: ``(T, H, W, 3)`` ``uint8`` RGB frames.
@@ -37,6 +99,11 @@ class ClipExplorer(Panel):
             scaled to [0, 1] at native size.
         fps: playback rate.
         alpha, cmap: initial opacity and colormap.
+        scale: ``"frame"`` or ``"clip"``: the maximum each map is divided by (see above).
+        boxes: the actor's box per frame, drawn over the picture: one ``(4,)`` box or
+            ``(K, 4)`` boxes ``x0, y0, x1, y1`` in continuous frame pixels per frame (the
+            layout of one clip of :func:`xaikit.study.clip_boxes`, as notebook 03 builds the
+            boxes it scores MaxBoxAcc against), or ``None``.
         device: where to compute.
 
     Examples:
@@ -48,8 +115,13 @@ class ClipExplorer(Panel):
         >>> explorer = ClipExplorer(clip, net, layers=["1"], k=2)
         >>> len(explorer.target.options), [label for label, _ in explorer.map_choice.options]
         (2, ['3DCAM · 1', 'counterfactual 3DCAM · 1'])
+        >>> explorer.scale.label, explorer.zoom  # a 16 px clip shows at 8x, the most
+        ('per frame', 8)
         >>> explorer.close()
     """
+
+    #: The picture is shown about this wide, in CSS px (an integer zoom of the clip's pixels).
+    target_width = 256
 
     def __init__(
         self,
@@ -63,9 +135,15 @@ class ClipExplorer(Panel):
         fps: float = 8.0,
         alpha: float = 0.5,
         cmap: str = "jet",
+        scale: str = "frame",
+        boxes=None,
         device=None,
     ):
         self.clip = check_frames(clip, "clip")
+        if scale not in SCALE_CAPTIONS:
+            raise ValueError(f"scale must be one of {list(SCALE_CAPTIONS)}; got {scale!r}")
+        self.boxes = clip_boxes(boxes, len(self.clip))
+        self.zoom = zoom_for(self.clip.shape[2], self.target_width)
         self.model, self.device = model, device
         self.preprocess = preprocess
         first = self._maps_of(None, layers)
@@ -79,8 +157,9 @@ class ClipExplorer(Panel):
         self.categories = categories or getattr(info, "categories", None)
         self.top = self._top_classes(k)
         self._maps: dict[int, dict[str, FrameMaps]] = {}
+        self._clip_peaks: dict[tuple, float] = {}
         super().__init__()  # widgets only from here on, so a bad argument leaks none
-        self._build(alpha, cmap, fps)
+        self._build(alpha, cmap, fps, scale)
         self.render()
 
     def _maps_of(self, target, layers=None) -> FrameMaps:
@@ -104,13 +183,13 @@ class ClipExplorer(Panel):
             return str(self.categories[index])
         return f"class {index}"
 
-    def _build(self, alpha: float, cmap: str, fps: float) -> None:
+    def _build(self, alpha: float, cmap: str, fps: float, scale: str) -> None:
         own = self._own
         self.play, self.slider, self._link = (own(w) for w in frame_controls(len(self.clip), fps))
         self.target = own(
             W.Dropdown(
                 options=[
-                    (f"{rank}. {self.class_name(i)} ({p:.2f})", i)
+                    (f"{rank}. {self.class_name(i)} ({probability(p)})", i)
                     for rank, (i, p) in enumerate(self.top, 1)
                 ],
                 description="class",
@@ -126,30 +205,36 @@ class ClipExplorer(Panel):
         self.map_choice = own(
             W.Dropdown(options=choices, description="map", layout=W.Layout(width="420px"))
         )
+        self.scale = own(
+            W.Dropdown(
+                options=SCALES, value=scale, description="scale", layout=W.Layout(width="200px")
+            )
+        )
         self.alpha = own(opacity_slider(alpha))
         self.cmap = own(cmap_picker(cmap))
-        height, width = self.clip.shape[1:3]
-        self.image = own(W.Image(format="jpeg", layout=W.Layout(width=f"{max(width, 224)}px")))
+        self.image = own(picture_widget())
         self.info = own(W.Label())
+        self.colorbar = own(W.HTML())
         rows = "".join(
-            f"<tr><td>{rank}.</td><td>{html.escape(self.class_name(i))}</td><td>{p:.3f}</td></tr>"
+            f"<tr><td>{rank}.</td><td>{html.escape(self.class_name(i))}</td>"
+            f"<td>{probability(p)}</td></tr>"
             for rank, (i, p) in enumerate(self.top, 1)
         )
         self.top_k = own(W.HTML(f"<b>top-{len(self.top)} classes</b><table>{rows}</table>"))
-        for widget in (self.slider, self.target, self.map_choice, self.alpha, self.cmap):
+        for widget in (self.slider, self.target, self.map_choice, self.scale, self.alpha):
             widget.observe(lambda change: self.render(), names="value")
-        self.box = own(
-            W.VBox(
-                [
-                    own(W.HBox([self.play, self.slider, self.info])),
-                    own(W.HBox([self.image, self.top_k])),
-                    own(W.HBox([self.target, self.map_choice])),
-                    own(W.HBox([self.alpha, self.cmap])),
-                    self.error,
-                ]
-            )
+        self.cmap.observe(lambda change: self.render(), names="value")
+        picture = own(W.VBox([self.image, self.colorbar]))
+        self.box = self._panel_root(
+            [
+                own(wrapping_row([self.play, self.slider, self.info])),
+                own(wrapping_row([picture, self.top_k], align_items="flex-start", grid_gap="16px")),
+                own(wrapping_row([self.target, self.map_choice, self._error_label("map")])),
+                own(wrapping_row([self.scale, self.alpha, self.cmap])),
+                self.error,
+            ],
+            "xaikit-clip-explorer",
         )
-        self.box.add_class("xaikit-clip-explorer")
 
     def maps_for(self, class_index: int) -> dict[str, FrameMaps]:
         """``{"class": ..., "counterfactual": ...}``: the :class:`~xaikit.explain.FrameMaps`
@@ -163,25 +248,63 @@ class ClipExplorer(Panel):
         return self._maps[class_index]
 
     def heatmap(self, frame: int | None = None) -> np.ndarray:
-        """The chosen map at clip frame ``frame`` (default: the slider's), ``(H, W)``."""
+        """The chosen map at clip frame ``frame`` (default: the slider's) as explained,
+        ``(H, W)`` in [0, 1] (3DCAM's own values, before the picker's scale)."""
         frame = self.slider.value if frame is None else int(frame)
         which, layer = self.map_choice.value
         return self.maps_for(self.target.value)[which].get(frame, "3dcam", layer)
 
-    def picture(self, frame: int | None = None) -> np.ndarray:
-        """Clip frame ``frame`` with the chosen map blended in, ``(H, W, 3)`` ``uint8``."""
+    def peak(self, frame: int | None = None) -> float:
+        """The value the top colour stands for: the chosen map's maximum over frame ``frame``
+        (scale ``"frame"``) or over the whole clip (``"clip"``)."""
         frame = self.slider.value if frame is None else int(frame)
-        return blend_map(self.clip[frame], self.heatmap(frame), self.alpha.value, self.cmap.value)
+        if self.scale.value == "frame":
+            return float(self.heatmap(frame).max())
+        key = (self.target.value, *self.map_choice.value)
+        if key not in self._clip_peaks:
+            self._clip_peaks[key] = max(float(self.heatmap(t).max()) for t in range(len(self.clip)))
+        return self._clip_peaks[key]
 
-    @guarded
+    def scaled_map(self, frame: int | None = None) -> np.ndarray:
+        """The chosen map at frame ``frame`` divided by :meth:`peak` (all zero where the peak
+        is 0), ``(H, W)`` in [0, 1]: what the picture shows."""
+        heatmap, peak = self.heatmap(frame), self.peak(frame)
+        return heatmap / peak if peak > 0 else np.zeros_like(heatmap)
+
+    def picture(self, frame: int | None = None) -> np.ndarray:
+        """Clip frame ``frame`` with the chosen map (scaled) blended in and the actor's boxes
+        drawn (:data:`BOX_COLOUR`, 1 px wide per 160 px of frame width), ``(H, W, 3)``
+        ``uint8``."""
+        frame = self.slider.value if frame is None else int(frame)
+        picture = blend_map(
+            self.clip[frame], self.scaled_map(frame), self.alpha.value, self.cmap.value
+        )
+        if self.boxes is None or not len(self.boxes[frame]):
+            return picture
+        thickness = max(1, self.clip.shape[2] // 160)
+        boxes = self.boxes[frame]
+        return draw_boxes(picture, boxes, identities=[BOX_COLOUR] * len(boxes), thickness=thickness)
+
+    @guarded(slot="map")
     def render(self) -> None:
-        """Show the slider's frame with the chosen map."""
+        """Show the slider's frame with the chosen map, its colorbar and the frame label; if
+        that fails, the picture is cleared and the label says so."""
         frame = self.slider.value
-        self.info.value = f"frame {frame} / {len(self.clip) - 1}"
-        self.image.value = encode_jpeg(self.picture(frame))
+        label = f"frame {frame} / {len(self.clip) - 1}"
+        try:
+            picture, peak = self.picture(frame), self.peak(frame)
+            reason = no_signal(self.heatmap(frame))
+        except Exception:
+            clear_picture(self.image)
+            self.info.value = f"{label} · not drawn (error below)"
+            raise
+        self.info.value = label if reason is None else f"{label} · no signal: {reason}"
+        self._show(self.image, picture)
+        caption = SCALE_CAPTIONS[self.scale.value]
+        self.colorbar.value = colorbar_html(self.cmap.value, "0", f"{peak:.3g}", caption)
 
     def figure(self):
-        """The current frame with its map, titled with the class and the map."""
-        label = self.map_choice.label
+        """The current frame with its map, titled with the class, the map and the scale."""
+        label, scale = self.map_choice.label, self.scale.label
         title = f"{self.class_name(self.target.value)} · {label} · frame {self.slider.value}"
-        return figure_grid([self.picture()], [title], panel_size=4.0)
+        return figure_grid([self.picture()], [f"{title}\n3DCAM scaled {scale}"], panel_size=4.0)

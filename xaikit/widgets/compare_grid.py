@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
+import html
+
 import ipywidgets as W
 import numpy as np
 import pandas as pd
 
-from xaikit._arrays import check_frames
-from xaikit.explain import frames
 from xaikit.viz.compose import blend_map, compose_frame
-from xaikit.viz.encode import figure_bytes
 from xaikit.viz.figures import figure_grid
-from xaikit.widgets._base import Panel, guarded
-from xaikit.widgets._controls import cmap_picker, opacity_slider
+from xaikit.widgets._base import guarded
+from xaikit.widgets._controls import cmap_picker, colorbar_html, opacity_slider
+from xaikit.widgets._image_panel import (
+    ImagePanel,
+    clear_picture,
+    explain_image,
+    human_reference,
+    method_keys,
+    picture_widget,
+    wrapping_row,
+    zoom_for,
+)
 from xaikit.widgets._scores import arrow, map_scores, references
 
+#: Caption of the colorbar under the grid: how each map is brought to [0, 1].
+NORMALISATION = "map value, 0-1 per map (as explained)"
 
-class CompareGrid(Panel):
+
+class CompareGrid(ImagePanel):
     """The method x layer grid of maps on one image or frame, each panel titled with its score.
 
     Rows are methods, columns layers (pixel methods, which have no layer, fill the first
@@ -25,6 +37,11 @@ class CompareGrid(Panel):
     energy IoU, MaxBoxAcc, ... against boxes; AUC-Judd, NSS, CC, MAE, ... against fixations),
     one column per metric and threshold. The metric picker re-titles the panels and
     :attr:`scores` holds every score as a table.
+
+    Each panel is its own picture at an integer zoom of the image's pixels (small images
+    enlarged with sharp pixels; the grid about 880 px wide at most, so it fits a 1366 px
+    window), with a colorbar under the grid. A failed redraw clears the panels and shows its
+    error beside the controls until a redraw succeeds.
 
     Args:
         image: ``(H, W, 3)`` ``uint8`` RGB image or video frame.
@@ -38,7 +55,15 @@ class CompareGrid(Panel):
         human_map: a ready ``(H, W)`` human fixation map in [0, 1] instead of (or besides)
             ``fixations``.
         target, preprocess, device: as for :func:`xaikit.explain` / ``VideoExplorer``.
+        sigma, kernel: the recipe of the human map built from ``fixations`` (see
+            :class:`~xaikit.widgets.FixationCompare`; ``None``: :func:`xaikit.data.fixation_map`'s
+            defaults).
         alpha, cmap: initial opacity and colormap.
+
+    Attributes:
+        scores: DataFrame ``method, layer``, then one column per metric.
+        pictures, titles: the panels' ``W.Image`` and ``W.HTML`` title, row by row.
+        zoom: CSS px per image pixel of every panel.
 
     Examples:
         >>> import numpy as np, torch
@@ -51,8 +76,14 @@ class CompareGrid(Panel):
         [['gradcam', '0'], ['gradcam', '1'], ['layercam', '0'], ['layercam', '1']]
         >>> "hit point" in grid.metric.options
         True
+        >>> grid.zoom, grid.pictures[0].layout.width  # two 16 px columns: each panel at 8x
+        (8, '128px')
         >>> grid.close()
     """
+
+    #: The grid is shown about this wide (and each panel about ``cell_width``), in CSS px.
+    target_width = 880
+    cell_width = 256
 
     def __init__(
         self,
@@ -64,6 +95,8 @@ class CompareGrid(Panel):
         boxes=None,
         fixations=None,
         human_map=None,
+        sigma: float | None = None,
+        kernel: int | None = None,
         target=None,
         preprocess=None,
         device=None,
@@ -73,25 +106,56 @@ class CompareGrid(Panel):
         self.image_array, self.catalogue, self.layers, self.maps = explain_image(
             image, model, methods, layers, target, preprocess, device
         )
-        self.methods = list(dict.fromkeys(method for method, _ in self.maps))
+        self.method_keys = method_keys(self.maps)
+        self.methods = list(self.method_keys)
         self.boxes = None if boxes is None else np.asarray(boxes, np.float64).reshape(-1, 4)
-        self.human_map, self.fixation_mask = _human_reference(
-            self.image_array, fixations, human_map
+        self.human_map, self.fixation_mask = human_reference(
+            self.image_array, fixations, human_map, sigma, kernel
         )
         self.scores = self._score_table()
+        self.ncols = max(len(self.layers), *(len(keys) for keys in self.method_keys.values()))
+        width = self.image_array.shape[1]
+        self.zoom = min(
+            zoom_for(width, self.cell_width), zoom_for(width * self.ncols, self.target_width)
+        )
+        self.max_width = max(self.target_width // self.ncols, 96)
         super().__init__()  # widgets only from here on, so a bad argument leaks none
-        metrics = [c for c in self.scores.columns if c not in ("method", "layer")]
+        self._build(alpha, cmap)
+        self.render()
+
+    def _build(self, alpha: float, cmap: str) -> None:
         own = self._own
+        metrics = [c for c in self.scores.columns if c not in ("method", "layer")]
         self.metric = own(W.Dropdown(options=metrics or ["none"], description="score"))
         self.alpha = own(opacity_slider(alpha))
         self.cmap = own(cmap_picker(cmap))
-        self.picture = own(W.Image(format="png"))
+        count = len(self.methods) * self.ncols
+        self.pictures = [own(picture_widget()) for _ in range(count)]
+        self.titles = [own(W.HTML(layout=W.Layout(margin="0"))) for _ in range(count)]
+        cells = [
+            own(W.VBox([title, picture], layout=W.Layout(align_items="flex-start")))
+            for title, picture in zip(self.titles, self.pictures, strict=True)
+        ]
+        self.grid = own(
+            W.GridBox(
+                cells,
+                layout=W.Layout(
+                    grid_template_columns=f"repeat({self.ncols}, max-content)",
+                    grid_gap="4px 8px",
+                    overflow="auto",
+                    max_width="100%",
+                ),
+            )
+        )
+        self.colorbar = own(W.HTML())
         for widget in (self.metric, self.alpha, self.cmap):
             widget.observe(lambda change: self.render(), names="value")
-        controls = own(W.HBox([self.metric, self.alpha, self.cmap]))
-        self.box = own(W.VBox([controls, self.picture, self.error]))
-        self.box.add_class("xaikit-compare-grid")
-        self.render()
+        controls = own(
+            wrapping_row([self.metric, self.alpha, self.cmap, self._error_label("grid")])
+        )
+        self.box = self._panel_root(
+            [controls, self.grid, self.colorbar, self.error], "xaikit-compare-grid"
+        )
 
     def _score_table(self) -> pd.DataFrame:
         given = references(self.boxes, self.human_map, self.fixation_mask)
@@ -102,7 +166,8 @@ class CompareGrid(Panel):
         return pd.DataFrame(rows)
 
     def panels(self) -> tuple[list[np.ndarray], list[str]]:
-        """The grid's pictures and titles, row by row (methods) and column by column (layers)."""
+        """The grid's pictures and titles, row by row (methods) and column by column (layers);
+        the empty cells after a pixel method's one map are white with an empty title."""
         metric = self.metric.value if self.metric.value != "none" else None
         blank = np.full_like(self.image_array, 255)
         base = self.image_array
@@ -110,8 +175,8 @@ class CompareGrid(Panel):
             base = compose_frame(base, boxes=self.boxes, identities=[7] * len(self.boxes))
         pictures, titles = [], []
         for method in self.methods:
-            keys = [key for m, key in self.maps if m == method]
-            for column in range(max(len(self.layers), len(keys))):
+            keys = self.method_keys[method]
+            for column in range(self.ncols):
                 if column >= len(keys):
                     pictures.append(blank)
                     titles.append("")
@@ -130,36 +195,36 @@ class CompareGrid(Panel):
     def figure(self):
         """The grid as it is shown, a savable matplotlib Figure."""
         pictures, titles = self.panels()
-        return figure_grid(pictures, titles, ncols=max(len(self.layers), 1))
+        return figure_grid(pictures, titles, ncols=self.ncols)
 
-    @guarded
+    @guarded(slot="grid")
     def render(self) -> None:
-        """Redraw the grid with the current metric, opacity and colormap."""
-        self.picture.value = figure_bytes(self.figure(), "png")
+        """Redraw every panel and its title with the current metric, opacity and colormap;
+        if that fails, the panels are cleared and the first title says so."""
+        try:
+            pictures, titles = self.panels()
+        except Exception:
+            for picture, title in zip(self.pictures, self.titles, strict=True):
+                clear_picture(picture)
+                title.value = ""
+            self.titles[0].value = "<i>not drawn (error above)</i>"
+            raise
+        for widget, label, picture, title in zip(
+            self.pictures, self.titles, pictures, titles, strict=True
+        ):
+            widget.layout.display = None if title else "none"  # no map: an empty cell
+            label.value = _title_html(title)
+            if title:
+                self._show(widget, picture)
+        self.colorbar.value = colorbar_html(self.cmap.value, "0", "1", NORMALISATION)
 
 
-def explain_image(image, model, methods, layers, target, preprocess, device):
-    """``(image, catalogue, layers, maps)``: the checked ``(H, W, 3)`` image, the model's
-    feature-map layers, the layers explained and ``{(method, key): (H, W) map}`` of every method
-    (:func:`xaikit.explain.frames`), as CompareGrid and FixationCompare explain an image."""
-    image = check_frames(image, "image", single=True)
-    maps = frames(model, image, methods, layers, target, preprocess=preprocess, device=device)
-    return image, maps.catalogue, maps.layers, maps.all(0)
+def _title_html(title: str) -> str:
+    """A panel title as small HTML lines (``"\\n"`` separates them).
 
-
-def _human_reference(image: np.ndarray, fixations, human_map):
-    """``(human map or None, fixation mask or None)`` from fixations and / or a ready map."""
-    from xaikit.data.fixations import fixation_map, fixation_mask
-
-    mask = None
-    if fixations is not None:
-        mask = fixation_mask(fixations, image)
-        if human_map is None:
-            human_map = fixation_map(fixations, image)
-    if human_map is not None:
-        human_map = np.asarray(human_map, dtype=np.float64)
-        if human_map.shape != image.shape[:2]:
-            raise ValueError(
-                f"human_map must have the image's shape {image.shape[:2]}; got {human_map.shape}"
-            )
-    return human_map, mask
+    Examples:
+        >>> _title_html("gradcam · conv5\\nhit point ↑ 1.000")
+        "<div style='font-size:12px;line-height:1.3'>gradcam · conv5<br>hit point ↑ 1.000</div>"
+    """
+    lines = "<br>".join(html.escape(line) for line in title.split("\n"))
+    return f"<div style='font-size:12px;line-height:1.3'>{lines}</div>"
