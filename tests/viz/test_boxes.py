@@ -16,6 +16,10 @@ class TestDrawBoxes:
         assert drawn[5, 15].tolist() == list(identity_color(1))  # top edge
         assert drawn[12, 15].tolist() == [0, 0, 0]  # inside stays clear
 
+    def test_colours_are_the_okabe_ito_palette(self):
+        drawn = draw_boxes(blank(), [[2, 2, 12, 12]], identities=[3], thickness=1)
+        assert drawn[2, 5].tolist() == [213, 94, 0]  # vermillion
+
     def test_default_colours_follow_box_order(self):
         drawn = draw_boxes(blank(), [[2, 2, 10, 10], [20, 2, 30, 10]], thickness=1)
         assert drawn[2, 5].tolist() == list(identity_color(0))

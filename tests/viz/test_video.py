@@ -53,16 +53,39 @@ def test_overlay_frames_draw_only_the_frames_tracks():
 def test_detection_cam_grid_has_a_panel_per_method_and_layer(tmp_path):
     from tests.track.conftest import write_tiny_darknet
     from xaikit.models import load_darknet
-    from xaikit.viz import detection_cam_grid
+    from xaikit.viz import crop_window, detection_cam_grid
 
     model = load_darknet(*write_tiny_darknet(tmp_path), device="cpu")
     clip = arena("resident_intruder", frames=2, shape=(72, 96), seed=4)
     boxes = clip.truth[["frame", "track", "x0", "y0", "x1", "y1"]]
-    figure = detection_cam_grid(
-        clip, model, boxes, 1, methods=("gradcam", "layercam"),
-        layers=["module_list.0", "module_list.2"], cache=tmp_path / "maps", device="cpu",
+    options = dict(
+        methods=("gradcam", "layercam"), layers=["module_list.0", "module_list.2"],
+        cache=tmp_path / "maps", device="cpu",
     )  # fmt: skip
-    titles = [axis.get_title() for axis in figure.axes]
+    figure = detection_cam_grid(clip, model, boxes, 1, crop=False, **options)
+    titles = [axis.get_title() for axis in figure.axes[:4]]
     assert titles == ["gradcam · module_list.0", "gradcam · module_list.2",
                       "layercam · module_list.0", "layercam · module_list.2"]  # fmt: skip
     assert figure.axes[0].get_images()[0].get_array().shape[:2] == (72, 96)
+    assert figure.axes[-1].get_ylabel().startswith("map value")  # the shared colorbar
+
+    # By default every panel zooms to the same window around the frame's detections.
+    x0, y0, x1, y1 = crop_window(boxes[boxes.frame == 1].iloc[:, 2:].to_numpy(), (72, 96))
+    zoomed = detection_cam_grid(clip, model, boxes, 1, **options)
+    shapes = {axis.get_images()[0].get_array().shape for axis in zoomed.axes[:4]}
+    assert shapes == {(y1 - y0, x1 - x0, 3)} and (y1 - y0, x1 - x0) != (72, 96)
+    whole = figure.axes[0].get_images()[0].get_array()
+    assert np.array_equal(zoomed.axes[0].get_images()[0].get_array(), whole[y0:y1, x0:x1])
+    zoomed.savefig(tmp_path / "grid.svg")
+    assert "gradcam · module_list.0</text>" in (tmp_path / "grid.svg").read_text()
+
+
+def test_crop_window_keeps_the_boxes_with_a_margin_inside_the_frame():
+    from xaikit.viz import crop_window
+
+    # the 50 x 50 union widened by 25 px a side, shifted in to start at the frame's corner
+    assert crop_window([[10, 10, 30, 20], [50, 40, 60, 60]], (480, 640), 0.5, 0) == (0, 0, 100, 100)
+    # at the far corner: shifted in, not cut
+    assert crop_window([[600, 450, 640, 480]], (480, 640), 0.5, 0) == (560, 420, 640, 480)
+    assert crop_window([[100, 100, 102, 102]], (480, 640), 0.5, 48) == (77, 77, 125, 125)
+    assert crop_window([[0, 0, 640, 480]], (480, 640)) == (0, 0, 640, 480)

@@ -14,6 +14,8 @@ LAYERS = ["module_list.0", "module_list.2"]
 
 
 def shown(explorer) -> np.ndarray:
+    """The picture the widget shows once the background work is done."""
+    assert explorer.wait(30)
     return decode_image(explorer.image.value).astype(int)
 
 
@@ -39,17 +41,38 @@ def test_a_darknet_model_is_a_detector(detector, tiny_cnn):
     assert is_detector(detector) and not is_detector(tiny_cnn)
 
 
-def test_the_heat_sits_on_the_detected_box(explorer):
+def test_the_heat_sits_on_the_detected_box(explorer, video):
     assert isinstance(explorer.maps, FrameMaps) and explorer.maps.per_detection
+    assert explorer.in_boxes.value and not explorer.in_boxes.disabled  # default for detectors
     assert explorer.error_message == ""
     explorer.show_boxes.value = explorer.show_trails.value = False
     explorer.slider.value = 5  # the square's box: x 24..36, y 18..30
-    picture = shown(explorer).mean(axis=2)  # gray colormap, opaque: the map itself
+    picture = shown(explorer).mean(axis=2)  # gray colormap, opaque where the map is 1
+    change = np.abs(picture - video[5].mean(axis=2))
     inside, outside = np.zeros(picture.shape, bool), np.ones(picture.shape, bool)
     inside[18:30, 24:36] = True
     outside[15:33, 21:39] = False  # the box and a margin for the JPEG's ringing
-    assert picture[inside].max() > 200
-    assert picture[outside].max() < 10  # no detection there, so no heat
+    heat = explorer.maps.get(5, explorer.method.value, explorer.layer.value)
+    assert np.median(change[inside & (heat > 0.5)]) > 20  # the map shows inside the box
+    assert change[outside].max() < 8  # no detection there: the frame as it is
+
+
+def test_whole_frame_maps_when_not_kept_inside_the_boxes(explorer):
+    explorer.slider.value = 5
+    layer = explorer.layer.value
+    (_, box, heat), = explorer.maps.detections(5, "gradcam", layer)  # fmt: skip
+    x0, y0, x1, y1 = box.astype(int)
+    outside = np.ones(heat.shape, bool)
+    outside[y0:y1, x0:x1] = False
+    spill = outside & (heat > 0.15)
+    assert spill.sum() > 20  # this detection's evidence spills out of its box
+    explorer.cmap.value = "jet"  # its low values are blue, far from the grey frame
+    inside_only = shown(explorer)
+    explorer.in_boxes.value = False
+    whole = shown(explorer)
+    assert np.abs(whole - inside_only).max(axis=2)[spill].mean() > 10
+    assert np.abs(whole - inside_only).max(axis=2)[~outside].mean() < 3  # same inside
+    assert "min-max per detection" in explorer.colorbar.value
 
 
 def test_the_map_is_the_cached_detection_map(explorer):
@@ -62,7 +85,7 @@ def test_the_map_is_the_cached_detection_map(explorer):
     assert np.array_equal(explorer.maps.get(3, "gradcam", layer), expected)
 
 
-def test_method_and_layer_pickers_switch_the_map(explorer):
+def test_method_and_layer_pickers_switch_the_map(explorer, video):
     explorer.show_boxes.value = explorer.show_trails.value = False
     explorer.slider.value = 4  # the square's box: x 20..32, y 18..30
     inside = (slice(18, 30), slice(20, 32))
@@ -70,8 +93,9 @@ def test_method_and_layer_pickers_switch_the_map(explorer):
     for method in ("gradcam", "layercam"):
         for layer in LAYERS:
             explorer.method.value, explorer.layer.value = method, layer
-            picture = shown(explorer).mean(axis=2)[inside]  # gray, opaque: 255 x the map
-            expected = 255 * explorer.maps.get(4, method, layer)[inside]
+            picture = shown(explorer).mean(axis=2)[inside]  # gray, opaque where the map is 1
+            heat = explorer.maps.get(4, method, layer)[inside]
+            expected = video[4].mean(axis=2)[inside] * (1 - heat) + 255 * heat * heat
             assert np.abs(picture - expected).mean() < 8, (method, layer)
             pictures[method, layer] = picture
     assert explorer.error_message == ""

@@ -17,6 +17,7 @@ import inspect
 import json
 import os
 import sys
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
@@ -279,6 +280,10 @@ class FrameMaps:
                     f"got {len(self._per_frame)} targets for a video of {len(self.source)} frames"
                 )
         self._memory: OrderedDict[tuple[str, int], dict] = OrderedDict()
+        # Threads may share the maps: _lock guards what is stored (held briefly), _model_lock
+        # lets one thread at a time run the model (its hooks see one pass at a time).
+        self._lock = threading.RLock()
+        self._model_lock = threading.Lock()
         self._stores = self._open_stores(cache, example, mappings)
 
     # ------------------------------------------------------------------ set-up
@@ -458,10 +463,7 @@ class FrameMaps:
         bar = tqdm(total=len(wanted), desc="maps", unit="chunk", disable=progress is not True)
         with bar:
             for done, chunk in enumerate(wanted, start=1):
-                missing = [m for m in self.methods if self._stored(m, chunk) is None]
-                if missing:
-                    self._compute(chunk, missing)
-                    computed += 1
+                computed += self._fill(chunk)
                 bar.update()
                 if callable(progress):
                     progress(done, len(wanted))
@@ -475,35 +477,45 @@ class FrameMaps:
         return int(frame) // self.batch_size
 
     def _remember(self, method: str, chunk: int, entry: dict) -> dict:
-        self._memory[method, chunk] = entry
-        self._memory.move_to_end((method, chunk))
-        if self._stores is not None:
-            while len(self._memory) > self.memory_chunks * len(self.methods):
-                self._memory.popitem(last=False)
+        with self._lock:
+            self._memory[method, chunk] = entry
+            self._memory.move_to_end((method, chunk))
+            if self._stores is not None:
+                while len(self._memory) > self.memory_chunks * len(self.methods):
+                    self._memory.popitem(last=False)
         return entry
 
     def _stored(self, method: str, chunk: int) -> dict | None:
-        entry = self._memory.get((method, chunk))
-        if entry is None and self._stores is not None:
-            arrays = self._stores[method].load(chunk)
-            if arrays is not None:
-                keys = [str(key) for key in arrays["keys"]]
-                entry = {
-                    "rows": arrays["rows"],
-                    "maps": {key: arrays[f"map_{i}"] for i, key in enumerate(keys)},
-                }
-                self._remember(method, chunk, entry)
-        return entry
+        with self._lock:
+            entry = self._memory.get((method, chunk))
+            if entry is not None:
+                self._memory.move_to_end((method, chunk))
+            elif self._stores is not None:
+                arrays = self._stores[method].load(chunk)
+                if arrays is not None:
+                    keys = [str(key) for key in arrays["keys"]]
+                    entry = {
+                        "rows": arrays["rows"],
+                        "maps": {key: arrays[f"map_{i}"] for i, key in enumerate(keys)},
+                    }
+                    self._remember(method, chunk, entry)
+            return entry
 
     def _entry(self, method: str, chunk: int) -> dict:
         entry = self._stored(method, chunk)
         if entry is None:
-            missing = [m for m in self.methods if self._stored(m, chunk) is None]
-            self._compute(chunk, missing)
-            entry = self._memory[method, chunk]
-        else:
-            self._memory.move_to_end((method, chunk))
+            self._fill(chunk)
+            entry = self._stored(method, chunk)
         return entry
+
+    def _fill(self, chunk: int) -> bool:
+        """Compute the methods of ``chunk`` not yet stored; whether anything was computed.
+        One thread at a time: another thread asking for the same chunk waits, then reads it."""
+        with self._model_lock:
+            missing = [m for m in self.methods if self._stored(m, chunk) is None]
+            if missing:
+                self._compute(chunk, missing)
+            return bool(missing)
 
     def _store(self, method: str, chunk: int, rows: np.ndarray, maps: dict) -> None:
         entry = self._remember(method, chunk, {"rows": rows, "maps": maps})

@@ -8,20 +8,19 @@ import cv2
 import numpy as np
 
 from xaikit._arrays import check_frames, to_numpy
-
-# matplotlib's tab10, as RGB: distinct, colour-blind-aware colours for identities and classes.
-PALETTE = (
-    (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
-    (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207),
-)  # fmt: skip
+from xaikit.viz.styles import PALETTE
 
 
 def identity_color(identity: int) -> tuple[int, int, int]:
-    """The RGB colour xaikit uses for a track identity or class index (cycles through 10).
+    """The RGB colour xaikit uses for a track identity or class index.
+
+    Colours come from :data:`xaikit.viz.styles.PALETTE` (Okabe-Ito: told apart with the common
+    forms of colour blindness, and bright enough to show on dark and grey frames), cycling
+    through its 7 entries; the figures colour the same identity the same way.
 
     Examples:
-        >>> identity_color(0), identity_color(10)
-        ((31, 119, 180), (31, 119, 180))
+        >>> identity_color(0), identity_color(7)
+        ((0, 114, 178), (0, 114, 178))
     """
     return PALETTE[int(identity) % len(PALETTE)]
 
@@ -52,7 +51,7 @@ def draw_boxes(
         >>> frame = np.zeros((20, 20, 3), np.uint8)
         >>> drawn = draw_boxes(frame, [[2, 2, 12, 12]], identities=[3], thickness=1)
         >>> drawn[2, 5].tolist(), int(frame.max())
-        ([214, 39, 40], 0)
+        ([213, 94, 0], 0)
     """
     canvas = _canvas(image)
     corners = to_numpy(boxes).astype(np.float64)
@@ -92,7 +91,7 @@ def draw_trail(image, points, identity: int = 0, thickness: int = 2) -> np.ndarr
         >>> import numpy as np
         >>> drawn = draw_trail(np.zeros((10, 10, 3), np.uint8), [[1, 5], [8, 5]], thickness=1)
         >>> drawn[5, 4].tolist()
-        [31, 119, 180]
+        [0, 114, 178]
     """
     canvas = _canvas(image)
     path = to_numpy(points).astype(np.float64)

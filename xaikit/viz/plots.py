@@ -14,14 +14,20 @@ from pathlib import Path
 import numpy as np
 
 from xaikit._arrays import to_numpy
-from xaikit.viz.boxes import identity_color
-from xaikit.viz.figures import SavableFigure, figure_grid
+from xaikit.viz.figures import SavableFigure, figure_grid, legend_outside, no_signal
 from xaikit.viz.overlay import overlay
+from xaikit.viz.styles import colour, line_style, styled
 
 #: Formats :func:`save_figure` writes by default.
 PUBLICATION_FORMATS = ("png", "pdf", "svg")
 #: ``gid`` of the row names :func:`overlay_grid` writes (read back by :func:`grid_labels`).
 ROW_LABEL = "xaikit-row-label"
+#: ``gid`` of the label of the plain frames' row.
+PLAIN_LABEL = "xaikit-plain-label"
+#: Title of the plain image's column and label of the plain frames' row.
+PLAIN_COLUMN, PLAIN = "image", "frame"
+#: What an overlay grid's colorbar says its colours mean.
+MAP_LABEL = "map value, scaled to [0, 1] per map"
 
 __all__ = [
     "PUBLICATION_FORMATS",
@@ -79,6 +85,7 @@ def save_figure(
     return paths
 
 
+@styled
 def overlay_grid(
     frames,
     maps: Mapping[str, Mapping[str, object]],
@@ -86,25 +93,35 @@ def overlay_grid(
     alpha: float = 0.5,
     cmap: str = "jet",
     panel_size: float = 1.8,
+    plain: bool = True,
+    colorbar: bool = True,
+    colorbar_label: str = MAP_LABEL,
 ):
     """A grid of maps blended over frames: one row per outer key, one column per inner key.
 
     The method x layer grid (rows methods, columns layers, one frame) and the time strip
-    (rows methods or classes, columns frames of a clip) are both this figure.
+    (rows methods or classes, columns frames of a clip) are both this figure. Each map's
+    opacity follows its value (:func:`~xaikit.viz.overlay` with ``follow=True``), so low values
+    leave the frame as it is; a map with no signal is labelled in its panel ("no signal: map
+    is all zero").
 
     Args:
         frames: one ``(H, W, 3)`` uint8 frame under every panel, or ``{column: frame}`` with a
             frame per column (e.g. the frames of a clip).
         maps: ``{row: {column: (h, w) map}}``; maps of any resolution are resized to the frame
             (see :func:`xaikit.viz.overlay`). Every row must have the same columns.
-        alpha: opacity of the maps.
+        alpha: opacity of the maps at their maximum.
         cmap: matplotlib colormap.
         panel_size: width of one panel in inches.
+        plain: show the frames alone too: a first column ``"image"`` beside each row for one
+            frame, a first row ``"frame"`` for a frame per column.
+        colorbar: add one colorbar, labelled ``colorbar_label``.
+        colorbar_label: what the colours mean.
 
     Returns:
         :class:`~xaikit.viz.figures.SavableFigure`: column names head the top row, row names
-        stand to the left of each row (both wrapped to the panel width), so long method and
-        layer names never run into each other.
+        label the left of each row (both wrapped to the panel size; constrained layout keeps
+        them inside the figure). ``fig.axes`` holds the panels row by row, then the colorbar.
 
     Raises:
         ValueError: no maps, rows with different columns, or a column without a frame.
@@ -113,11 +130,11 @@ def overlay_grid(
         >>> import numpy as np
         >>> frame = np.zeros((8, 8, 3), np.uint8)
         >>> grid = overlay_grid(frame, {"gradcam": {"conv4": np.eye(4), "conv5": np.eye(2)},
-        ...                             "3dcam": {"conv4": np.eye(4), "conv5": np.eye(2)}})
-        >>> len(grid.axes), grid.axes[1].get_title(), grid.axes[2].get_title()
-        (4, 'conv5', '')
-        >>> grid_labels(grid)
-        ['gradcam', '3dcam']
+        ...                             "3dcam": {"conv4": np.zeros((4, 4)), "conv5": np.eye(2)}})
+        >>> [axis.get_title() for axis in grid.axes[:4]]
+        ['image', 'conv4', 'conv5', '']
+        >>> grid_labels(grid), grid.axes[4].texts[0].get_text()
+        (['gradcam', '3dcam'], 'no signal:\\nmap is all zero')
     """
     if not maps:
         raise ValueError("overlay_grid needs at least one row of maps")
@@ -128,42 +145,53 @@ def overlay_grid(
             raise ValueError(
                 f"every row needs the columns {columns}; row {row!r} has {list(maps[row])}"
             )
-    if isinstance(frames, Mapping):
+    per_column = isinstance(frames, Mapping)
+    if per_column:
         missing = [column for column in columns if column not in frames]
         if missing:
             raise ValueError(f"no frame for column(s) {missing}")
         frame_of = {column: frames[column] for column in columns}
     else:
         frame_of = dict.fromkeys(columns, frames)
-    panels = [
-        overlay(frame_of[column], maps[row][column], alpha=alpha, cmap=cmap)
-        for row in rows
-        for column in columns
-    ]
-    figure = figure_grid(panels, ncols=len(columns), panel_size=panel_size)
+
+    grid = [
+        [(frame_of[column], maps[row][column]) for column in columns] for row in rows
+    ]  # (frame, map or None) per panel
+    headings, labels = [str(c) for c in columns], [str(r) for r in rows]
+    if plain and per_column:
+        grid.insert(0, [(frame_of[column], None) for column in columns])
+        labels.insert(0, PLAIN)
+    elif plain:
+        grid = [[(frames, None), *cells] for cells in grid]
+        headings.insert(0, PLAIN_COLUMN)
+    panels, notes = [], []
+    for cells in grid:
+        for frame, heatmap in cells:
+            if heatmap is None:
+                panels.append(to_numpy(frame))
+                notes.append(None)
+                continue
+            panels.append(overlay(frame, heatmap, alpha=alpha, cmap=cmap))
+            reason = no_signal(heatmap)
+            notes.append(f"no signal:\n{reason}" if reason else None)
     width = max(8, round(panel_size * 11))  # characters of 9-point text in one panel
-    for index, column in enumerate(columns):
-        figure.axes[index].set_title(textwrap.fill(str(column), width), fontsize=9)
-    for index, row in enumerate(rows):
-        first = figure.axes[index * len(columns)]
-        first.text(
-            -0.04,
-            0.5,
-            textwrap.fill(str(row), width),
-            transform=first.transAxes,
-            rotation=90,
-            ha="right",
-            va="center",
-            fontsize=9,
-            gid=ROW_LABEL,
-            label=row,
-        )
-    figure.tight_layout()
+    titles = [textwrap.fill(h, width) for h in headings]
+    titles += [""] * (len(panels) - len(titles))
+    figure = figure_grid(
+        panels, titles, ncols=len(grid[0]), panel_size=panel_size, cmap=cmap,
+        colorbar=colorbar, colorbar_label=colorbar_label, notes=notes,
+    )  # fmt: skip
+    for index, label in enumerate(labels):
+        first = figure.axes[index * len(grid[0])]
+        first.set_ylabel(textwrap.fill(label, width))
+        first.yaxis.label.set_gid(PLAIN_LABEL if label == PLAIN and per_column else ROW_LABEL)
+        first.yaxis.label.set_label(label)
     return figure
 
 
 def grid_labels(figure) -> list[str]:
-    """The row names of an :func:`overlay_grid` figure, top to bottom.
+    """The row names of an :func:`overlay_grid` figure, top to bottom (the plain frames' row
+    left out).
 
     Examples:
         >>> import numpy as np
@@ -172,10 +200,9 @@ def grid_labels(figure) -> list[str]:
         ['a', 'b']
     """
     return [
-        text.get_label()
+        axis.yaxis.label.get_label()
         for axis in figure.axes
-        for text in axis.texts
-        if text.get_gid() == ROW_LABEL
+        if axis.yaxis.label.get_gid() == ROW_LABEL
     ]
 
 
@@ -210,7 +237,8 @@ def method_layer_grid(
         frame_index: which frame, for clip maps ``(B, T, H, W)``.
         layers: the columns (default: the first explanation's layers).
         names: display name per method (default: the method names).
-        **options: ``alpha``, ``cmap``, ``panel_size`` of :func:`overlay_grid`.
+        **options: ``alpha``, ``cmap``, ``panel_size``, ``plain``, ``colorbar`` and
+            ``colorbar_label`` of :func:`overlay_grid`.
 
     Returns:
         :class:`~xaikit.viz.figures.SavableFigure`.
@@ -221,8 +249,8 @@ def method_layer_grid(
         >>> e = Explanation("gradcam", maps={"conv5": torch.rand(1, 4, 4)}, raw={},
         ...                 layers=["conv5"])
         >>> fig = method_layer_grid(np.zeros((8, 8, 3), np.uint8), e, names={"gradcam": "Grad"})
-        >>> [axis.get_title() for axis in fig.axes], grid_labels(fig)
-        (['conv5'], ['Grad'])
+        >>> [axis.get_title() for axis in fig.axes[:2]], grid_labels(fig)
+        (['image', 'conv5'], ['Grad'])
     """
     if not isinstance(explanations, Mapping):
         explanations = {explanations.method: explanations}
@@ -246,7 +274,8 @@ def time_strip(clip, maps: Mapping[str, object], frames: Sequence[int] | None = 
         clip: ``(T, H, W, 3)`` uint8 frames.
         maps: ``{row: (T, h, w) map}`` (e.g. one clip of an ``Explanation.maps`` entry).
         frames: frame numbers to show (default: all, at most 8 evenly spaced).
-        **options: ``alpha``, ``cmap``, ``panel_size`` of :func:`overlay_grid`.
+        **options: ``alpha``, ``cmap``, ``panel_size``, ``plain``, ``colorbar`` and
+            ``colorbar_label`` of :func:`overlay_grid`.
 
     Returns:
         :class:`~xaikit.viz.figures.SavableFigure`, columns headed ``"t=<frame>"``.
@@ -255,7 +284,7 @@ def time_strip(clip, maps: Mapping[str, object], frames: Sequence[int] | None = 
         >>> import numpy as np
         >>> clip = np.zeros((4, 8, 8, 3), np.uint8)
         >>> fig = time_strip(clip, {"3dcam": np.random.rand(4, 8, 8)}, frames=[0, 3])
-        >>> [axis.get_title() for axis in fig.axes], grid_labels(fig)
+        >>> [axis.get_title() for axis in fig.axes[:2]], grid_labels(fig)  # frames, then maps
         (['t=0', 't=3'], ['3dcam'])
     """
     clip = to_numpy(clip)
@@ -276,14 +305,20 @@ def time_strip(clip, maps: Mapping[str, object], frames: Sequence[int] | None = 
     return overlay_grid(columns, rows, **options)
 
 
+@styled
 def threshold_plot(
     table,
     *,
     ylabel: str | None = None,
     xlabel: str | None = None,
-    figsize: tuple[float, float] = (5.0, 3.2),
+    figsize: tuple[float, float] = (6.0, 3.2),
 ):
     """Score against threshold, one line per row of a wide table (e.g. MaxBoxAcc vs IoU).
+
+    Rows indexed by pairs such as ``(method, layer)`` take their colour from the first entry
+    and their line style and marker from the second, so 14 lines never share 7 colours; when
+    every row has the same first entry, the second picks both. The legend (one section per
+    factor, headed by the index's level names) stands to the right of the axes, off the lines.
 
     Args:
         table: pandas DataFrame, rows the curves (index entries, tuples joined with " · "),
@@ -302,25 +337,73 @@ def threshold_plot(
         >>> fig = threshold_plot(table, ylabel="MaxBoxAcc")
         >>> [line.get_label() for line in fig.axes[0].lines], fig.axes[0].lines[1].get_ydata()
         (['3dcam · stem', 'gradcam · layer4'], array([0.8, 0.2]))
+        >>> [text.get_text() for text in fig.axes[0].get_legend().get_texts()]
+        ['3dcam', 'gradcam', 'stem', 'layer4']
     """
     numeric = [c for c in table.columns if isinstance(c, (int, float, np.number))]
     if not numeric or len(table) == 0:
         raise ValueError("threshold_plot needs rows and at least one numeric threshold column")
-    figure = SavableFigure(figsize=figsize)
+    keys = [key if isinstance(key, tuple) else (key,) for key in table.index]
+    first = list(dict.fromkeys(str(key[0]) for key in keys))
+    second = list(dict.fromkeys(" · ".join(map(str, key[1:])) for key in keys))
+    by_second = len(first) == 1 and len(second) > 1
+
+    figure = SavableFigure(figsize=figsize, layout="constrained")
     axis = figure.subplots()
-    for index, (key, row) in enumerate(table[numeric].iterrows()):
-        label = " · ".join(str(k) for k in key if str(k)) if isinstance(key, tuple) else str(key)
-        colour = np.array(identity_color(index)) / 255.0
-        axis.plot(numeric, row.to_numpy(float), marker="o", ms=3, label=label, color=colour)
+    for key, (_, row) in zip(keys, table[numeric].iterrows(), strict=True):
+        head, rest = str(key[0]), " · ".join(map(str, key[1:]))
+        label = " · ".join(str(k) for k in key if str(k))
+        hue = second.index(rest) if by_second else first.index(head)
+        axis.plot(
+            numeric, row.to_numpy(float), label=label, color=colour(hue),
+            **line_style(second.index(rest)),
+        )  # fmt: skip
     axis.set_xlabel(xlabel or "threshold")
     axis.set_ylabel(ylabel or str(table.columns.name or "score"))
     axis.set_ylim(0, 1.02)
-    axis.spines[["top", "right"]].set_visible(False)
-    axis.legend(fontsize=7, frameon=False)
-    figure.tight_layout()
+    handles, labels = _factor_legend(table.index, first, second, by_second)
+    legend = legend_outside(axis, handles, labels)
+    for text in legend.get_texts():
+        if text.get_text() in _headings(table.index, first, second, by_second):
+            text.set_fontweight("bold")
     return figure
 
 
+def _headings(index, first, second, by_second) -> list[str]:
+    """Section headings of :func:`threshold_plot`'s legend: the index level names, when a
+    legend has two sections and the levels are named."""
+    names = [name for name in getattr(index, "names", []) if name]
+    if by_second or len(second) <= 1 or len(names) < 2:
+        return []
+    return [str(names[0]), " · ".join(map(str, names[1:]))]
+
+
+def _factor_legend(index, first, second, by_second):
+    """Proxy handles: one per colour (first factor) and one per line style (second factor)."""
+    from matplotlib.lines import Line2D
+
+    headings = _headings(index, first, second, by_second)
+    handles, labels = [], []
+    if not by_second:
+        if headings:
+            handles.append(Line2D([], [], linestyle="none"))
+            labels.append(headings[0])
+        for number, name in enumerate(first):
+            handles.append(Line2D([], [], color=colour(number), linestyle="-"))
+            labels.append(name)
+    if len(second) > 1 or by_second:
+        if headings:
+            handles.append(Line2D([], [], linestyle="none"))
+            labels.append(headings[1])
+        grey = (0.25, 0.25, 0.25)
+        for number, name in enumerate(second):
+            hue = colour(number) if by_second else grey
+            handles.append(Line2D([], [], color=hue, **line_style(number)))
+            labels.append(name or "(none)")
+    return handles, labels
+
+
+@styled
 def table_figure(table, *, title: str | None = None, digits: int = 3, figsize=None):
     """A DataFrame drawn as a table figure, for exporting a paper table as PNG, PDF or SVG.
 
@@ -356,13 +439,12 @@ def table_figure(table, *, title: str | None = None, digits: int = 3, figsize=No
     ]
     columns = [str(c) for c in table.columns]
     default = (1.2 + 0.9 * len(columns) + 0.07 * max(map(len, rows)), 0.5 + 0.25 * len(rows))
-    figure = SavableFigure(figsize=figsize or default)
+    figure = SavableFigure(figsize=figsize or default, layout="constrained")
     axis = figure.subplots()
     axis.set_axis_off()
     drawn = axis.table(cellText=text, rowLabels=rows, colLabels=columns, loc="center")
     drawn.auto_set_font_size(False)
     drawn.set_fontsize(8)
     if title:
-        axis.set_title(title, fontsize=9)
-    figure.tight_layout()
+        axis.set_title(title)
     return figure

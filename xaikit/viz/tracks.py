@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.colors import PowerNorm
 
 from xaikit._arrays import height_width
 from xaikit.viz.boxes import identity_color
-from xaikit.viz.figures import SavableFigure
+from xaikit.viz.figures import SavableFigure, add_colorbar
+from xaikit.viz.styles import styled
 
 __all__ = ["occupancy_figure", "trajectory_figure"]
 
@@ -26,7 +28,10 @@ def _frame_shape(shape, background) -> tuple[int, int]:
 
 def _frame_axes(shape, background, panels: int = 1, panel_size: float = 4.5):
     height, width = shape
-    figure = SavableFigure(figsize=(panel_size * panels, panel_size * height / width + 0.4))
+    figure = SavableFigure(
+        figsize=(panel_size * panels + 1.0, panel_size * height / width + 0.4),
+        layout="constrained",
+    )
     axes = figure.subplots(1, panels, squeeze=False)[0]
     for axis in axes:
         if background is not None:
@@ -36,9 +41,12 @@ def _frame_axes(shape, background, panels: int = 1, panel_size: float = 4.5):
         axis.set_aspect("equal")
         axis.set_xticks([])
         axis.set_yticks([])
+        for spine in axis.spines.values():
+            spine.set_visible(False)
     return figure, axes
 
 
+@styled
 def trajectory_figure(tracks, shape=None, background=None, title: str = "trajectories"):
     """Every animal's centroid path over the frame, coloured by identity as in the widgets.
 
@@ -54,7 +62,8 @@ def trajectory_figure(tracks, shape=None, background=None, title: str = "traject
         ValueError: neither ``shape`` nor ``background``, or the two disagree.
 
     Returns:
-        A :class:`~xaikit.viz.figures.SavableFigure` (start: circle, end: square).
+        A :class:`~xaikit.viz.figures.SavableFigure` (start: circle, end: square); the legend
+        stands to the right of the frame, off the paths.
 
     Examples:
         >>> import pandas as pd
@@ -78,17 +87,27 @@ def trajectory_figure(tracks, shape=None, background=None, title: str = "traject
         if len(known):
             axis.plot(*known[["x", "y"]].iloc[0], "o", color=colour, ms=6)
             axis.plot(*known[["x", "y"]].iloc[-1], "s", color=colour, ms=6)
-    axis.legend(loc="upper right", fontsize=8)
-    axis.set_title(title, fontsize=10)
-    figure.tight_layout()
+    if len(axis.get_lines()):
+        figure.legend(*axis.get_legend_handles_labels(), loc="outside right upper")
+    axis.set_title(title)
     return figure
 
 
-def occupancy_figure(tracks, shape=None, cell: float = 16.0, sigma: float = 1.0, background=None):
+@styled
+def occupancy_figure(
+    tracks,
+    shape=None,
+    cell: float = 16.0,
+    sigma: float = 1.0,
+    background=None,
+    *,
+    colorbar: bool = True,
+):
     """Occupancy heatmap of each animal (seconds per ``cell`` x ``cell`` square), side by side.
 
-    Maps come from :func:`xaikit.track.occupancy` and are shown raised to the power 0.4, as the
-    mice-tracking group displays them, over the optional ``background`` frame.
+    Maps come from :func:`xaikit.track.occupancy` and are shown on a power scale (exponent
+    0.4, as the mice-tracking group displays them) shared by all panels, over the optional
+    ``background`` frame.
 
     Args:
         tracks: a track table (``frame, time, track, cx, cy``).
@@ -97,10 +116,12 @@ def occupancy_figure(tracks, shape=None, cell: float = 16.0, sigma: float = 1.0,
         cell: cell side in pixels.
         sigma: Gaussian blur in cells.
         background: ``(H, W, 3)`` ``uint8`` frame drawn underneath, or ``None``.
+        colorbar: add one colorbar, in seconds per cell, for all panels.
 
     Returns:
         A :class:`~xaikit.viz.figures.SavableFigure`, one panel per animal titled with its
-        tracked time (one empty panel, so titled, when no animal was tracked).
+        tracked time (one empty panel, so titled, when no animal was tracked), then the
+        colorbar's axes.
 
     Raises:
         ValueError: neither ``shape`` nor ``background``, or the two disagree.
@@ -120,15 +141,22 @@ def occupancy_figure(tracks, shape=None, cell: float = 16.0, sigma: float = 1.0,
     figure, axes = _frame_axes((height, width), background, panels, panel_size=4.0)
     if not identities:
         axes[0].set_title("no animal tracked", fontsize=10)
-    for axis, identity in zip(axes[: len(identities)], identities, strict=True):
+    heats = []
+    for identity in identities:
         path = trajectory(tracks, identity)
-        heat = occupancy(
-            path[["x", "y"]].to_numpy(), path["time"].to_numpy(), (height, width), cell, sigma
+        heats.append(
+            occupancy(
+                path[["x", "y"]].to_numpy(), path["time"].to_numpy(), (height, width), cell, sigma
+            )
         )
+    top = max([float(heat.max()) for heat in heats] + [1e-9])
+    for axis, identity, heat in zip(axes[: len(identities)], identities, heats, strict=True):
         axis.imshow(
-            heat**0.4, cmap="inferno", extent=(0, width, height, 0), interpolation="bilinear",
-            alpha=0.6 if background is not None else 1.0,
+            heat, cmap="inferno", norm=PowerNorm(0.4, 0.0, top), extent=(0, width, height, 0),
+            interpolation="bilinear", alpha=0.6 if background is not None else 1.0,
         )  # fmt: skip
-        axis.set_title(f"track {identity} · {heat.sum():.1f} s", fontsize=10)
-    figure.tight_layout()
+        axis.set_title(f"track {identity} · {heat.sum():.1f} s")
+    if colorbar:
+        bar = add_colorbar(figure, axes, "inferno", "time per cell (s)", 0.0, top)
+        bar.mappable.set_norm(PowerNorm(0.4, 0.0, top))
     return figure

@@ -12,14 +12,16 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
+import matplotlib as mpl
 import numpy as np
 import pandas as pd
 
 from xaikit.viz.boxes import draw_boxes, draw_trail
 from xaikit.viz.compose import compose_frame
-from xaikit.viz.figures import figure_grid
+from xaikit.viz.figures import figure_grid, no_signal
+from xaikit.viz.styles import styled
 
-__all__ = ["detection_cam_grid", "overlay_frames", "write_overlay"]
+__all__ = ["crop_window", "detection_cam_grid", "overlay_frames", "write_overlay"]
 
 
 def overlay_frames(frames, tracks: pd.DataFrame, trail: int = 30) -> Iterator[np.ndarray]:
@@ -37,7 +39,7 @@ def overlay_frames(frames, tracks: pd.DataFrame, trail: int = 30) -> Iterator[np
         ...                        "x1": [12.0], "y1": [12.0], "cx": [7.0], "cy": [7.0]})
         >>> drawn = list(overlay_frames(np.zeros((2, 16, 16, 3), np.uint8), tracks))
         >>> int(drawn[0].max()), drawn[1][2, 7].tolist()  # frame 1: track 2's colour
-        (0, [44, 160, 44])
+        (0, [0, 158, 115])
     """
     from xaikit.track._tables import check_table  # track loads torch: only when drawing
 
@@ -96,6 +98,48 @@ def write_overlay(
     write_video(path, overlay_frames(source.frames, tracks, trail), source.require_fps())
 
 
+def crop_window(boxes, shape, margin: float = 0.5, minimum: int = 48) -> tuple[int, int, int, int]:
+    """The pixel window ``(x0, y0, x1, y1)`` around all ``boxes``, widened by ``margin``.
+
+    Args:
+        boxes: ``(N, 4)`` ``x0, y0, x1, y1`` in pixels; with no finite box the whole frame.
+        shape: ``(height, width)`` of the frame.
+        margin: added on every side, as a share of the boxes' joint width and height.
+        minimum: smallest side of the window in pixels (tiny boxes keep some context).
+
+    Returns:
+        Integer corners inside the frame, for ``frame[y0:y1, x0:x1]``.
+
+    Examples:
+        >>> crop_window([[100, 100, 120, 140]], (480, 640), margin=0.5, minimum=0)
+        (90, 80, 130, 160)
+        >>> crop_window(np.zeros((0, 4)), (480, 640))
+        (0, 0, 640, 480)
+    """
+    height, width = shape
+    corners = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    corners = corners[np.isfinite(corners).all(axis=1)]
+    if len(corners) == 0:
+        return 0, 0, width, height
+    x0, y0 = corners[:, 0].min(), corners[:, 1].min()
+    x1, y1 = corners[:, 2].max(), corners[:, 3].max()
+    centre_x, centre_y = (x0 + x1) / 2, (y0 + y1) / 2
+    half_w = max((x1 - x0) * (1 + 2 * margin), minimum) / 2
+    half_h = max((y1 - y0) * (1 + 2 * margin), minimum) / 2
+    left, right = _span(centre_x, half_w, width)
+    top, bottom = _span(centre_y, half_h, height)
+    return left, top, right, bottom
+
+
+def _span(centre: float, half: float, size: int) -> tuple[int, int]:
+    """``[centre - half, centre + half)`` in whole pixels, shifted (not cut) into ``[0, size)``."""
+    length = min(size, int(np.ceil(2 * half)))
+    start = int(np.floor(centre - length / 2))
+    start = min(max(start, 0), size - length)
+    return start, start + length
+
+
+@styled
 def detection_cam_grid(
     video,
     model,
@@ -109,12 +153,18 @@ def detection_cam_grid(
     cmap: str = "jet",
     device=None,
     batch_size: int = 8,
+    crop: bool = True,
+    margin: float = 0.5,
+    panel_size: float = 3.0,
+    colorbar: bool = True,
 ):
     """Per-detection maps of one frame for every method (rows) and layer (columns).
 
     Each panel is the frame with each detection's own map inside its box and the boxes drawn;
     the maps come from :func:`xaikit.explain.frames` with the detections as the target, and
-    from (and go to) its disk cache, so the widgets and this figure share them.
+    from (and go to) its disk cache, so the widgets and this figure share them. By default
+    every panel shows the same window around the frame's detections (``crop``), so boxes of
+    20 px on a 640x480 frame fill the panel; a panel whose map is empty says so.
 
     Args:
         video: a path, a VideoReader, an ArenaClip or a ``(T, H, W, 3)`` uint8 array.
@@ -128,9 +178,14 @@ def detection_cam_grid(
         device: where to compute.
         batch_size: frames explained together (8 shares the maps of a
             :class:`~xaikit.widgets.VideoExplorer` with its default ``batch_size``).
+        crop: zoom to the detections (see :func:`crop_window`); ``False``: the whole frame.
+        margin: context around the detections when cropping, as a share of their extent.
+        panel_size: width of one panel in inches.
+        colorbar: add one colorbar for the maps.
 
     Returns:
-        A :class:`~xaikit.viz.figures.SavableFigure`, panels titled ``method · layer``.
+        A :class:`~xaikit.viz.figures.SavableFigure`, panels titled ``method · layer`` (and the
+        crop window named in the figure's title when cropped).
     """
     from xaikit.explain import frames
 
@@ -139,18 +194,29 @@ def detection_cam_grid(
         batch_size=batch_size,
     )  # fmt: skip
     picture = maps.source[frame]
-    panels, titles = [], []
+    height, width = picture.shape[:2]
+    panels, titles, notes = [], [], []
     for method in maps.methods:
         for layer in maps.layers:
             entries = maps.detections(frame, method, layer)
-            boxes = np.array([box for _, box, _ in entries]).reshape(-1, 4)
+            boxes = np.array([box for _, box, _ in entries], dtype=np.float64).reshape(-1, 4)
             identities = [0 if track is None else track for track, _, _ in entries]
-            panels.append(
-                compose_frame(
-                    picture, maps.get(frame, method, layer), alpha=alpha, cmap=cmap,
-                    boxes=boxes, identities=identities,
-                )
-            )  # fmt: skip
+            window = crop_window(boxes, (height, width), margin) if crop else (0, 0, width, height)
+            heatmap = maps.get(frame, method, layer)
+            x0, y0, x1, y1 = window
+            blended = compose_frame(picture, heatmap, alpha=alpha, cmap=cmap)[y0:y1, x0:x1]
+            shifted = boxes - np.array([x0, y0, x0, y0], dtype=np.float64)
+            panels.append(draw_boxes(blended, shifted, identities=identities, thickness=1))
             titles.append(f"{method} · {layer}")
-    width = picture.shape[1]
-    return figure_grid(panels, titles, ncols=len(maps.layers), panel_size=min(4.0, width / 100))
+            reason = no_signal(heatmap)
+            notes.append(f"no signal:\n{reason}" if reason else None)
+    figure = figure_grid(
+        panels, titles, ncols=len(maps.layers), panel_size=panel_size, cmap=cmap,
+        colorbar=colorbar, colorbar_label="map value (per detection, in [0, 1])", notes=notes,
+    )  # fmt: skip
+    if crop and (x1 - x0, y1 - y0) != (width, height):
+        figure.suptitle(
+            f"frame {frame}, window x {x0}-{x1}, y {y0}-{y1} of {width}x{height} px",
+            fontsize=mpl.rcParams["axes.labelsize"],
+        )
+    return figure

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import html
+
 import ipywidgets as W
+
+from xaikit.viz.overlay import colormap_table
 
 #: Colormaps offered in the pickers (all matplotlib names).
 CMAPS = ("jet", "inferno", "viridis", "magma", "turbo", "gray")
@@ -59,3 +63,34 @@ def layer_options(catalogue, names) -> list[tuple[str, str]]:
     """Dropdown options ``(readable label, layer name)``, e.g.
     ``("layer3 · stride 16 · 256 ch · 14x14", "layer3")``."""
     return [(catalogue[name].label if name in catalogue else name, name) for name in names]
+
+
+def colorbar_html(cmap: str, low: str = "0", high: str = "1", caption: str = "") -> str:
+    """A horizontal colorbar as HTML: the colormap as a CSS gradient, its end values, a caption.
+
+    Sharp at every zoom (no picture), so it suits every widget's picture; update it with the
+    widget's colormap and normalisation.
+
+    Args:
+        cmap: matplotlib colormap name.
+        low, high: text at the two ends (the values the end colours stand for).
+        caption: what the colours measure, e.g. ``"map value (per frame, 0-1)"``.
+
+    Examples:
+        >>> colorbar_html("gray", caption="map").count("rgb(")
+        17
+    """
+    table = colormap_table(cmap)
+    stops = ", ".join(
+        f"rgb({r},{g},{b}) {100 * i / 16:.2f}%" for i, (r, g, b) in enumerate(table[::16][:16])
+    )
+    stops += ", rgb({},{},{}) 100%".format(*table[-1])
+    return (
+        "<div class='xaikit-colorbar' style='display:flex;align-items:center;gap:6px;"
+        "font-size:12px;line-height:1.2'>"
+        f"<span>{html.escape(low)}</span>"
+        f"<span style='display:inline-block;width:160px;height:10px;border:1px solid #888;"
+        f"background:linear-gradient(to right, {stops})'></span>"
+        f"<span>{html.escape(high)}</span>"
+        f"<span style='color:#555'>{html.escape(caption)}</span></div>"
+    )

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import threading
+from collections import OrderedDict
+
 import cv2
 import numpy as np
 
@@ -19,6 +23,11 @@ class FrameSource:
         width: display width in pixels (the height keeps the aspect ratio); ``None`` keeps the
             native size.
         fps: frame rate of an array or a reader that carries none (25 if neither has one).
+        max_bytes: display-size frames kept decoded (least recently used dropped beyond it).
+
+    Threads may share a source: decoding is serialised by a lock, and a
+    :class:`~xaikit.data.VideoReader` given in is reopened, so the source never shares a
+    decoder with the caller (who may read the original on another thread).
 
     Attributes:
         native_shape, shape: ``(height, width)`` of a frame at native and at display size.
@@ -30,7 +39,22 @@ class FrameSource:
         (3, (10, 20, 3), 0.5, 0.2)
     """
 
-    def __init__(self, video, width: int | None = None, fps: float | None = None):
+    def __init__(
+        self,
+        video,
+        width: int | None = None,
+        fps: float | None = None,
+        max_bytes: int = 512 * 2**20,
+    ):
+        from xaikit.data.video import VideoReader, open_video
+
+        if isinstance(video, VideoReader):
+            video = open_video(video.path)
+        #: A file's path: :meth:`prefetch` decodes with a reader of its own, so that its
+        #: reading in order and the jumps of :meth:`display` do not move each other's decoder.
+        self._path = video.path if isinstance(video, VideoReader) else None
+        if isinstance(video, (str, os.PathLike)):
+            self._path = video
         self._source = open_frames(video, fps)
         self.fps = float(self._source.fps or 25.0)
         self.native_shape = (self._source.height, self._source.width)
@@ -39,7 +63,9 @@ class FrameSource:
             raise ValueError(f"width must be an int >= 16 or None; got {width!r}")
         self.scale = 1.0 if width is None else width / native_width
         self.shape = (max(1, round(height * self.scale)), max(1, round(native_width * self.scale)))
-        self._display: dict[int, np.ndarray] = {}
+        self._display: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._kept = max(1, int(max_bytes) // (3 * self.shape[0] * self.shape[1]))
+        self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._source)
@@ -56,19 +82,69 @@ class FrameSource:
     def native(self, index: int) -> np.ndarray:
         """Frame ``index`` at its native size, ``(H, W, 3)`` ``uint8`` RGB."""
         index = self._index(index)
-        return self._check(self._source[index], index)
+        with self._lock:
+            frame = self._source[index]
+        return self._check(frame, index)
 
     def display(self, index: int) -> np.ndarray:
         """Frame ``index`` at display size, decoded once and kept."""
         index = self._index(index)
-        frame = self._display.get(index)
-        if frame is None:
-            frame = self.native(index)
-            if self.scale != 1.0:
-                height, width = self.shape
-                frame = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
+        with self._lock:
+            frame = self._display.get(index)
+            if frame is not None:
+                self._display.move_to_end(index)
+                return frame
+        return self._keep(index, self.native(index))
+
+    def _keep(self, index: int, frame: np.ndarray) -> np.ndarray:
+        """Resize a native frame to display size and keep it (the least recent dropped)."""
+        if self.scale != 1.0:
+            height, width = self.shape
+            frame = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
+        frame.setflags(write=False)  # shared by every caller: overlays draw on copies
+        with self._lock:
             self._display[index] = frame
+            while len(self._display) > self._kept:
+                self._display.popitem(last=False)
         return frame
+
+    @property
+    def capacity(self) -> int:
+        """How many display-size frames the cache keeps."""
+        return self._kept
+
+    def cached(self, index: int) -> bool:
+        """Whether frame ``index`` is decoded and kept at display size."""
+        with self._lock:
+            return int(index) in self._display
+
+    def prefetch(self, indices, stop=None) -> int:
+        """Decode ``indices`` in order into the cache (skipping the kept ones), until
+        ``stop()`` turns true; decoding in order is what a video file does fastest (about
+        2 ms a 640x480 frame against 20-30 ms for a jump). Returns the frames decoded.
+
+        Examples:
+            >>> source = FrameSource(np.zeros((4, 8, 8, 3), np.uint8))
+            >>> source.prefetch(range(4)), source.cached(3)
+            (4, True)
+        """
+        reader = self._source if self._path is None else open_frames(self._path)
+        decoded = 0
+        try:
+            for index in indices:
+                if stop is not None and stop():
+                    break
+                if self.cached(index):
+                    continue
+                if reader is self._source:
+                    self.display(index)
+                else:
+                    self._keep(index, self._check(reader[self._index(index)], index))
+                decoded += 1
+        finally:
+            if reader is not self._source and callable(getattr(reader.frames, "close", None)):
+                reader.frames.close()
+        return decoded
 
     def time(self, index: int) -> float:
         """Time of frame ``index`` in seconds (the video's timestamps when it has them)."""

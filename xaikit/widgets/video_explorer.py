@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-import html
+import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import ipywidgets as W
 import numpy as np
@@ -11,18 +14,46 @@ from xaikit.explain import frames
 from xaikit.viz.compose import compose_frame
 from xaikit.viz.encode import encode_jpeg
 from xaikit.viz.figures import figure_grid
-from xaikit.widgets._base import Panel, close_widget, guarded
+from xaikit.widgets._background import ChunkWorker, LatestOnly, lower_priority
+from xaikit.widgets._base import Panel, close_widget, guarded, logger
 from xaikit.widgets._cache import BytesCache
-from xaikit.widgets._controls import cmap_picker, frame_controls, layer_options, opacity_slider
+from xaikit.widgets._controls import (
+    cmap_picker,
+    colorbar_html,
+    frame_controls,
+    layer_options,
+    opacity_slider,
+)
 from xaikit.widgets._frames import FrameSource
 from xaikit.widgets._tables import FrameTable
+from xaikit.widgets._video_layout import (
+    PICTURE_CLASS,
+    VIEWER_CLASS,
+    controls_column,
+    picture_column,
+    picture_layout,
+    root_box,
+    wrap_row,
+)
+from xaikit.widgets._video_probe import detection_at, probe_html, sample_map
 
 try:  # click-to-probe and arrow keys on the picture; without it the slider still steps
     from ipyevents import Event
 except ImportError:  # pragma: no cover - depends on the environment
     Event = None
 
-VIEWER_CLASS = "xaikit-viewer"
+__all__ = ["VIEWER_CLASS", "VideoExplorer", "detected_boxes", "is_detector", "sample_map"]
+
+STATUS_CLASS = "xaikit-status"
+PROBE_CLASS = "xaikit-probe"
+
+#: Seconds after Play stops during which a jump to the first frame is undone (ipywidgets' Stop
+#: button pauses, then sets ``value = min``; the explorer keeps the frame the user stopped on).
+STOP_WINDOW_S = 1.5
+
+#: Threads that encode the flipbook's frames, and frames per progress step.
+ENCODER_THREADS = max(1, min(4, os.cpu_count() or 1))
+ENCODE_BATCH = 16
 
 
 def detected_boxes(model, video, score_threshold: float, fps: float, device=None):
@@ -39,53 +70,55 @@ def is_detector(model) -> bool:
     return all(callable(getattr(model, name, None)) for name in ("detect", "box_scores"))
 
 
-def sample_map(heatmap: np.ndarray, x: float, y: float, shape: tuple[int, int]) -> float:
-    """Bilinear value of a map (any resolution) at pixel ``(x, y)`` of a picture of ``shape``.
-
-    Args:
-        heatmap: ``(h, w)`` map.
-        x, y: pixel coordinates in the picture (0 = left / top edge).
-        shape: ``(H, W)`` of the picture the map is drawn on.
+def map_caption(per_detection: bool, in_boxes: bool) -> str:
+    """What the colorbar's 0 and 1 mean for the explorer's maps (min-max normalised per
+    explained sample, as :func:`xaikit.explain.frames` stores them).
 
     Examples:
-        >>> sample_map(np.array([[0.0, 1.0]]), x=2.0, y=0.0, shape=(2, 4))
-        0.75
+        >>> map_caption(False, False)
+        "map value: 0 = the frame's lowest, 1 = its highest (min-max per frame)"
     """
-    h, w = heatmap.shape
-    height, width = shape
-    u = float(np.clip((x + 0.5) * w / width - 0.5, 0, w - 1))
-    v = float(np.clip((y + 0.5) * h / height - 0.5, 0, h - 1))
-    u0, v0 = int(u), int(v)
-    u1, v1 = min(u0 + 1, w - 1), min(v0 + 1, h - 1)
-    du, dv = u - u0, v - v0
-    values = heatmap.astype(np.float64)
-    top = values[v0, u0] * (1 - du) + values[v0, u1] * du
-    bottom = values[v1, u0] * (1 - du) + values[v1, u1] * du
-    return float(top * (1 - dv) + bottom * dv)
+    if not per_detection:
+        return "map value: 0 = the frame's lowest, 1 = its highest (min-max per frame)"
+    where = ", shown inside its box" if in_boxes else ""
+    return (
+        "map value: 0 = lowest, 1 = highest of each detection's own map "
+        f"(min-max per detection{where})"
+    )
+
+
+def _control_layout() -> W.Layout:
+    return W.Layout(width="100%", max_width="440px")
 
 
 class VideoExplorer(Panel):
     """Scrub a video frame by frame with overlays: heatmap, detection boxes, track trails.
 
-    The Play button drives the frame slider in the browser (``jslink``); the kernel renders the
-    frame the slider shows: the cached frame, the cached map of the chosen method and layer
-    blended in (:func:`xaikit.viz.compose.blend_map`), boxes and trails drawn, JPEG-encoded
-    once per setting and kept in a byte cache. Maps come from :func:`xaikit.explain.frames`:
-    computed in batches of frames on first use (or all at once with "compute all maps"),
-    kept at feature resolution, in memory or in ``cache``. "smooth
-    playback" pre-encodes every frame and flips through them in the browser (a ``Stack`` of
-    images linked to Play), which plays at 25 fps or more whatever the kernel does.
+    The frame always shows at once. A slider move only records the wanted frame; a render
+    thread draws the newest wanted frame (frames it never reached are dropped, so during Play
+    the picture skips ahead instead of falling behind) and sets the picture and the "frame N"
+    label together, from the same index. Maps come from :func:`xaikit.explain.frames`, computed
+    by a background thread (the only one running the model), the chunk of the current frame
+    first, then the chunks ahead of the play head; a frame whose map is not there yet shows
+    without it, the status line says "computing maps k/N chunks", and the picture is redrawn
+    when its map arrives. The map's opacity follows its value (``alpha`` x map), so where the
+    map is 0 the frame shows unchanged; a colorbar under the picture states the normalisation.
+    Pictures are JPEG-encoded once per setting and kept in a byte cache.
+
+    "smooth playback" pre-encodes every frame (in the background, after the maps) and flips
+    through them in the browser (a ``Stack`` of images linked to Play), which plays at 25 fps
+    or more whatever the kernel does. Stop keeps the frame it stopped on.
 
     With a detector (a Darknet model such as ``xk.models.load("demo-mice")``), every detection
-    gets its own map: the heatmap shows each detection's map inside its box (kept on disk in
-    ``cache``, so reopening the notebook does not recompute them), for the chosen method and
-    layer. The detections are
-    ``detections``, else ``tracks``, else the detector's own (:func:`~xaikit.track.detect_video`,
-    those scoring above ``score_threshold``).
+    gets its own map, kept on disk in ``cache`` (reopening the notebook does not recompute
+    them); by default each is shown only inside its own box ("map inside boxes", see
+    ``map_in_boxes``). The detections are ``detections``, else ``tracks``, else the detector's
+    own (:func:`~xaikit.track.detect_video`, those scoring above ``score_threshold``).
 
-    A click on the picture reads the values of every method and layer at that point; the left
-    and right arrow keys step frames while the pointer is over the picture (both need the
-    ``ipyevents`` package; without it, the slider's own arrow keys still step).
+    A click on the picture marks the point, reads the values of every method and layer there
+    and names the detection under it; the readout follows the frame. The left and right arrow
+    keys step frames while the pointer is over the picture (both need the ``ipyevents``
+    package; without it, the slider's own arrow keys still step).
 
     Args:
         video: file path, :class:`~xaikit.data.VideoReader`, synthetic ``ArenaClip`` or
@@ -95,8 +128,7 @@ class VideoExplorer(Panel):
         methods: method names (see ``xaikit.explain.METHODS``).
         layers: layer names; ``None`` takes the model card's layers or the deepest feature map.
         detections: DataFrame ``frame, x0, y0, x1, y1`` (frame pixels), optional
-            ``track``, ``label``, ``score``; drawn as boxes coloured by
-            identity.
+            ``track``, ``label``, ``score``; drawn as boxes coloured by identity.
         tracks: DataFrame ``frame, track, x0, y0, x1, y1``, such as
             :func:`xaikit.track.track` gives; drawn as trails of box centres (and as boxes
             when ``detections`` is not given).
@@ -106,22 +138,28 @@ class VideoExplorer(Panel):
             with a detector, whose targets are its detections.
         width: display width in pixels (``None``: native size).
         fps: frame rate for arrays (files and clips carry their own).
-        batch_size: frames per explain call.
+        batch_size: frames per explain call (one chunk of maps).
         trail: trail length in frames.
-        alpha, cmap: initial heatmap opacity and colormap.
+        alpha, cmap: initial heatmap opacity (where the map is 1) and colormap.
         device: where to compute the maps.
+        max_flipbook_frames: the most frames smooth playback holds in the browser.
         score_threshold: with a detector and no table, the detections shown and explained
             must score above it.
         cache: where the maps are kept (see :func:`xaikit.explain.frames`): ``None`` in
             memory, a folder on disk; default: in memory for a classifier, on disk in
             ``~/.cache/xaikit/maps`` for a detector's per-detection maps.
+        map_in_boxes: with per-detection maps, show each detection's map only inside its box
+            (``False``: the largest of the detections' whole-frame maps everywhere); ``None``
+            is ``True`` for a detector.
 
     Examples:
         >>> import numpy as np
         >>> explorer = VideoExplorer(np.zeros((5, 32, 48, 3), np.uint8), fps=10)
         >>> explorer.slider.value = 3
-        >>> explorer.info.value
-        'frame 3 / 4 · 0.30 s'
+        >>> explorer.wait()
+        True
+        >>> explorer.info.value, explorer.shown
+        ('frame 3 / 4 · 0.30 s', 3)
         >>> explorer.image.value[:2] == b"\\xff\\xd8"
         True
         >>> explorer.close()
@@ -148,6 +186,7 @@ class VideoExplorer(Panel):
         max_flipbook_frames: int = 1500,
         score_threshold: float = 0.25,
         cache="default",
+        map_in_boxes: bool | None = None,
     ):
         self.frames = FrameSource(video, width=width, fps=fps)
         self.maps = None
@@ -178,56 +217,117 @@ class VideoExplorer(Panel):
             raise ValueError(f"trail must be an int >= 2 frames; got {trail!r}")
         self.trail = trail
         self.max_flipbook_frames = max_flipbook_frames
+        per_detection = self.maps is not None and self.maps.per_detection
         self._bytes = BytesCache()
+        self._draw_lock = threading.RLock()
+        self._render_error = False
+        self._probe_point: tuple[float, float] | None = None
+        self._stopped: tuple[int, float] | None = None
+        self._flip_generation = 0
+        self._flip_thread: threading.Thread | None = None
+        self._flipbook: list[W.Widget] = []
+        #: The frame whose picture was set last (``None`` before the first).
+        self.shown: int | None = None
         super().__init__()  # widgets only from here on, so a bad argument leaks none
-        self._build(alpha, cmap)
+        self._build(alpha, cmap, per_detection if map_in_boxes is None else bool(map_in_boxes))
+        self._renderer = LatestOnly(self._draw, on_error=self._render_failed, name="render")
+        self._worker = None
+        if self.maps is not None:
+            self._worker = ChunkWorker(
+                self.maps, on_ready=self._on_chunk, on_error=self._chunk_failed, start=False
+            )
         self.render()
+        if self._worker is not None:
+            self._worker.focus(0)
+        self._prefetcher = threading.Thread(
+            target=self._prefetch_frames, name="xaikit-frames", daemon=True
+        )
+        self._prefetcher.start()
 
     # ------------------------------------------------------------------ layout
 
-    def _build(self, alpha: float, cmap: str) -> None:
+    def _build(self, alpha: float, cmap: str, in_boxes: bool) -> None:
         own = self._own
         count = len(self.frames)
         self.play, self.slider, self._link = (
             own(w) for w in frame_controls(count, self.frames.fps)
         )
-        self.info = own(W.Label())
+        slider = self.slider.layout  # grows with the picture column, wraps when narrow
+        slider.width, slider.flex, slider.min_width = None, "1 1 200px", "160px"
+        self.info = own(W.Label(layout=W.Layout(min_width="150px")))
         self.info.add_class("xaikit-frame-info")
         height, width = self.frames.shape
-        self.image = own(
-            W.Image(format="jpeg", layout=W.Layout(width=f"{width}px", height=f"{height}px"))
-        )
-        self.view = own(W.Box([self.image]))
+        self.image = own(W.Image(format="jpeg", layout=picture_layout((height, width))))
+        self.image.add_class(PICTURE_CLASS)
+        self.view = own(W.Box([self.image], layout=W.Layout(max_width="100%")))
         has_maps = self.maps is not None
+        per_detection = has_maps and self.maps.per_detection
         methods = self.maps.methods if has_maps else []
         layers = layer_options(self.maps.catalogue, self.maps.layers) if has_maps else []
         self.method = own(
-            W.Dropdown(options=methods, description="method", layout=W.Layout(width="230px"))
+            W.Dropdown(options=methods, description="method", layout=_control_layout())
         )
-        self.layer = own(
-            W.Dropdown(options=layers, description="layer", layout=W.Layout(width="420px"))
-        )
+        self.layer = own(W.Dropdown(options=layers, description="layer", layout=_control_layout()))
         self.alpha = own(opacity_slider(alpha))
         self.cmap = own(cmap_picker(cmap))
         self.show_map = own(
-            W.Checkbox(value=has_maps, description="heatmap", disabled=not has_maps)
+            W.Checkbox(value=has_maps, description="heatmap", disabled=not has_maps, indent=False)
+        )
+        self.in_boxes = own(
+            W.Checkbox(
+                value=in_boxes and per_detection,
+                description="map inside boxes",
+                disabled=not per_detection,
+                indent=False,
+                tooltip="show each detection's own map only inside its box",
+            )
         )
         has_boxes = self.detections is not None or self.tracks is not None
         self.show_boxes = own(
-            W.Checkbox(value=has_boxes, description="boxes", disabled=not has_boxes)
+            W.Checkbox(value=has_boxes, description="boxes", disabled=not has_boxes, indent=False)
         )
         self.show_trails = own(
             W.Checkbox(
-                value=self.tracks is not None, description="trails", disabled=self.tracks is None
+                value=self.tracks is not None,
+                description="trails",
+                disabled=self.tracks is None,
+                indent=False,
             )
         )
-        self.smooth = own(W.ToggleButton(description="smooth playback", icon="film"))
-        self.compute_button = own(W.Button(description="compute all maps", disabled=not has_maps))
+        self.smooth = own(
+            W.ToggleButton(
+                description="smooth playback",
+                icon="film",
+                tooltip=(
+                    "encode every frame once and let Play flip through them in the browser "
+                    "(smooth at the video's frame rate; settings are fixed while it is on)"
+                ),
+                layout=W.Layout(width="auto", min_width="170px"),
+            )
+        )
+        self.compute_button = own(
+            W.Button(
+                description="compute all maps",
+                disabled=not has_maps,
+                tooltip="compute the maps of every frame now (they also fill in as you play)",
+                layout=W.Layout(width="auto", min_width="150px"),
+            )
+        )
         self.progress = own(W.FloatProgress(min=0, max=1, layout=W.Layout(width="160px")))
+        self.progress_label = own(W.Label())
+        self.progress_row = own(wrap_row([self.progress_label, self.progress]))
+        self.progress_row.layout.display = "none"
+        self.colorbar = own(W.HTML(layout=W.Layout(display=None if has_maps else "none")))
+        self.status = own(W.Label(layout=W.Layout(display="none")))
+        self.status.add_class(STATUS_CLASS)
         self.probe_label = own(W.HTML())
-        self._flipbook: list[W.Widget] = []
+        self.probe_label.add_class(PROBE_CLASS)
+        self._update_colorbar()
 
-        for widget in (self.slider, self.method, self.layer, self.alpha, self.cmap):
+        self.slider.observe(self._on_frame, names="value")
+        self.play.observe(self._on_play_value, names="value")
+        self.play.observe(self._on_playing, names="playing")
+        for widget in (self.method, self.layer, self.alpha, self.cmap, self.in_boxes):
             widget.observe(self._on_change, names="value")
         for widget in (self.show_map, self.show_boxes, self.show_trails):
             widget.observe(self._on_change, names="value")
@@ -245,20 +345,32 @@ class VideoExplorer(Panel):
             )
             self._events.on_dom_event(self.handle_event)
 
+        transport = own(wrap_row([self.play, self.slider, self.info], width="100%"))
+        picture = own(
+            picture_column(
+                width, [transport, self.view, self.colorbar, self.status, self.probe_label]
+            )
+        )
+        toggles = [self.show_map, self.in_boxes, self.show_boxes, self.show_trails]
         rows = [
-            W.HBox([self.play, self.slider, self.info]),
-            self.view,
-            W.HBox([self.method, self.layer]),
-            W.HBox([self.alpha, self.cmap]),
-            W.HBox([self.show_map, self.show_boxes, self.show_trails]),
-            W.HBox([self.smooth, self.compute_button, self.progress]),
-            self.probe_label,
-            self.error,
+            [self.method],
+            [self.layer],
+            [self.alpha, self.cmap],
+            toggles,
+            [self.smooth, self.compute_button],
         ]
-        self.box = own(W.VBox([own(row) if isinstance(row, W.HBox) else row for row in rows]))
-        self.box.add_class(VIEWER_CLASS)
+        controls = own(controls_column([*(own(wrap_row(r)) for r in rows), self.progress_row]))
+        self.box = own(root_box(picture, controls, self.error))
+        own(self.box.children[0])  # the row holding picture and controls
 
-    # ------------------------------------------------------------------ rendering
+    def _update_colorbar(self) -> None:
+        on = self.maps is not None and self.show_map.value
+        self.colorbar.layout.display = None if on else "none"
+        if on:
+            caption = map_caption(self.maps.per_detection, self.in_boxes.value)
+            self.colorbar.value = colorbar_html(self.cmap.value, "0", "1", caption)
+
+    # ------------------------------------------------------------------ pictures
 
     def _settings(self) -> tuple:
         map_on = self.maps is not None and self.show_map.value
@@ -268,21 +380,26 @@ class VideoExplorer(Panel):
             else None,
             self.show_boxes.value,
             self.show_trails.value,
+            self.in_boxes.value,
+            self._probe_point,
         )
 
-    def picture(self, index: int | None = None) -> np.ndarray:
-        """The frame as displayed with the current overlays, ``(H, W, 3)`` ``uint8`` RGB.
+    def _heatmap(self, index: int, method: str, layer: str) -> np.ndarray:
+        """The map of frame ``index`` as shown: per detection, inside the boxes or not."""
+        if self.maps.per_detection and not self.in_boxes.value:
+            entries = self.maps.detections(index, method, layer)
+            if not entries:
+                return np.zeros(self.maps.shape, np.float32)
+            return np.maximum.reduce([heat for _, _, heat in entries])
+        return self.maps.get(index, method, layer)
 
-        Args:
-            index: frame number; ``None`` is the slider's frame.
-        """
-        index = self.slider.value if index is None else int(index)
+    def _compose(self, index: int, settings: tuple, with_map: bool) -> np.ndarray:
+        heatmap_settings, show_boxes, show_trails, _, marker = settings
         frame = self.frames.display(index)
-        heatmap_settings, show_boxes, show_trails = self._settings()
         heatmap, alpha, cmap = None, 0.5, "jet"
-        if heatmap_settings is not None:
+        if heatmap_settings is not None and with_map:
             method, layer, alpha, cmap = heatmap_settings
-            heatmap = self.maps.get(index, method, layer)
+            heatmap = self._heatmap(index, method, layer)
         boxes = labels = identities = None
         table = self.detections if self.detections is not None else self.tracks
         scale = self.frames.scale
@@ -301,83 +418,265 @@ class VideoExplorer(Panel):
             labels=labels,
             identities=identities,
             trails=trails,
+            marker=marker,
         )
+
+    def _map_ready(self, index: int) -> bool:
+        return self._worker is not None and self._worker.ready(index)
+
+    def _bytes_for(self, index: int, settings: tuple, with_map: bool) -> bytes:
+        with_map = with_map and settings[0] is not None
+        key = (index, settings if with_map else (None, *settings[1:]))
+        data = self._bytes.get(key)
+        if data is None:
+            data = encode_jpeg(self._compose(index, settings, with_map))
+            self._bytes.put(key, data)
+        return data
+
+    def _ensure_map(self, index: int) -> None:
+        """Wait for the maps of ``index`` when the heatmap is on (computed on the worker)."""
+        if self._worker is not None and self.show_map.value:
+            self._worker.ensure(index)
+
+    def picture(self, index: int | None = None) -> np.ndarray:
+        """The frame as displayed with the current overlays and its map (waiting for the map
+        when it is still being computed), ``(H, W, 3)`` ``uint8`` RGB.
+
+        Args:
+            index: frame number; ``None`` is the slider's frame.
+        """
+        index = self.slider.value if index is None else int(index)
+        self._ensure_map(index)
+        return self._compose(index, self._settings(), with_map=True)
 
     def encoded(self, index: int | None = None) -> bytes:
         """JPEG bytes of :meth:`picture`, from the byte cache when this setting was seen."""
         index = self.slider.value if index is None else int(index)
-        key = (index, *self._settings())
-        data = self._bytes.get(key)
-        if data is None:
-            data = encode_jpeg(self.picture(index))
-            self._bytes.put(key, data)
-        return data
+        self._ensure_map(index)
+        return self._bytes_for(index, self._settings(), with_map=True)
+
+    def _label(self, index: int) -> str:
+        return f"frame {index} / {len(self.frames) - 1} · {self.frames.time(index):.2f} s"
+
+    def _draw(self, index: int) -> None:
+        """Set the picture of frame ``index`` (with its map when stored, else without), its
+        label, the status line and the readout, all from the same index."""
+        with self._draw_lock:
+            if self.closed:
+                return
+            self.shown = index
+            if not self._flipbook:  # the flipbook shows the pictures itself
+                settings = self._settings()
+                self.image.value = self._bytes_for(index, settings, self._map_ready(index))
+            self.info.value = self._label(index)
+            self._update_status()
+            if self._probe_point is not None:
+                self._update_probe(index)
+        if self._render_error:
+            self._render_error = False
+            self._clear_error()
+
+    def _render_failed(self, error: Exception) -> None:
+        self._render_error = True
+        self._show_error(error)
 
     @guarded
     def render(self) -> None:
-        """Put the current frame in the picture and its number and time in the label."""
-        index = self.slider.value
-        self.info.value = (
-            f"frame {index} / {len(self.frames) - 1} · {self.frames.time(index):.2f} s"
-        )
-        if self.smooth.value:
-            return  # the browser flips through the pre-encoded frames
-        self.image.value = self.encoded(index)
+        """Draw the slider's frame now, on the calling thread (the map if it is stored)."""
+        self._draw(self.slider.value)
+
+    def wait(self, timeout: float | None = 60.0, maps: bool = True) -> bool:
+        """Wait until the background work is done: every map computed (unless ``maps`` is
+        false), the flipbook (if asked) built and the newest wanted frame drawn. ``False`` on
+        timeout.
+
+        Notebook code rarely needs it; tests and scripts use it before reading the picture.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+
+        def left() -> float | None:
+            return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+        if maps and self._worker is not None and not self._worker.wait(left()):
+            return False
+        thread = self._flip_thread
+        if thread is not None:
+            thread.join(left())
+            if thread.is_alive():
+                return False
+        return self._renderer.wait(left())
+
+    def _prefetch_frames(self) -> None:
+        """Decode the video in order into the frame cache (as much as it keeps), so that a
+        jump of the slider finds its frame decoded; at low priority, after the first frame."""
+        lower_priority()
+        count = min(len(self.frames), self.frames.capacity)
+        try:
+            self.frames.prefetch(range(count), stop=lambda: self.closed)
+        except Exception:  # noqa: BLE001 - a frame the renderer will then report itself
+            logger.exception("decoding ahead failed")
+
+    # ------------------------------------------------------------------ callbacks
+
+    def _on_frame(self, change) -> None:
+        """Slider observer: record the wanted frame and wake the renderer (no drawing here,
+        so a burst of slider values during Play never queues up in the kernel)."""
+        index = int(change["new"])
+        if self._keep_stopped_frame(index):
+            return
+        if self._worker is not None:
+            self._worker.focus(index)
+        self._renderer.submit(index)
 
     @guarded
     def _on_change(self, change) -> None:
-        if self.smooth.value and change["owner"] is not self.slider:
-            self._rebuild_flipbook()
-        self.render()
+        if change["owner"] in (self.cmap, self.show_map, self.in_boxes):
+            self._update_colorbar()
+        if self.smooth.value:
+            self._start_flipbook()
+        self._renderer.submit(self.slider.value)
+
+    def _on_chunk(self, chunk: int) -> None:
+        """A chunk of maps is stored (worker thread): redraw if it holds the wanted frame and
+        the picture or the readout shows its maps."""
+        self._update_status()
+        wanted = self.slider.value
+        uses_maps = self.show_map.value or self._probe_point is not None
+        if uses_maps and self._worker.chunk_of(wanted) == chunk:
+            self._renderer.submit(wanted)
+
+    def _chunk_failed(self, chunk: int, error: Exception) -> None:
+        self._render_error = True
+        self._show_error(error)
+        self._update_status()
+
+    def _update_status(self) -> None:
+        """The status line: how far the maps are, and whether the shown frame lacks its map."""
+        worker = self._worker
+        if worker is None or worker.finished:
+            text = ""
+        else:
+            text = f"computing maps {worker.done}/{worker.total} chunks"
+            index = self.shown
+            if self.show_map.value and index is not None and not worker.ready(index):
+                text += f" · the map of frame {index} follows"
+        self.status.value = text
+        self.status.layout.display = None if text else "none"
+
+    def _on_playing(self, change) -> None:
+        """Play paused or stopped: remember the frame, so that Stop's jump to 0 is undone."""
+        self._stopped = None if change["new"] else (int(self.play.value), time.monotonic())
+
+    def _on_play_value(self, change) -> None:
+        self._keep_stopped_frame(int(change["new"]))
+
+    def _keep_stopped_frame(self, value: int) -> bool:
+        """Undo the jump to the first frame that ipywidgets' Stop button makes right after
+        pausing; ``True`` when ``value`` was such a jump (and the frame was put back)."""
+        if self._stopped is None or value != self.play.min:
+            return False
+        frame, when = self._stopped
+        if frame == self.play.min or time.monotonic() - when > STOP_WINDOW_S:
+            self._stopped = None
+            return False
+        self.play.value = frame
+        self.slider.value = frame
+        return True
 
     # ------------------------------------------------------------------ actions
 
+    def _show_progress(self, label: str, done: int, total: int) -> None:
+        self.progress_label.value = f"{label} {done}/{total}"
+        self.progress.value = done / total if total else 1.0
+        self.progress_row.layout.display = None
+
+    def _hide_progress(self) -> None:
+        self.progress_row.layout.display = "none"
+
     @guarded
     def precompute(self) -> None:
-        """Compute the maps of every frame now, showing progress."""
+        """Compute the maps of every frame now, showing progress ("computing maps k/N");
+        returns when they are all stored."""
         if self.maps is None:
             raise ValueError("this explorer has no model; pass model= to compute maps")
-        self.progress.value = 0.0
-
-        def advance(done: int, total: int) -> None:
-            self.progress.value = done / total
-
-        self.maps.compute(progress=advance)
+        self._worker.wait(progress=lambda done, total: self._show_progress(
+            "computing maps", done, total
+        ))  # fmt: skip
+        self.progress.value = 1.0
+        self._hide_progress()
+        failed = self._worker.failures()
+        if failed:
+            raise next(iter(failed.values()))
 
     def step(self, delta: int) -> None:
         """Move ``delta`` frames, staying inside the video."""
         self.slider.value = int(np.clip(self.slider.value + delta, 0, len(self.frames) - 1))
 
-    @guarded
-    def probe(self, x: float, y: float) -> dict[str, float]:
-        """Values of every method and layer at display pixel ``(x, y)`` of the current frame.
+    def _probe_values(self, index: int, x: float, y: float) -> dict[str, float]:
+        values = {}
+        for method in self.maps.methods:
+            for layer in dict.fromkeys(self.maps.key(method, name) for name in self.maps.layers):
+                heatmap = self._heatmap(index, method, layer)
+                values[f"{method} · {layer}"] = sample_map(heatmap, x, y, self.frames.shape)
+        return values
 
-        The values are shown under the picture and returned as ``{"method · layer": value}``.
-        """
+    def _detection_at(self, index: int, x: float, y: float) -> str | None:
+        table = self.detections if self.detections is not None else self.tracks
+        if table is None:
+            return None
+        scale = self.frames.scale
+        return detection_at(table.table, index, x / scale, y / scale)
+
+    def _update_probe(self, index: int) -> dict[str, float] | None:
+        """Refresh the readout for the probed point at frame ``index``."""
+        x, y = self._probe_point
+        values = None
+        if self.maps is not None and self._map_ready(index):
+            values = self._probe_values(index, x, y)
+        elif self.maps is None:
+            values = {}
+        self.probe_label.value = probe_html(index, x, y, values, self._detection_at(index, x, y))
+        return values
+
+    def _set_probe_point(self, x: float, y: float) -> int:
+        """Check and keep the probed point; the frame it is read at (the slider's)."""
         if self.maps is None:
             raise ValueError("this explorer has no model, so there is no map to read")
         height, width = self.frames.shape
         if not (0 <= x < width and 0 <= y < height):
             raise ValueError(f"({x}, {y}) lies outside the {width}x{height} picture")
-        index = self.slider.value
-        values = {}
-        for method in self.maps.methods:
-            for layer in dict.fromkeys(self.maps.key(method, name) for name in self.maps.layers):
-                heatmap = self.maps.get(index, method, layer)
-                values[f"{method} · {layer}"] = sample_map(heatmap, x, y, (height, width))
-        rows = "".join(
-            f"<tr><td>{html.escape(name)}</td><td>{value:.3f}</td></tr>"
-            for name, value in values.items()
-        )
-        self.probe_label.value = (
-            f"<b>maps at x={x:.0f}, y={y:.0f} (frame {index})</b><table>{rows}</table>"
-        )
+        self._probe_point = (float(x), float(y))
+        return self.slider.value
+
+    @guarded
+    def probe(self, x: float, y: float) -> dict[str, float]:
+        """Read every method's and layer's map at display pixel ``(x, y)`` of the current frame.
+
+        The point is marked on the picture, and the readout under it (values and the
+        detection under the point) follows the frame until the next click.
+
+        Returns:
+            ``{"method · layer": value}``, waiting for the frame's maps if needed.
+        """
+        index = self._set_probe_point(x, y)
+        self._worker.ensure(index)
+        with self._draw_lock:
+            values = self._update_probe(index)
+        self._renderer.submit(index)  # the marker
         return values
 
+    @guarded
+    def _click(self, x: float, y: float) -> None:
+        """A click: like :meth:`probe`, without waiting; the values come with the maps."""
+        index = self._set_probe_point(x, y)
+        self._worker.focus(index)
+        self._renderer.submit(index)
+
     def handle_event(self, event: dict) -> None:
-        """Browser events on the picture: a click probes the maps, arrow keys step frames."""
+        """Browser events on the picture: a click probes the maps (the readout fills in
+        when the frame's maps are there), arrow keys step frames."""
         if event.get("type") == "click" and self.maps is not None:
-            self.probe(event["dataX"], event["dataY"])
+            self._click(event["dataX"], event["dataY"])
         elif event.get("type") == "keydown":
             delta = {"ArrowRight": 1, "ArrowLeft": -1}.get(event.get("key"), 0)
             if delta:
@@ -388,13 +687,17 @@ class VideoExplorer(Panel):
     @guarded
     def _on_smooth(self, change) -> None:
         if change["new"]:
-            self._rebuild_flipbook()
+            self._start_flipbook()
         else:
-            self._drop_flipbook()
-            self.view.children = [self.image]
-        self.render()
+            self._flip_generation += 1  # a build under way stops
+            with self._draw_lock:
+                self._drop_flipbook()
+                self.view.children = [self.image]
+            self._hide_progress()
+            self._renderer.submit(self.slider.value)
 
-    def _rebuild_flipbook(self) -> None:
+    def _start_flipbook(self) -> None:
+        """Encode every frame on a background thread, then show them as a flipbook."""
         count = len(self.frames)
         if count > self.max_flipbook_frames:
             self.smooth.value = False
@@ -402,20 +705,73 @@ class VideoExplorer(Panel):
                 f"smooth playback holds every frame in the browser; {count} frames exceed "
                 f"max_flipbook_frames={self.max_flipbook_frames} (pass a larger value or width=)"
             )
-        if self.maps is not None and self.show_map.value:
-            self.precompute()
-        self._drop_flipbook()
+        self._flip_generation += 1
+        self._flip_thread = threading.Thread(
+            target=self._build_flipbook, args=(self._flip_generation,), daemon=True
+        )
+        self._flip_thread.start()
+
+    def _build_flipbook(self, generation: int) -> None:
+        def current() -> bool:
+            return generation == self._flip_generation and not self.closed
+
+        try:
+            settings = self._settings()
+            if self._worker is not None and settings[0] is not None:
+                while current() and not self._worker.wait(
+                    0.2, progress=lambda done, total: self._show_progress(
+                        "computing maps", done, total
+                    ),
+                ):  # fmt: skip
+                    pass
+            pages = self.encode_all(settings, stop=lambda: not current())
+            if pages is None:
+                return
+            self._show_flipbook(pages, generation)
+        except Exception as error:  # noqa: BLE001 - shown in the widget
+            self._render_failed(error)
+        finally:
+            if generation == self._flip_generation:
+                self._hide_progress()
+
+    def encode_all(self, settings: tuple | None = None, stop=None) -> list[bytes] | None:
+        """JPEG bytes of every frame with ``settings`` (default: the current ones), showing
+        "encoding frames k/N"; ``None`` when ``stop()`` turned true on the way.
+
+        Frames are composed and encoded by :data:`ENCODER_THREADS` threads (decoding, OpenCV,
+        torch and JPEG release the GIL), in batches of :data:`ENCODE_BATCH` frames, so the bar
+        moves about 20 times for 300 frames rather than 300.
+        """
+        settings = self._settings() if settings is None else settings
+        count = len(self.frames)
+        pages: list[bytes] = []
+        with ThreadPoolExecutor(ENCODER_THREADS, thread_name_prefix="xaikit-encode") as pool:
+            for start in range(0, count, ENCODE_BATCH):
+                if stop is not None and stop():
+                    return None
+                batch = range(start, min(count, start + ENCODE_BATCH))
+                pages.extend(pool.map(lambda i: self._bytes_for(i, settings, True), batch))
+                self._show_progress("encoding frames", len(pages), count)
+        return pages
+
+    def _show_flipbook(self, pages: list[bytes], generation: int) -> None:
         height, width = self.frames.shape
-        layout = W.Layout(width=f"{width}px", height=f"{height}px")
-        pages = [
-            W.Image(value=self.encoded(index), format="jpeg", layout=layout)
-            for index in range(count)
+        images = [
+            W.Image(value=data, format="jpeg", layout=picture_layout((height, width)))
+            for data in pages
         ]
-        stack = W.Stack(pages, selected_index=self.slider.value)
+        stack = W.Stack(images, selected_index=self.slider.value)
         stack.add_class("xaikit-flipbook")
         link = W.jslink((self.play, "value"), (stack, "selected_index"))
-        self._flipbook = [*pages, stack, link]
-        self.view.children = [stack]
+        made = [*images, stack, link]
+        with self._draw_lock:
+            if generation != self._flip_generation or self.closed:
+                for widget in reversed(made):
+                    close_widget(widget)
+                return
+            self._drop_flipbook()
+            self._flipbook = made
+            self.view.children = [stack]
 
     def _drop_flipbook(self) -> None:
         for widget in reversed(self._flipbook):
@@ -435,7 +791,16 @@ class VideoExplorer(Panel):
         return figure_grid([self.picture()], titles=[title], panel_size=min(8.0, width / 80))
 
     def close(self) -> None:
-        """Close every widget (the flipbook's too) and drop the cached pictures."""
-        self._drop_flipbook()
-        self._bytes.clear()
-        super().close()
+        """Stop the background threads, close every widget (the flipbook's too) and drop the
+        cached pictures."""
+        self._flip_generation += 1
+        self._renderer.close()
+        if self._worker is not None:
+            self._worker.close()
+        if self._flip_thread is not None:
+            self._flip_thread.join(10.0)
+        with self._draw_lock:
+            self._drop_flipbook()
+            self._bytes.clear()
+            super().close()
+        self._prefetcher.join(5.0)  # stops at the next frame: closed is true now
