@@ -1,34 +1,18 @@
 """End to end: a VideoExplorer in a real JupyterLab, driven in headless Chromium.
 
-Starts JupyterLab on 127.0.0.1 (free port, random token, a temporary root folder holding one
-small notebook), opens the notebook with Playwright in Debian's Chromium, runs it, steps the
-frame slider with the arrow keys, presses Play, and checks that the picture changes and that no
-error shows. Skips when Chromium or Playwright is missing; the server is always shut down.
+Writes one small notebook into the session's JupyterLab (see ``conftest.py``), opens it with
+Playwright in Debian's Chromium, runs it, steps the frame slider with the arrow keys, presses
+Play, turns on smooth playback, and checks that the picture changes and that no error shows.
+Skips when Chromium or Playwright is missing.
 """
 
 from __future__ import annotations
 
-import os
-import secrets
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-
-import nbformat
 import pytest
 
-pytestmark = pytest.mark.browser
+from tests.browser.lab import open_notebook, run_all_cells, shutdown_kernel, write_notebook
 
-# XAIKIT_CHROMIUM points at another Chromium build; by default Debian's package.
-CHROMIUM = os.environ.get("XAIKIT_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]  # fmt: skip
+pytestmark = pytest.mark.browser
 
 NOTEBOOK_CELLS = [
     """\
@@ -68,138 +52,18 @@ FLIPBOOK_SAMPLER = """(duration) => new Promise((resolve) => {
 })"""
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for_server(url: str, server: subprocess.Popen, log, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            tail = log.read_text(errors="replace")[-2000:]
-            raise RuntimeError(f"JupyterLab exited with code {server.returncode}:\n{tail}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(f"JupyterLab did not answer {url} within {timeout:.0f} s")
-
-
-@pytest.fixture
-def jupyterlab(tmp_path):
-    """``(base url, token)`` of a JupyterLab serving ``tmp_path/root``; stopped afterwards."""
-    root, home = tmp_path / "root", tmp_path / "home"
-    root.mkdir()
-    home.mkdir()
-    notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_code_cell(source) for source in NOTEBOOK_CELLS]
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-    nbformat.write(notebook, root / "explorer.ipynb")
-
-    port, token = free_port(), secrets.token_hex(16)
-    env = dict(
-        os.environ,
-        JUPYTER_CONFIG_DIR=str(home / "config"),
-        JUPYTER_RUNTIME_DIR=str(home / "runtime"),
-        IPYTHONDIR=str(home / "ipython"),
-        MPLBACKEND="Agg",
-    )
-    command = [
-        sys.executable, "-m", "jupyter", "lab", "--no-browser",
-        "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-        "--LabApp.expose_app_in_browser=True", f"--LabApp.workspaces_dir={home / 'workspaces'}",
-        f"--LabApp.user_settings_dir={home / 'settings'}", "--LabApp.news_url=None",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        "--LabApp.extension_manager=readonly", "--allow-root",
-    ]  # fmt: skip
-    log_path = tmp_path / "jupyterlab.log"
-    log = open(log_path, "wb")  # noqa: SIM115 - closed in finally
-    server = subprocess.Popen(
-        command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    base = f"http://127.0.0.1:{port}"
+def test_scrub_and_play_in_jupyterlab(lab, page):
+    write_notebook(lab.root / "explorer.ipynb", NOTEBOOK_CELLS)
     try:
-        wait_for_server(f"{base}/api/status?token={token}", server, log_path)
-        yield base, token
+        drive(page, lab)
     finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)  # the server and the kernels it started
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait(timeout=5)
-        log.close()
+        shutdown_kernel(page)
 
 
-@pytest.fixture
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(
-            f"Chromium is not installed at {CHROMIUM} (Debian: apt-get install -y chromium)"
-        )
-    sync_api = pytest.importorskip(
-        "playwright.sync_api",
-        reason="Playwright for Python is not installed (pip install playwright)",
-    )
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-KERNEL_IDLE = """() => {
-    const panel = window.jupyterapp.shell.currentWidget;
-    const kernel = panel?.sessionContext?.session?.kernel;
-    return kernel?.status === 'idle' && kernel?.connectionStatus === 'connected';
-}"""
-
-
-def wait_for_kernel(page, timeout: float = 60.0) -> None:
-    """Wait until the notebook's kernel is connected and idle, choosing the preselected kernel
-    (Python 3) when JupyterLab asks which one to start."""
-    accept = page.locator(".jp-Dialog .jp-mod-accept")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if accept.count() and accept.first.is_visible():
-            accept.first.click()
-        if page.evaluate(KERNEL_IDLE):
-            return
-        page.wait_for_timeout(250)
-    raise TimeoutError(f"the notebook's kernel was not idle within {timeout:.0f} s")
-
-
-def test_scrub_and_play_in_jupyterlab(browser, jupyterlab, tmp_path):
-    base, token = jupyterlab
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page_errors = []
-    page.on("pageerror", lambda error: page_errors.append(str(error)))
-    try:
-        drive(page, base, token, page_errors)
-    except Exception:
-        page.screenshot(path=tmp_path / "failure.png")
-        print(f"screenshot of the page: {tmp_path / 'failure.png'}")
-        raise
-    finally:
-        page.close()
-
-
-def drive(page, base: str, token: str, page_errors: list) -> None:
+def drive(page, lab) -> None:
     """Open and run the notebook, scrub, play, and check the picture and the error line."""
-    page.goto(f"{base}/lab/tree/explorer.ipynb?token={token}")
-    page.wait_for_function("window.jupyterapp !== undefined", timeout=60_000)
-    page.wait_for_selector(".jp-Notebook", timeout=60_000)
-    wait_for_kernel(page)
-    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    open_notebook(page, lab, "explorer.ipynb")
+    run_all_cells(page, 180)
 
     viewer = ".xaikit-viewer"
     picture, info = f"{viewer} img", f"{viewer} .xaikit-frame-info"
@@ -251,4 +115,4 @@ def drive(page, base: str, token: str, page_errors: list) -> None:
         ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']"
     )
     assert tracebacks.count() == 0, tracebacks.first.inner_text()
-    assert page_errors == []
+    assert page.xaikit_errors == []

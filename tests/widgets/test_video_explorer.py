@@ -51,10 +51,15 @@ class TestScrubbing:
         assert explorer.slider.value == 0
         explorer.close()
 
-    def test_play_and_slider_are_linked_in_the_browser(self, explorer):
-        link = explorer._link
-        assert isinstance(link, Link)
-        assert link.source == (explorer.play, "value") and link.target == (explorer.slider, "value")
+    def test_play_moves_the_slider_to_the_frame_it_shows(self, explorer):
+        explorer.play.playing = True
+        explorer.play.value = 7  # the browser's Play timer
+        assert explorer.wait(30)
+        assert explorer.shown == 7 and explorer.slider.value == 7
+        assert explorer.info.value.startswith("frame 7 /")
+        explorer.play.playing = False
+        explorer.slider.value = 3  # the user's move, not playing: Play goes on from there
+        assert explorer.play.value == 3
 
     def test_reads_a_video_file(self, video, tmp_path):
         from xaikit.data import write_video

@@ -82,18 +82,17 @@ def test_a_burst_of_slider_moves_shows_the_last_frame_not_a_queue(video, monkeyp
     explorer.close()
 
 
-def test_stop_keeps_the_frame_it_stopped_on(video, monkeypatch):
+def test_stop_keeps_the_frame_it_stopped_on(video):
     explorer = VideoExplorer(video, fps=10)
     explorer.play.playing = True
-    explorer.play.value = explorer.slider.value = 6  # the browser's Play drives both
+    explorer.play.value = 6  # the browser's Play timer
+    assert explorer.wait(10) and explorer.slider.value == 6
     explorer.play.playing = False  # Stop pauses first...
     explorer.play.value = 0  # ...then jumps to the first frame
-    explorer.slider.value = 0  # (the browser's link moves the slider too)
     assert explorer.play.value == 6 and explorer.slider.value == 6
     assert explorer.wait(10) and explorer.shown == 6
-    monkeypatch.setattr(video_explorer, "STOP_WINDOW_S", 0.0)
-    explorer.slider.value = 0  # later, going to frame 0 is the user's choice
-    assert explorer.slider.value == 0
+    explorer.slider.value = 0  # going to frame 0 is the user's choice
+    assert explorer.wait(10) and explorer.shown == 0 and explorer.play.value == 0
     explorer.close()
 
 

@@ -12,15 +12,16 @@ from xaikit.viz.overlay import colormap_table
 CMAPS = ("jet", "inferno", "viridis", "magma", "turbo", "gray")
 
 
-def frame_controls(count: int, fps: float):
-    """``(play, slider)`` over frames ``0 .. count - 1``, linked in the browser.
+def frame_controls(count: int, fps: float, link: bool = True):
+    """``(play, slider, link)`` over frames ``0 .. count - 1``.
 
-    The Play timer runs in the browser and drives the slider through ``jslink``, so playback
-    needs no kernel round trip to advance; the kernel observes the slider only. The slider
-    steps with the arrow keys when it has the focus.
+    With ``link`` the Play timer drives the slider in the browser (``jslink``), so playback
+    needs no kernel round trip to advance. Without it (``link`` is then ``None``) the kernel
+    observes Play itself and moves the slider with each frame it shows, so slider and picture
+    never disagree. The slider steps with the arrow keys when it has the focus.
 
     Returns:
-        ``(play, slider, link)``; close all three when done.
+        ``(play, slider, link)``; close them all when done.
     """
     interval = max(1, round(1000 / fps))
     play = W.Play(min=0, max=count - 1, step=1, interval=interval, description="Play")
@@ -32,8 +33,7 @@ def frame_controls(count: int, fps: float):
         continuous_update=True,
         layout=W.Layout(width="420px"),
     )
-    link = W.jslink((play, "value"), (slider, "value"))
-    return play, slider, link
+    return play, slider, W.jslink((play, "value"), (slider, "value")) if link else None
 
 
 def cmap_picker(value: str = "jet") -> W.Dropdown:

@@ -1,9 +1,10 @@
 """Layout of the VideoExplorer: a picture that scales down but never up, controls that wrap.
 
 The picture column holds the transport row (Play, slider, frame label), the picture, its
-colorbar, the status line and the click readout; the controls column sits beside it when the
-window is wide enough (a 640 px picture and 320 px of controls) and wraps below it otherwise.
-Every row wraps its widgets (``flex-wrap``), so nothing is cut off at 1366x768.
+colorbar and the status line; the controls column (and the click readout) sits beside it when
+the window is wide enough (a 640 px picture and 260 px of controls: a notebook's output area
+beside JupyterLab's file browser at 1366x768) and wraps below it otherwise. Every
+row wraps its widgets (``flex-wrap``), so nothing is cut off at 1366x768.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ PANEL_CLASS = "xaikit-panel"
 PICTURE_CLASS = "xaikit-picture"
 
 #: Width the controls column needs beside the picture before it wraps below.
-CONTROLS_WIDTH = 320
+CONTROLS_WIDTH = 260
 
 
 def picture_layout(shape: tuple[int, int]) -> W.Layout:

@@ -87,7 +87,8 @@ def probe_html(
     if values is None:
         return f"{head}<br><i>the maps of this frame are being computed</i>"
     rows = "".join(
-        f"<tr><td>{html.escape(name)}</td><td>{value:.3f}</td></tr>"
+        f"<tr><td style='padding:0 8px 0 0'>{html.escape(name)}</td>"
+        f"<td style='padding:0'>{value:.3f}</td></tr>"
         for name, value in values.items()
     )
-    return f"{head}<table>{rows}</table>"
+    return f"{head}<table style='border-collapse:collapse;line-height:1.3'>{rows}</table>"

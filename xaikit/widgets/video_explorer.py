@@ -49,7 +49,6 @@ PROBE_CLASS = "xaikit-probe"
 
 #: Seconds after Play stops during which a jump to the first frame is undone (ipywidgets' Stop
 #: button pauses, then sets ``value = min``; the explorer keeps the frame the user stopped on).
-STOP_WINDOW_S = 1.5
 
 #: Threads that encode the flipbook's frames, and frames per progress step.
 ENCODER_THREADS = max(1, min(4, os.cpu_count() or 1))
@@ -88,7 +87,7 @@ def map_caption(per_detection: bool, in_boxes: bool) -> str:
 
 
 def _control_layout() -> W.Layout:
-    return W.Layout(width="100%", max_width="440px")
+    return W.Layout(width="100%", max_width="440px", margin="2px 0")  # no side margin to overflow
 
 
 class VideoExplorer(Panel):
@@ -97,7 +96,9 @@ class VideoExplorer(Panel):
     The frame always shows at once. A slider move only records the wanted frame; a render
     thread draws the newest wanted frame (frames it never reached are dropped, so during Play
     the picture skips ahead instead of falling behind) and sets the picture and the "frame N"
-    label together, from the same index. Maps come from :func:`xaikit.explain.frames`, computed
+    label together, from the same index. Play's timer runs in the browser; the kernel
+    observes it and moves the slider to each frame it shows, so slider, label and picture
+    always name one frame (Stop keeps it). Maps come from :func:`xaikit.explain.frames`, computed
     by a background thread (the only one running the model), the chunk of the current frame
     first, then the chunks ahead of the play head; a frame whose map is not there yet shows
     without it, the status line says "computing maps k/N chunks", and the picture is redrawn
@@ -107,7 +108,7 @@ class VideoExplorer(Panel):
 
     "smooth playback" pre-encodes every frame (in the background, after the maps) and flips
     through them in the browser (a ``Stack`` of images linked to Play), which plays at 25 fps
-    or more whatever the kernel does. Stop keeps the frame it stopped on.
+    or more whatever the kernel does.
 
     With a detector (a Darknet model such as ``xk.models.load("demo-mice")``), every detection
     gets its own map, kept on disk in ``cache`` (reopening the notebook does not recompute
@@ -222,7 +223,7 @@ class VideoExplorer(Panel):
         self._draw_lock = threading.RLock()
         self._render_error = False
         self._probe_point: tuple[float, float] | None = None
-        self._stopped: tuple[int, float] | None = None
+        self._moving_slider = False  # the renderer, not the user, is setting the slider
         self._flip_generation = 0
         self._flip_thread: threading.Thread | None = None
         self._flipbook: list[W.Widget] = []
@@ -249,9 +250,8 @@ class VideoExplorer(Panel):
     def _build(self, alpha: float, cmap: str, in_boxes: bool) -> None:
         own = self._own
         count = len(self.frames)
-        self.play, self.slider, self._link = (
-            own(w) for w in frame_controls(count, self.frames.fps)
-        )
+        self.play, self.slider, _ = frame_controls(count, self.frames.fps, link=False)
+        own(self.play), own(self.slider)
         slider = self.slider.layout  # grows with the picture column, wraps when narrow
         slider.width, slider.flex, slider.min_width = None, "1 1 200px", "160px"
         self.info = own(W.Label(layout=W.Layout(min_width="150px")))
@@ -326,7 +326,6 @@ class VideoExplorer(Panel):
 
         self.slider.observe(self._on_frame, names="value")
         self.play.observe(self._on_play_value, names="value")
-        self.play.observe(self._on_playing, names="playing")
         for widget in (self.method, self.layer, self.alpha, self.cmap, self.in_boxes):
             widget.observe(self._on_change, names="value")
         for widget in (self.show_map, self.show_boxes, self.show_trails):
@@ -346,11 +345,7 @@ class VideoExplorer(Panel):
             self._events.on_dom_event(self.handle_event)
 
         transport = own(wrap_row([self.play, self.slider, self.info], width="100%"))
-        picture = own(
-            picture_column(
-                width, [transport, self.view, self.colorbar, self.status, self.probe_label]
-            )
-        )
+        picture = own(picture_column(width, [transport, self.view, self.colorbar, self.status]))
         toggles = [self.show_map, self.in_boxes, self.show_boxes, self.show_trails]
         rows = [
             [self.method],
@@ -359,7 +354,11 @@ class VideoExplorer(Panel):
             toggles,
             [self.smooth, self.compute_button],
         ]
-        controls = own(controls_column([*(own(wrap_row(r)) for r in rows), self.progress_row]))
+        controls = own(
+            controls_column(
+                [*(own(wrap_row(r)) for r in rows), self.progress_row, self.probe_label]
+            )
+        )
         self.box = own(root_box(picture, controls, self.error))
         own(self.box.children[0])  # the row holding picture and controls
 
@@ -469,6 +468,12 @@ class VideoExplorer(Panel):
                 settings = self._settings()
                 self.image.value = self._bytes_for(index, settings, self._map_ready(index))
             self.info.value = self._label(index)
+            if self.play.playing and self.slider.value != index:  # the slider follows Play
+                self._moving_slider = True
+                try:
+                    self.slider.value = index
+                finally:
+                    self._moving_slider = False
             self._update_status()
             if self._probe_point is not None:
                 self._update_probe(index)
@@ -520,10 +525,15 @@ class VideoExplorer(Panel):
 
     def _on_frame(self, change) -> None:
         """Slider observer: record the wanted frame and wake the renderer (no drawing here,
-        so a burst of slider values during Play never queues up in the kernel)."""
-        index = int(change["new"])
-        if self._keep_stopped_frame(index):
+        so a burst of slider moves never queues up in the kernel)."""
+        if self._moving_slider:
             return
+        index = int(change["new"])
+        if not self.play.playing:
+            self.play.value = index  # Play goes on from here
+        self._want(index)
+
+    def _want(self, index: int) -> None:
         if self._worker is not None:
             self._worker.focus(index)
         self._renderer.submit(index)
@@ -563,25 +573,16 @@ class VideoExplorer(Panel):
         self.status.value = text
         self.status.layout.display = None if text else "none"
 
-    def _on_playing(self, change) -> None:
-        """Play paused or stopped: remember the frame, so that Stop's jump to 0 is undone."""
-        self._stopped = None if change["new"] else (int(self.play.value), time.monotonic())
-
     def _on_play_value(self, change) -> None:
-        self._keep_stopped_frame(int(change["new"]))
-
-    def _keep_stopped_frame(self, value: int) -> bool:
-        """Undo the jump to the first frame that ipywidgets' Stop button makes right after
-        pausing; ``True`` when ``value`` was such a jump (and the frame was put back)."""
-        if self._stopped is None or value != self.play.min:
-            return False
-        frame, when = self._stopped
-        if frame == self.play.min or time.monotonic() - when > STOP_WINDOW_S:
-            self._stopped = None
-            return False
-        self.play.value = frame
-        self.slider.value = frame
-        return True
+        """Play observer: while playing, the timer's frame is wanted (the renderer moves the
+        slider when it shows it). Not playing, a change is Stop's jump to the first frame
+        (ipywidgets' Stop pauses, then sets ``min``), or the slider's echo: the shown frame
+        stays, and Play is put back on it."""
+        index = int(change["new"])
+        if self.play.playing:
+            self._want(index)
+        elif index != self.slider.value:
+            self.play.value = self.slider.value
 
     # ------------------------------------------------------------------ actions
 
