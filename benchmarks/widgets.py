@@ -9,8 +9,8 @@ are what the kernel spends, not the wire.
     about 1.3 s per chunk of 8 frames on one core); right after it opens, the slider jumps to
     frames whose maps do not exist yet; timed from ``slider.value = i`` to the moment the
     picture of frame ``i`` is set (without its map, which follows). Goal: under 50 ms.
-(b) Play, maps precomputed: a small CNN's maps for every frame computed first; then the slider
-    is set as the browser's Play would, 30 values a second for 3 s; counted: distinct frames
+(b) Play, maps precomputed: a small CNN's maps for every frame computed first; then Play's value
+    is set as the browser's Play timer would, 30 values a second for 3 s; counted: distinct frames
     whose picture (with its map) was actually set in those 3 s. Goal: at least 20 per second.
 (c) smooth playback preparation (maps precomputed): from the toggle to the flipbook of every
     frame in place, per frame. Goal: at most 10 ms per frame.
@@ -160,11 +160,13 @@ def slider_latency(path: Path, tracks: pd.DataFrame, frames: int) -> None:
 def play_rate(explorer: VideoExplorer, log: PictureLog, seconds: float = 3.0) -> None:
     ticks = int(seconds * FPS)
     first = explorer.slider.value + 1
+    explorer.play.playing = True
     start = time.perf_counter()
     for tick in range(ticks):
         time.sleep(max(0.0, start + tick / FPS - time.perf_counter()))
-        explorer.slider.value = (first + tick) % len(explorer.frames)
+        explorer.play.value = (first + tick) % len(explorer.frames)
     end = start + seconds
+    explorer.play.playing = False
     time.sleep(0.05)
     shown = {i for t, i, with_map in log.events if start <= t <= end + 0.05 and with_map}
     rate = len(shown) / seconds
