@@ -17,6 +17,8 @@ logger = logging.getLogger("xaikit.widgets")
 ERROR_CLASS = "xaikit-error"
 #: CSS class of every panel's root box (besides its own, e.g. ``xaikit-clip-explorer``).
 PANEL_CLASS = "xaikit-panel"
+#: CSS class of a panel's main pictures (``W.Image``); the browser tests find them by it.
+PICTURE_CLASS = "xaikit-picture"
 
 
 def close_widget(widget: W.Widget) -> None:

@@ -36,6 +36,15 @@ def frame_controls(count: int, fps: float, link: bool = True):
     return play, slider, W.jslink((play, "value"), (slider, "value")) if link else None
 
 
+def wrap_row(children, **layout) -> W.HBox:
+    """A row of widgets that wraps onto the next line when the width runs out (``layout``
+    entries add to or override the row's CSS)."""
+    return W.HBox(
+        list(children),
+        layout=W.Layout(**{"flex_flow": "row wrap", "align_items": "center", **layout}),
+    )
+
+
 def cmap_picker(value: str = "jet") -> W.Dropdown:
     """Colormap dropdown."""
     options = list(CMAPS) if value in CMAPS else [value, *CMAPS]

@@ -19,11 +19,9 @@ import numpy as np
 from xaikit._arrays import check_frames
 from xaikit.explain import frames
 from xaikit.viz.encode import encode_jpeg, encode_png, figure_bytes
-from xaikit.widgets._base import Panel
+from xaikit.widgets._base import PICTURE_CLASS, Panel
 from xaikit.widgets._controls import layer_options
 
-#: CSS class of a panel's main pictures (``W.Image``).
-PICTURE_CLASS = "xaikit-picture"
 #: CSS class of a picture shown larger than its own pixels.
 PIXELATED_CLASS = "xaikit-pixelated"
 #: Style element each image panel carries: upscaled pictures keep sharp pixels.
@@ -149,14 +147,6 @@ def show_chart(widget: W.Image, data: bytes) -> int:
     return width
 
 
-def wrapping_row(children, **layout) -> W.HBox:
-    """A row of controls that wraps onto the next line in a narrow window."""
-    return W.HBox(
-        list(children),
-        layout=W.Layout(**{"flex_flow": "row wrap", "align_items": "center", **layout}),
-    )
-
-
 def method_keys(maps) -> dict[str, list[str]]:
     """``{method: [map keys]}`` of ``{(method, key): map}``, both in order of appearance: the
     layers (and layer sums) a method has maps for, or ``["input"]`` for a pixel method.
@@ -237,8 +227,9 @@ class ImagePanel(Panel):
     """A :class:`~xaikit.widgets._base.Panel` whose pictures keep a fixed pixel scale.
 
     Subclasses show pictures with :meth:`_show` (at :attr:`zoom`), put their controls in
-    :func:`wrapping_row` rows with an error label beside them (:meth:`_error_label`) and build
-    their root with :meth:`_panel_root`, which adds the picture style.
+    :func:`~xaikit.widgets._controls.wrap_row` rows with an error label beside them
+    (:meth:`_error_label`) and build their root with :meth:`_panel_root`, which adds the
+    picture style.
 
     Attributes:
         zoom: CSS px per picture pixel.

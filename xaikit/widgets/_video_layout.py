@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import ipywidgets as W
 
+from xaikit.widgets._base import PANEL_CLASS
+
 VIEWER_CLASS = "xaikit-viewer"
-PANEL_CLASS = "xaikit-panel"
-PICTURE_CLASS = "xaikit-picture"
 
 #: Width the controls column needs beside the picture before it wraps below.
 CONTROLS_WIDTH = 260
@@ -32,13 +32,6 @@ def picture_layout(shape: tuple[int, int]) -> W.Layout:
         ('640px', '100%', 'auto')
     """
     return W.Layout(width=f"{shape[1]}px", max_width="100%", height="auto")
-
-
-def wrap_row(children, **layout) -> W.HBox:
-    """A row whose widgets wrap onto the next line when the width runs out."""
-    return W.HBox(
-        list(children), layout=W.Layout(flex_flow="row wrap", align_items="center", **layout)
-    )
 
 
 def picture_column(width: int, children) -> W.VBox:

@@ -16,12 +16,17 @@ from xaikit.viz.boxes import draw_boxes
 from xaikit.viz.compose import blend_map
 from xaikit.viz.figures import figure_grid, no_signal
 from xaikit.widgets._base import guarded
-from xaikit.widgets._controls import cmap_picker, colorbar_html, frame_controls, opacity_slider
+from xaikit.widgets._controls import (
+    cmap_picker,
+    colorbar_html,
+    frame_controls,
+    opacity_slider,
+    wrap_row,
+)
 from xaikit.widgets._image_panel import (
     ImagePanel,
     clear_picture,
     picture_widget,
-    wrapping_row,
     zoom_for,
 )
 
@@ -227,10 +232,10 @@ class ClipExplorer(ImagePanel):
         picture = own(W.VBox([self.image, self.colorbar]))
         self.box = self._panel_root(
             [
-                own(wrapping_row([self.play, self.slider, self.info])),
-                own(wrapping_row([picture, self.top_k], align_items="flex-start", grid_gap="16px")),
-                own(wrapping_row([self.target, self.map_choice, self._error_label("map")])),
-                own(wrapping_row([self.scale, self.alpha, self.cmap])),
+                own(wrap_row([self.play, self.slider, self.info])),
+                own(wrap_row([picture, self.top_k], align_items="flex-start", grid_gap="16px")),
+                own(wrap_row([self.target, self.map_choice, self._error_label("map")])),
+                own(wrap_row([self.scale, self.alpha, self.cmap])),
                 self.error,
             ],
             "xaikit-clip-explorer",

@@ -11,7 +11,7 @@ import pandas as pd
 from xaikit.viz.compose import blend_map, compose_frame
 from xaikit.viz.figures import figure_grid
 from xaikit.widgets._base import guarded
-from xaikit.widgets._controls import cmap_picker, colorbar_html, opacity_slider
+from xaikit.widgets._controls import cmap_picker, colorbar_html, opacity_slider, wrap_row
 from xaikit.widgets._image_panel import (
     ImagePanel,
     clear_picture,
@@ -19,7 +19,6 @@ from xaikit.widgets._image_panel import (
     human_reference,
     method_keys,
     picture_widget,
-    wrapping_row,
     zoom_for,
 )
 from xaikit.widgets._scores import arrow, map_scores, references
@@ -150,9 +149,7 @@ class CompareGrid(ImagePanel):
         self.colorbar = own(W.HTML())
         for widget in (self.metric, self.alpha, self.cmap):
             widget.observe(lambda change: self.render(), names="value")
-        controls = own(
-            wrapping_row([self.metric, self.alpha, self.cmap, self._error_label("grid")])
-        )
+        controls = own(wrap_row([self.metric, self.alpha, self.cmap, self._error_label("grid")]))
         self.box = self._panel_root(
             [controls, self.grid, self.colorbar, self.error], "xaikit-compare-grid"
         )

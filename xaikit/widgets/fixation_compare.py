@@ -13,7 +13,7 @@ from xaikit.viz.charts import metric_bars
 from xaikit.viz.compose import blend_map, side_by_side
 from xaikit.viz.figures import figure_grid
 from xaikit.widgets._base import guarded
-from xaikit.widgets._controls import cmap_picker, colorbar_html, opacity_slider
+from xaikit.widgets._controls import cmap_picker, colorbar_html, opacity_slider, wrap_row
 from xaikit.widgets._image_panel import (
     PIXEL_KEY,
     ImagePanel,
@@ -25,7 +25,6 @@ from xaikit.widgets._image_panel import (
     method_keys,
     picture_widget,
     show_chart,
-    wrapping_row,
     zoom_for,
 )
 from xaikit.widgets._scores import arrow, map_scores, references
@@ -152,12 +151,12 @@ class FixationCompare(ImagePanel):
             widget.observe(lambda change: self.render(), names="value")
         self.chart_metric.observe(lambda change: self.render_chart(), names="value")
         controls = own(
-            wrapping_row([self.method, self.layer, self.alpha, self.cmap, self._error_label("map")])
+            wrap_row([self.method, self.layer, self.alpha, self.cmap, self._error_label("map")])
         )
         maps = own(W.VBox([self.metrics, self.picture, self.colorbar]))
-        chart_row = own(wrapping_row([self.chart_metric, self._error_label("chart")]))
+        chart_row = own(wrap_row([self.chart_metric, self._error_label("chart")]))
         chart = own(W.VBox([chart_row, self.chart]))
-        body = own(wrapping_row([maps, chart], align_items="flex-start", grid_gap="0 24px"))
+        body = own(wrap_row([maps, chart], align_items="flex-start", grid_gap="0 24px"))
         self.box = self._panel_root([controls, body, self.error], "xaikit-fixation-compare")
 
     @guarded(slot="map")

@@ -15,7 +15,7 @@ from xaikit.viz.compose import compose_frame
 from xaikit.viz.encode import encode_jpeg
 from xaikit.viz.figures import figure_grid
 from xaikit.widgets._background import ChunkWorker, LatestOnly, lower_priority
-from xaikit.widgets._base import Panel, close_widget, guarded, logger
+from xaikit.widgets._base import PICTURE_CLASS, Panel, close_widget, guarded, logger
 from xaikit.widgets._cache import BytesCache
 from xaikit.widgets._controls import (
     cmap_picker,
@@ -23,17 +23,16 @@ from xaikit.widgets._controls import (
     frame_controls,
     layer_options,
     opacity_slider,
+    wrap_row,
 )
 from xaikit.widgets._frames import FrameSource
 from xaikit.widgets._tables import FrameTable
 from xaikit.widgets._video_layout import (
-    PICTURE_CLASS,
     VIEWER_CLASS,
     controls_column,
     picture_column,
     picture_layout,
     root_box,
-    wrap_row,
 )
 from xaikit.widgets._video_probe import detection_at, probe_html, sample_map
 
