@@ -12,6 +12,10 @@ them into the wide layout of a paper table. Boxes are continuous ``(x0, y0, x1, 
 * :mod:`~xaikit.study.scores`: :func:`layer_maps`, :func:`localization_scores`,
   :func:`fixation_scores`, :func:`compare_maps`.
 * :mod:`~xaikit.study.layout`: :func:`pivot_scores`, :func:`metric_columns`.
+* :mod:`~xaikit.study.stats`: :func:`compare_accuracy` (McNemar) and :func:`compare_scores`
+  (paired bootstrap), so a finding says whether a difference is larger than chance.
+* :mod:`~xaikit.study.results` and :mod:`~xaikit.study.run`: :func:`run_size`, :func:`save_table`;
+  ``python -m xaikit.study.run`` runs every study notebook at full size into ``docs/results/``.
 * :mod:`~xaikit.study.zoo`: held-out scores and cards of the demo models
   (``python -m xaikit.study.zoo NAME``).
 
@@ -28,6 +32,7 @@ Examples:
 
 from xaikit.study.layout import metric_columns, pivot_scores
 from xaikit.study.references import clip_boxes, human_references, image_boxes
+from xaikit.study.results import results_folder, run_size, save_table
 from xaikit.study.scores import (
     HUMANS_VS_CNN_METRICS,
     SCORE_COLUMNS,
@@ -36,12 +41,15 @@ from xaikit.study.scores import (
     layer_maps,
     localization_scores,
 )
+from xaikit.study.stats import compare_accuracy, compare_scores
 
 __all__ = [
     "HUMANS_VS_CNN_METRICS",
     "SCORE_COLUMNS",
     "clip_boxes",
+    "compare_accuracy",
     "compare_maps",
+    "compare_scores",
     "fixation_scores",
     "human_references",
     "image_boxes",
@@ -49,4 +57,7 @@ __all__ = [
     "localization_scores",
     "metric_columns",
     "pivot_scores",
+    "results_folder",
+    "run_size",
+    "save_table",
 ]
