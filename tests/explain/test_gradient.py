@@ -276,3 +276,49 @@ def test_counterfactual_target_negates_gradients(tiny_cnn, images):
         target=xk.explain.targets.Counterfactual(2),
     )
     torch.testing.assert_close(flipped.raw["features.3"], -plain.raw["features.3"])
+
+
+def test_3dcam_all_negative_beta_follows_eq2_literally():
+    # beta = w is negative everywhere (max -1): Eq. 2's ReLU(beta / max beta) = w / -1 =
+    # [[2, 1], [1, 4]], >= 1 everywhere; ReLU(alpha / max alpha) = ReLU(x / 4).
+    x = torch.tensor([[[[[1.0, 2.0], [-1.0, 4.0]]]]])
+    weight = torch.tensor([[[[-2.0, -1.0], [-1.0, -4.0]]]])
+    model = IdentityFeatures(weight)
+    literal = xk.explain(model, x, method="3dcam", layers=["layer"], target=0)
+    expected = torch.tensor([[[[2 * 0.25, 1 * 0.5], [1 * 0.0, 4 * 1.0]]]])
+    torch.testing.assert_close(literal.raw["layer"], expected)  # the product as printed
+    torch.testing.assert_close(literal.maps["layer"], expected / 4)  # kept in [0, 1]
+    zero = xk.explain(model, x, method="3dcam", layers=["layer"], target=0, all_negative="zero")
+    torch.testing.assert_close(zero.maps["layer"], torch.zeros(1, 1, 2, 2))
+    with pytest.raises(ValueError, match="all_negative must be one of"):
+        xk.explain(model, x, method="3dcam", layers=["layer"], all_negative="clip")
+
+
+def test_3dcam_constant_negative_beta_is_the_normalised_activation():
+    # After global average pooling and a linear layer the gradient is one number for every
+    # position (demo-actions' layer4); when it is negative Eq. 2 gives ReLU(alpha / max alpha).
+    x = torch.tensor([[[[[1.0, 2.0], [-1.0, 4.0]]]]])
+    model = IdentityFeatures(torch.full((1, 1, 2, 2), -0.5))
+    expl = xk.explain(model, x, method="3dcam", layers=["layer"], target=0)
+    torch.testing.assert_close(expl.maps["layer"], (x[:, 0] / 4).clamp_min(0))
+
+
+def test_3dcam_zero_maximum_gives_zeros():
+    beta_in = torch.tensor([[[[[0.0, -1.0]]]]])
+    alpha_in = torch.tensor([[[[[1.0, 1.0]]]]])
+    for mode in ("literal", "zero"):
+        raw, full = three_d_cam_terms(alpha_in, beta_in, size=(1, 1, 2), all_negative=mode)
+        assert not raw.any() and not full.any() and torch.isfinite(full).all()
+
+
+def test_demo_actions_layer4_3dcam_is_not_empty():
+    # demo-actions' layer4 (1 x 2 x 2 cells) feeds global average pooling: beta is one
+    # negative number per clip here, so the old zero convention left every layer4 map empty.
+    model = xk.models.load("demo-actions")
+    data = xk.data.synthetic.actions(2, frames=8, shape=(64, 64), seed=300_000)
+    x, _ = xk.models.info(model).preprocess(data.clips, device="cpu")
+    kwargs = dict(method="3dcam", layers=["layer4"], progress=False)
+    literal = xk.explain(model, x, **kwargs).maps["layer4"]
+    zero = xk.explain(model, x, all_negative="zero", **kwargs).maps["layer4"]
+    assert not zero.any()
+    assert (literal.flatten(1).amax(dim=1) == 1).all() and (literal > 0).all()

@@ -21,7 +21,7 @@ import torch
 from xaikit._atomic import atomic_file
 
 #: Bump when the stored layout or the maps' meaning changes: old folders are then ignored.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: 3DCAM follows Eq. 2 for an all-negative beta; exact Hessian-CIAM HVP
 
 #: Where ``cache=True`` keeps the maps.
 DEFAULT_FOLDER = Path.home() / ".cache" / "xaikit" / "maps"

@@ -186,7 +186,9 @@ class Context:
         captured.clear()
         return activations, gradients
 
-    def layer_gradient(self, layer, module, score, rows=None, shift=None, create_graph=False):
+    def layer_gradient(
+        self, layer, module, score, rows=None, shift=None, create_graph=False, dtype=None
+    ):
         """One extra forward and backward: the gradient of ``score(outputs) -> (n,)`` at
         ``layer``'s activation for the samples ``rows`` (``None``: all), optionally with
         ``shift`` added to that layer's output.
@@ -197,11 +199,15 @@ class Context:
             rows: sample indices of one chunk (:meth:`chunks`), or ``None``.
             shift: tensor broadcastable to the layer's output, added to it in the forward.
             create_graph: keep the graph, for a second derivative.
+            dtype: cast the input to this dtype (``None``: keep ``x``'s); the model must
+                hold parameters of that dtype (Hessian-CIAM's float64 central difference).
 
         Returns:
             ``(activation, gradient)``, both ``(n, C, *s)`` (attached when ``create_graph``).
         """
         _, x = input_copy(self.x if rows is None else self.x[rows], requires_grad=True)
+        if dtype is not None:
+            x = x.to(dtype)
         captured = self.capture.activations
         replace = (lambda out: out + shift) if shift is not None else (lambda out: out)
         with torch.enable_grad(), output_replaced(module, replace):
@@ -372,7 +378,8 @@ def explain(
         autocast: ``None``, ``"bf16"`` or ``"fp16"`` mixed precision for the passes.
         **options: method options: ``n_masks``, ``cells``, ``p``, ``seed`` (RISE),
             ``steps`` (Integrated Gradients), ``hvp``, ``r``, ``smooth`` (Hessian-CIAM),
-            ``gestalt_layer`` (Dense Attention); each method declares the ones it reads
+            ``upsample`` (Guided Grad-CAM), ``all_negative`` (3DCAM), ``gestalt_layer``
+            (Dense Attention); each method declares the ones it reads
             (``METHODS[name].options``) and any other name is refused.
 
     ``x`` is never modified: the model always runs on copies of it, also when it changes

@@ -24,7 +24,9 @@ class Explanation:
             the paper's product of max-normalised terms. Pixel methods use the key ``"input"``;
             combinations of layers use ``"a+b"``.
         raw: the same maps at feature resolution before normalisation (``(B, h, w)`` or
-            ``(B, t, h, w)``); signed where the method is signed.
+            ``(B, t, h, w)``); signed where the method is signed. Integrated Gradients keeps
+            one attribution per input channel there, ``(B, C, H, W)`` or ``(B, C, T, H, W)``
+            (captum's convention, ``multiply_by_inputs=True``); its map sums the channels.
         targets: ``(B,)`` class index explained per sample when the target is a class,
             else ``None``.
         scores: ``(B,)`` target score of each sample on the unperturbed input.

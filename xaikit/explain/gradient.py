@@ -89,47 +89,87 @@ def eigencam(activation: torch.Tensor, gradient: torch.Tensor | None = None) -> 
     return first_component(activation, center=True, orient_like=activation.sum(dim=1))
 
 
+ALL_NEGATIVE_MODES = ("literal", "zero")
+
+
 def three_d_cam_terms(
-    activation: torch.Tensor, gradient: torch.Tensor, size: tuple[int, ...]
+    activation: torch.Tensor,
+    gradient: torch.Tensor,
+    size: tuple[int, ...],
+    all_negative: str = "literal",
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """3DCAM of one layer (Yudistira et al., Eq. 1-2) at feature and at input resolution.
 
-    ``beta = sum_c G_c`` and ``alpha = sum_c A_c``; each is upsampled (trilinear for video,
-    bilinear for images: the paper's 2DCAM), divided by its per-sample maximum and passed
-    through a ReLU; the map is their product, so it lies in [0, 1]. Reading of the paper:
-    the activation field is summed over channels like the gradient, so both factors are
-    ``(B, *S)``. A factor whose maximum is <= 0 has no positive evidence and gives zeros.
+    ``beta = sum_c G_c`` (Eq. 1) and ``alpha = sum_c A_c``; each is upsampled (trilinear for
+    video, Eq. 5; bilinear for images: the paper's 2DCAM), divided by its per-sample maximum
+    and passed through a ReLU; the map is their product (Eq. 2). Reading of the paper: the
+    activation field is summed over channels like the gradient, so both factors are
+    ``(B, *S)``.
+
+    A factor whose maximum is negative (``all_negative``):
+
+    * ``"literal"`` (default): Eq. 2 as printed, ``ReLU(x / max x)``. Dividing by a negative
+      maximum flips the signs, so the factor is >= 1 everywhere (1 where ``x`` is largest,
+      more where it is more negative) and the product can exceed 1: the map at input
+      resolution is then divided by its maximum, so it stays in [0, 1] (``raw`` keeps the
+      product as printed). At a layer followed by global
+      average pooling and a linear classifier the gradient is the same at every position,
+      so ``beta / max beta = 1`` and the map is ``ReLU(alpha / max alpha)`` whatever the
+      sign of ``beta``.
+    * ``"zero"``: the factor is zero, following the text rather than the equation ("ReLU ...
+      to omit negative gradients and avoid false positive attentions", Sec. 3.2); the map
+      is then all zero and lies in [0, 1].
+
+    A factor whose maximum is exactly 0 gives zeros in both modes (Eq. 2 divides by 0).
 
     Returns:
         ``(raw, full)``: the product at feature resolution and at ``size``.
+
+    Examples:
+        >>> import torch
+        >>> gradient = torch.tensor([[[[-2.0, -1.0]]]])     # beta = (-2, -1): max -1
+        >>> activation = torch.tensor([[[[1.0, 4.0]]]])     # alpha / max alpha = (0.25, 1)
+        >>> three_d_cam_terms(activation, gradient, (1, 2))[0].tolist()   # (2 * .25, 1 * 1)
+        [[[0.5, 1.0]]]
+        >>> three_d_cam_terms(activation, gradient, (1, 2), all_negative="zero")[0].tolist()
+        [[[0.0, 0.0]]]
     """
+    if all_negative not in ALL_NEGATIVE_MODES:
+        raise ValueError(f"all_negative must be one of {ALL_NEGATIVE_MODES}; got {all_negative!r}")
     beta = gradient.sum(dim=1)
     alpha = activation.sum(dim=1)
 
     def product(beta_map: torch.Tensor, alpha_map: torch.Tensor) -> torch.Tensor:
-        return _max_relu(beta_map) * _max_relu(alpha_map)
+        return _max_relu(beta_map, all_negative) * _max_relu(alpha_map, all_negative)
 
     raw = product(beta, alpha)
     full = product(upsample(beta, size), upsample(alpha, size))
-    return raw, full
+    # The public maps lie in [0, 1]: a literal map that exceeds 1 is divided by its maximum.
+    peak = full.reshape(full.shape[0], -1).amax(dim=1).clamp_min(1.0)
+    return raw, full / peak.reshape(-1, *([1] * (full.ndim - 1)))
 
 
-def _max_relu(values: torch.Tensor) -> torch.Tensor:
-    """``ReLU(x / max x)`` per sample, zero when ``max x <= 0``."""
+def _max_relu(values: torch.Tensor, all_negative: str) -> torch.Tensor:
+    """``ReLU(x / max x)`` per sample; zero when ``max x == 0``, and when ``max x < 0`` with
+    ``all_negative="zero"``."""
     top = values.reshape(values.shape[0], -1).amax(dim=1)
     top = top.reshape(-1, *([1] * (values.ndim - 1)))
-    return torch.where(top > 0, values.clamp_min(0) / top.clamp_min(1e-30), 0.0)
+    defined = top > 0 if all_negative == "zero" else top != 0
+    safe = torch.where(defined, top, 1.0)
+    return torch.where(defined, (values / safe).clamp_min(0), 0.0)
 
 
-@register("3dcam", needs_gradients=True, normalise="none")
+@register("3dcam", options=("all_negative",), needs_gradients=True, normalise="none")
 def run_3dcam(context) -> dict[str, LayerMap]:
-    """3DCAM per layer (see :func:`three_d_cam_terms`). Sum-3DCAM (Eq. 6) is
+    """3DCAM per layer (Eq. 2, see :func:`three_d_cam_terms`; option ``all_negative`` =
+    ``"literal"`` (default) or ``"zero"``). Sum-3DCAM (Eq. 6) is
     ``Explanation.combine(layers, how="sum")``; the counterfactual 3DCAM (Eq. 7, negated
     gradients) is ``target=Counterfactual()``, whose score is the negated class score."""
+    all_negative = context.options.get("all_negative", "literal")
     results = {}
     for layer in context.layer_names:
         raw, full = three_d_cam_terms(
-            context.activations[layer], context.gradients[layer], context.input_size
+            context.activations[layer], context.gradients[layer], context.input_size, all_negative
         )
         results[layer] = LayerMap(raw, full)
     return results

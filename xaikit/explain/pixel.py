@@ -1,15 +1,19 @@
 """Pixel-level methods: Guided Backprop, Guided Grad-CAM, Integrated Gradients.
 
 Each runs its own pass (Guided Backprop changes how ReLUs back-propagate, Integrated
-Gradients evaluates the model along a path). The attribution ``(B, C, H, W)`` is summed over
-the colour channels into the raw map ``(B, H, W)`` (``(B, T, H, W)`` for video) under the
-key ``"input"``; the displayed map is ``|raw| / max |raw|`` per sample.
+Gradients evaluates the model along a path) and uses the key ``"input"`` (Guided Grad-CAM:
+one map per layer). The displayed map (``Explanation.maps``) is the attribution summed over
+the colour channels, ``(B, H, W)`` (``(B, T, H, W)`` for video), then ``|a| / max |a|`` per
+sample. ``Explanation.raw`` is that channel sum for Guided Backprop and Guided Grad-CAM, and
+the per-channel attribution ``(B, C, H, W)`` (``(B, C, T, H, W)``) for Integrated Gradients,
+as captum returns it.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from xaikit.explain._maps import upsample
 from xaikit.explain.gradient import gradcam
@@ -44,15 +48,53 @@ def run_guided_backprop(context) -> dict[str, LayerMap]:
     return {"input": LayerMap(guided_backprop_attribution(context).sum(dim=1))}
 
 
-@register("guided_gradcam", needs_gradients=True, relu=False, normalise="absmax")
+UPSAMPLE_MODES = ("bilinear", "nearest")
+
+
+def cam_at_input(cam: torch.Tensor, size: tuple[int, ...], mode: str) -> torch.Tensor:
+    """Resize a ``(B, *s)`` Grad-CAM to ``(B, *size)``: ``"bilinear"`` (trilinear for video,
+    half-pixel centres) or ``"nearest"`` (``torch`` nearest: each cell becomes a block).
+
+    Examples:
+        >>> import torch
+        >>> cam = torch.tensor([[[0.0, 4.0]]])                  # (1, 1, 2)
+        >>> cam_at_input(cam, (1, 4), "nearest").tolist()
+        [[[0.0, 0.0, 4.0, 4.0]]]
+        >>> cam_at_input(cam, (1, 4), "bilinear").tolist()
+        [[[0.0, 1.0, 3.0, 4.0]]]
+    """
+    if mode not in UPSAMPLE_MODES:
+        raise ValueError(f"upsample must be one of {UPSAMPLE_MODES}; got {mode!r}")
+    if mode == "bilinear":
+        return upsample(cam, size)
+    return F.interpolate(cam.unsqueeze(1), size=size, mode="nearest").squeeze(1)
+
+
+@register(
+    "guided_gradcam",
+    options=("upsample",),
+    needs_gradients=True,
+    relu=False,
+    normalise="absmax",
+)
 def run_guided_gradcam(context) -> dict[str, LayerMap]:
-    """Guided Grad-CAM: Guided Backprop times the ReLU'd Grad-CAM of each layer, upsampled
-    (bilinear / trilinear) to the input; channel-summed, one map per layer."""
+    """Guided Grad-CAM (Selvaraju et al., Sec. 3.2): Guided Backprop ``(B, C, *S)`` times the
+    ReLU'd Grad-CAM of each layer resized to the input, summed over channels, one map per
+    layer.
+
+    Option ``upsample``: ``"bilinear"`` (default; trilinear for video) or ``"nearest"``.
+    The default is the paper's (Grad-CAM is "upsampled to the input image resolution using
+    bilinear interpolation" before the product) and the resize every other CAM of this
+    package uses for its displayed map, so the guided map is Guided Backprop times the
+    Grad-CAM shown next to it. captum's ``GuidedGradCam`` defaults to ``"nearest"`` (each
+    Grad-CAM cell becomes a block), which ``upsample="nearest"`` reproduces.
+    """
+    mode = context.options.get("upsample", "bilinear")
     guided = guided_backprop_attribution(context)
     results = {}
     for layer in context.layer_names:
         cam = gradcam(context.activations[layer], context.gradients[layer]).clamp_min(0)
-        product = (guided * upsample(cam, context.input_size).unsqueeze(1)).sum(dim=1)
+        product = (guided * cam_at_input(cam, context.input_size, mode).unsqueeze(1)).sum(dim=1)
         results[layer] = LayerMap(product, product)
     return results
 
@@ -65,11 +107,14 @@ def run_guided_gradcam(context) -> dict[str, LayerMap]:
     normalise="absmax",
 )
 def run_integrated_gradients(context) -> dict[str, LayerMap]:
-    """Integrated Gradients (Sundararajan et al.) from a black (zero) baseline.
+    """Integrated Gradients (Sundararajan et al., Eq. 1) from a black (zero) baseline.
 
-    ``(x - x0) * sum_i w_i dF/dx(x0 + a_i (x - x0))`` with Gauss-Legendre nodes ``a_i`` and
-    weights ``w_i`` on [0, 1] (``steps`` of them, default 50; Captum's default rule), the
-    path points forwarded ``batch_size`` at a time.
+    ``IG_i = (x_i - x0_i) * sum_k w_k dF/dx_i(x0 + a_k (x - x0))`` with Gauss-Legendre nodes
+    ``a_k`` and weights ``w_k`` on [0, 1] (``steps`` of them, default 50; captum's default
+    rule), the path points forwarded ``batch_size`` at a time. ``raw["input"]`` is ``IG`` per
+    input element ``(B, C, *S)``, captum's ``multiply_by_inputs=True`` attribution, whose
+    sum approximates ``F(x) - F(x0)`` (completeness, Prop. 1); ``maps["input"]`` is its
+    channel sum ``|sum_c IG_c| / max`` for display.
     """
     from tqdm.auto import tqdm
 
@@ -96,4 +141,4 @@ def run_integrated_gradients(context) -> dict[str, LayerMap]:
         w = weights[chunk].reshape(-1, *([1] * x.ndim))
         total += (w * gradient).sum(dim=0)
     attribution = (x - baseline) * total
-    return {"input": LayerMap(attribution.sum(dim=1))}
+    return {"input": LayerMap(attribution, attribution.sum(dim=1))}
