@@ -133,16 +133,59 @@ class TestPointingGame:
         with pytest.raises(ValueError, match="one class per map"):
             loc.pointing_game(saliency, masks, [0, 1])
 
-    def test_hit_point_on_boxes(self):
+    def test_peak_in_box_on_boxes(self):
         saliency = np.zeros((2, 8, 8))
         saliency[0, 3, 3] = saliency[1, 7, 7] = 1
         boxes = [np.array([[3, 3, 6, 6]]), np.array([[0, 0, 7, 7], [7, 7, 8, 8]])]
-        assert loc.hit_point(saliency, boxes) == 1.0
-        assert loc.hit_point(saliency, [np.array([[4, 4, 6, 6]]), np.zeros((0, 4))]) == 0.0
+        assert loc.peak_in_box(saliency, boxes) == 1.0
+        assert loc.peak_in_box(saliency, [np.array([[4, 4, 6, 6]]), np.zeros((0, 4))]) == 0.0
         # [6, 6, 7, 7] is pixel 6 in the continuous convention, pixels 6..7 in the pixel one
         point = [np.array([[3, 3, 6, 6]]), np.array([[6, 6, 7, 7]])]
-        assert loc.hit_point(saliency, point) == 0.5
-        assert loc.hit_point(saliency, point, box_convention="pixel") == 1.0
+        assert loc.peak_in_box(saliency, point) == 0.5
+        assert loc.peak_in_box(saliency, point, box_convention="pixel") == 1.0
+
+
+class TestHitPoint:
+    """The 3D-CAM paper's hit point: a salient region meeting the box, = Acc2 at IoU 0."""
+
+    @staticmethod
+    def _peak_off_the_box():
+        saliency = np.zeros((3, 12, 12))
+        saliency[:, 1, 1] = 1.0  # the peak, outside every box
+        saliency[:, 6:9, 6:9] = 0.6  # a second blob
+        boxes = [
+            np.array([[7, 7, 11, 11]]),  # the blob meets it
+            np.array([[8, 5, 10, 7]]),  # one blob pixel (8, 6)
+            np.array([[9, 0, 12, 4]]),  # neither
+        ]
+        return saliency, boxes
+
+    def test_a_second_blob_in_the_box_is_a_hit(self):
+        saliency, boxes = self._peak_off_the_box()
+        assert loc.hit_point(saliency[:1], boxes[:1]) == 1.0
+        assert loc.hit_point(saliency[:1], boxes[:1]) == loc.acc2(saliency[:1], boxes[:1])
+        assert loc.peak_in_box(saliency[:1], boxes[:1]) == 0.0
+
+    def test_equals_acc2_at_iou_zero_with_every_prediction_right(self):
+        saliency, boxes = self._peak_off_the_box()
+        every = np.ones(3, bool)
+        for convention in ("continuous", "pixel"):
+            hits = loc.hit_point(saliency, boxes, box_convention=convention)
+            acc = loc.acc2(saliency, boxes, every, iou_threshold=0.0, box_convention=convention)
+            assert hits == acc == pytest.approx(2 / 3)
+        assert METRICS["hit point"].score(saliency, {"boxes": boxes}).tolist() == pytest.approx(
+            METRICS["overlap"].score(saliency, {"boxes": boxes}, [0.0]).tolist()
+        )
+        assert loc.peak_in_box(saliency, boxes) == 0.0
+
+    def test_map_threshold_and_skipped_maps(self):
+        saliency, boxes = self._peak_off_the_box()
+        # above 0.6 of the maximum only the peak is left
+        assert loc.hit_point(saliency, boxes, cam_threshold=0.7) == 0.0
+        assert loc.hit_point(saliency[:2], [boxes[0], np.zeros((0, 4))]) == 1.0  # no box: skipped
+        assert np.isnan(loc.hit_point(saliency[:1], [np.zeros((0, 4))]))
+        with pytest.raises(ValueError, match="cam_threshold must lie in"):
+            loc.hit_point(saliency, boxes, cam_threshold=1.5)
 
 
 class TestAcc2:
@@ -256,8 +299,10 @@ def test_pixel_and_continuous_conventions_agree_on_converted_boxes():
     pixel = [boxes - np.array([0, 0, 1, 1]) for boxes in continuous]
     as_pixel = {"box_convention": "pixel"}
 
-    # map 1's maximum (5, 4) is left of its box (columns 5..7)
-    assert loc.hit_point(saliency, continuous) == loc.hit_point(saliency, pixel, **as_pixel) == 0.5
+    # map 1's maximum (5, 4) is left of its box (columns 5..7), its region meets the box
+    assert loc.peak_in_box(saliency, continuous) == 0.5
+    assert loc.peak_in_box(saliency, pixel, **as_pixel) == 0.5
+    assert loc.hit_point(saliency, continuous) == loc.hit_point(saliency, pixel, **as_pixel) == 1.0
     for c, p in zip(continuous, pixel, strict=True):
         np.testing.assert_array_equal(
             loc.boxes_to_mask(c, (8, 8)), loc.boxes_to_mask(p, (8, 8), **as_pixel)
@@ -291,6 +336,8 @@ def test_box_convention_is_checked_by_every_box_function():
     saliency, boxes = np.zeros((1, 4, 4)), [np.array([[0, 0, 2, 2]])]
     calls = [
         lambda **kw: loc.hit_point(saliency, boxes, **kw),
+        lambda **kw: loc.peak_in_box(saliency, boxes, **kw),
+        lambda **kw: loc.max_box_acc_per_sample(saliency, boxes, **kw),
         lambda **kw: loc.boxes_to_mask(boxes[0], (4, 4), **kw),
         lambda **kw: loc.boxes_from_map(saliency[0], 0.5, **kw),
         lambda **kw: loc.best_box_iou(saliency, boxes, **kw),

@@ -107,8 +107,8 @@ def test_registering_checks_the_declaration():
 
     with pytest.raises(ValueError, match="'CC' is already registered"):
         registry.metric("CC", reads=("density",), higher_is_better=True)(function)
-    with pytest.raises(ValueError, match=r"reads unknown reference\(s\) \['masks'\]"):
-        registry.metric("mask score", reads=("masks",), higher_is_better=True)(function)
+    with pytest.raises(ValueError, match=r"reads unknown reference\(s\) \['segments'\]"):
+        registry.metric("mask score", reads=("segments",), higher_is_better=True)(function)
     with pytest.raises(ValueError, match="thresholds and threshold_keyword together"):
         registry.metric("x", reads=("density",), higher_is_better=True, thresholds=(0.5,))
     assert "mask score" not in METRICS

@@ -55,13 +55,22 @@ def test_localization_scores_hand_worked():
         {("cam", "conv"): saliency},
         boxes,
         correct=[False, True],
-        thresholds={"overlap": ious, "Acc2": ious, "MaxBoxAcc": ious, "energy IoU": [1.0]},
+        thresholds={
+            "overlap": ious,
+            "Acc2": ious,
+            "MaxBoxAcc": ious,
+            "MaxBoxAcc per sample": ious,
+            "energy IoU": [1.0],
+        },
         cam_thresholds=[0.5],
     )
     assert list(scores.columns) == SCORE_COLUMNS
     assert set(scores[["method", "layer"]].itertuples(index=False)) == {("cam", "conv")}
     assert _values(scores) == {
-        ("hit point", None): 1.0,  # the first maximum (2, 2) is in both boxes
+        ("hit point", None): 1.0,  # the region (2, 2, 5, 5) meets both boxes
+        ("peak in box", None): 1.0,  # the first maximum (2, 2) is in both boxes
+        ("MaxBoxAcc per sample", 0.1): 1.0,  # one map threshold: as the set-wide rule
+        ("MaxBoxAcc per sample", 0.5): 0.5,
         ("overlap", 0.1): 1.0,  # IoU 1 and 0.14 both exceed 0.1
         ("overlap", 0.5): 0.5,
         ("Acc2", 0.1): 0.5,  # only the second prediction is right

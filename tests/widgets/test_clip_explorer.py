@@ -51,8 +51,12 @@ def test_scrubbing_and_map_choice_change_the_picture(explorer, clip):
             scaled = heatmap / heatmap.max() if heatmap.max() > 0 else heatmap
             assert (picture == blend_map(clip[frame], scaled, 1.0, "gray")).all(), (label, frame)
     assert explorer.info.value.startswith("frame 3 / 3")
-    plain, against = (maps[which].get(2, "3dcam", "features.3") for which in maps)
+    plain, against = (maps[which].get(2, "3dcam", "features.1") for which in maps)
     assert not np.allclose(plain, against)
+    # features.3 feeds global average pooling: its gradient is one number per channel and
+    # position-free, so Eq. 2 gives ReLU(alpha / max alpha) for the class and against it alike
+    plain, against = (maps[which].get(2, "3dcam", "features.3") for which in maps)
+    np.testing.assert_allclose(plain, against, atol=1e-6)
 
 
 def test_scale_per_frame_or_per_clip_is_stated_in_the_colorbar(explorer):
@@ -129,7 +133,7 @@ def test_each_class_gets_its_own_maps(explorer):
     explorer.target.value = second
     assert set(explorer._maps) == {first, second}
     maps = [
-        explorer._maps[index]["class"].get(1, "3dcam", "features.3") for index in (first, second)
+        explorer._maps[index]["class"].get(1, "3dcam", "features.1") for index in (first, second)
     ]
     assert not np.allclose(*maps)
 

@@ -23,7 +23,14 @@ from xaikit.metrics._model import (
     run_device,
 )
 
-__all__ = ["average_drop", "deletion_auc", "increase_in_confidence", "insertion_auc", "road"]
+__all__ = [
+    "CAUSAL_CONVENTIONS",
+    "average_drop",
+    "deletion_auc",
+    "increase_in_confidence",
+    "insertion_auc",
+    "road",
+]
 
 
 def _descending_ranks(saliency: np.ndarray, rng=None) -> np.ndarray:
@@ -52,11 +59,29 @@ def _blurred(images):
     return torch.nn.functional.conv2d(images, weight, padding=5, groups=channels)
 
 
+#: Integration rules of the deletion and insertion curves.
+CAUSAL_CONVENTIONS = ("rise", "torch-cam")
+
+
+def _curve_auc(curves: np.ndarray, counts: np.ndarray, n_pixels: int, convention: str):
+    """Trapezoid AUC of ``(B, steps + 1)`` curves recorded after ``counts`` pixels changed.
+
+    ``"rise"``: the points are taken as evenly spaced on [0, 1] (RISE's ``auc``), also when
+    the last step changes fewer pixels than the others; ``"torch-cam"``: over the actual
+    fractions min(count, N) / N (``DeletionInsertionMetric``).
+    """
+    if convention == "torch-cam":
+        return np.trapezoid(curves, np.minimum(counts, n_pixels) / n_pixels, axis=1)
+    intervals = curves.shape[1] - 1
+    return (curves.sum(axis=1) - curves[:, 0] / 2 - curves[:, -1] / 2) / intervals
+
+
 def _causal_curves(
-    model, images, saliency, *, insert, target, n_steps, batch_size, device, substrate
+    model, images, saliency, *, insert, target, n_steps, batch_size, device, substrate, convention
 ):
     import torch
 
+    check_choice(convention, "convention", CAUSAL_CONVENTIONS)
     images = as_images(images)
     maps = as_saliency_for(images, saliency)
     if int(n_steps) != n_steps or n_steps < 1:
@@ -91,8 +116,8 @@ def _causal_curves(
             "insertion" if insert else "deletion",
         )
     curves = scores.reshape(images.shape[0], per_image)
-    auc = (curves.sum(axis=1) - curves[:, 0] / 2 - curves[:, -1] / 2) / n_steps
-    return auc, curves
+    counts = step * np.arange(per_image)
+    return _curve_auc(curves, counts, n_pixels, convention), curves
 
 
 def deletion_auc(
@@ -106,14 +131,20 @@ def deletion_auc(
     batch_size=64,
     device=None,
     return_curves=False,
+    convention="rise",
 ):
     """Deletion AUC (RISE, Petsiuk et al. 2018): remove pixels most salient first; lower is better.
 
     RISE convention (``evaluation.py``): pixels ordered by descending saliency (ties in row-major
     order); ``step = ceil(H W / n_steps)`` pixels per step (224 for 224x224, as RISE) are replaced
     by the substrate (zeros of the normalised input by default, i.e. the mean colour); the
-    probability is recorded before each step and once all pixels are gone (n_steps + 1 points);
-    AUC by the trapezoid rule on [0, 1].
+    probability is recorded before each step and once all pixels are gone (n_steps + 1 points,
+    n_steps recomputed as ceil(H W / step)); AUC by the trapezoid rule with the points evenly
+    spaced on [0, 1] (``convention="rise"``). ``convention="torch-cam"`` integrates over the
+    actual fractions of pixels changed, 0, step, 2 step, ..., H W (torch-cam's
+    ``DeletionInsertionMetric``): the two differ when ``step`` does not divide H W (the last
+    step is shorter). torch-cam records the raw class score; here it is the softmax
+    probability.
 
     Args:
         model: classifier returning logits ``(B, classes)``.
@@ -125,6 +156,7 @@ def deletion_auc(
         batch_size: forwards per batch.
         device: ``None`` (the model's device) or the device the model is on.
         return_curves: also return the ``(B, n_steps + 1)`` probability curves.
+        convention: ``"rise"`` (evenly spaced points) or ``"torch-cam"`` (actual fractions).
 
     Returns:
         ``(B,)`` AUC in [0, 1] (and the curves when asked).
@@ -151,6 +183,7 @@ def deletion_auc(
         batch_size=batch_size,
         device=device,
         substrate=substrate,
+        convention=convention,
     )
     return (auc, curves) if return_curves else auc
 
@@ -166,12 +199,15 @@ def insertion_auc(
     batch_size=64,
     device=None,
     return_curves=False,
+    convention="rise",
 ):
     """Insertion AUC (RISE): restore pixels most salient first onto a blurred copy; higher is
     better.
 
     As :func:`deletion_auc`, starting from the substrate (default: the image blurred per channel
-    with RISE's ``gkern(11, 5)`` kernel, zero padding) and copying the image's pixels in.
+    with RISE's ``gkern(11, 5)`` kernel, zero padding) and copying the image's pixels in;
+    ``convention`` as there (torch-cam starts insertion from its baseline, zeros by default:
+    pass ``substrate=0`` to reproduce it).
 
     Args:
         model: classifier returning logits.
@@ -183,6 +219,7 @@ def insertion_auc(
         batch_size: forwards per batch.
         device: ``None`` (the model's device) or the device the model is on.
         return_curves: also return the ``(B, n_steps + 1)`` curves.
+        convention: ``"rise"`` (evenly spaced points) or ``"torch-cam"`` (actual fractions).
 
     Returns:
         ``(B,)`` AUC in [0, 1] (and the curves when asked).
@@ -205,6 +242,7 @@ def insertion_auc(
         batch_size=batch_size,
         device=device,
         substrate=substrate,
+        convention=convention,
     )
     return (auc, curves) if return_curves else auc
 

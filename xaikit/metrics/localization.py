@@ -1,5 +1,8 @@
 """Saliency maps against object boxes and masks: pointing game, the 3D-CAM paper's hit point and
-Acc2, energy-fraction boxes (Hessian-CIAM paper), MaxBoxAcc and MaxBoxAccV2 (wsolevaluation).
+Acc2 (and the peak-in-box reading of a hit), energy-fraction boxes and the 95 %-energy map
+cleaning (Hessian-CIAM paper), MaxBoxAcc and MaxBoxAccV2 (wsolevaluation; MaxBoxAcc with one
+threshold for the set, or per sample as the 3D-CAM paper's UCF24 table), and PxAP
+(wsolevaluation's pixel average precision).
 
 Maps are ``(H, W)``, a stack ``(B, H, W)`` or clips ``(B, T, H, W)``; a clip is scored frame by
 frame (its frames join the stack, and its boxes are given per clip, then per frame). Boxes are
@@ -57,11 +60,15 @@ __all__ = [
     "boxes_to_mask",
     "energy_box",
     "energy_box_iou",
+    "energy_clean",
     "hit_point",
     "max_box_acc",
+    "max_box_acc_per_sample",
     "max_box_acc_v2",
+    "peak_in_box",
     "pointing_game",
     "pointing_game_hits",
+    "pxap",
 ]
 
 
@@ -206,13 +213,63 @@ def pointing_game(saliency, masks, class_ids=None, *, tolerance: float = 15) -> 
     return float(np.mean(accuracies)) if accuracies else np.nan
 
 
-@metric("hit point", reads=("boxes",), higher_is_better=True)
-def hit_point(saliency, boxes, *, box_convention: str = "continuous") -> float:
-    """The 3D-CAM paper's hit point: share of maps whose maximum lies inside a ground-truth box.
+@metric("hit point", reads=("boxes",), higher_is_better=True, averages_maps=True)
+def hit_point(
+    saliency, boxes, *, cam_threshold: float = 0.2, box_convention: str = "continuous"
+) -> float:
+    """The 3D-CAM paper's hit point (Sec. 4, "Hit point"): share of maps whose saliency meets a
+    ground-truth box.
 
-    Acc = #hits / (#hits + #misses), a hit being the first maximum on a pixel covered by any of
-    the map's boxes (:func:`boxes_to_mask`): the pointing game on box masks with no tolerance.
-    Maps without a box are skipped.
+    Acc = #Hits / (#Hits + #Misses); "if the saliency intersects the bounding box, it is termed
+    to be Hit", and the paper states that the hit point equals Acc2 at IoU threshold 0.0. A
+    *saliency region* is read here exactly as :func:`acc2` reads it: the bounding box of each
+    contour of the map thresholded at ``cam_threshold`` (all contours, :func:`boxes_from_map`),
+    so a map hits when any of its regions overlaps any of its ground-truth boxes (IoU > 0), and
+    the hit point equals ``acc2(..., iou_threshold=0.0, correct=None)`` (the registry's
+    ``"overlap @0"``) on maps that all have a box. Maps without a ground-truth box are skipped
+    (Acc2 counts them as misses). The paper gives no map threshold; 0.2 of the maximum is
+    CAM's, as for Acc2. The argmax reading of a hit is :func:`peak_in_box`.
+
+    Args:
+        saliency: ``(H, W)``, ``(B, H, W)`` or clips ``(B, T, H, W)``.
+        boxes: per map a ``(K, 4)`` array (clips: per clip, then per frame).
+        cam_threshold: the map threshold in [0, 1), relative to the maximum.
+        box_convention: ``"continuous"`` or ``"pixel"`` (see the module docstring).
+
+    Returns:
+        Accuracy in [0, 1]; NaN when no map has a box.
+
+    Examples:
+        >>> import numpy as np
+        >>> from xaikit.metrics.localization import hit_point, peak_in_box
+        >>> saliency = np.zeros((1, 10, 10)); saliency[0, 1, 1] = 1.0  # the peak, off the box
+        >>> saliency[0, 5:8, 5:8] = 0.5  # a second region inside it
+        >>> box = [np.array([[4, 4, 9, 9]])]
+        >>> hit_point(saliency, box), peak_in_box(saliency, box)
+        (1.0, 0.0)
+    """
+    check_fraction(cam_threshold, "cam_threshold")
+    _, box_lists = _frames(saliency, boxes, box_convention)
+    has_box = np.array([len(truths) > 0 for truths in box_lists])
+    ious = best_box_iou(
+        saliency,
+        boxes,
+        cam_thresholds=[cam_threshold],
+        multi_contour=True,
+        box_convention=box_convention,
+    )[:, 0]
+    return float(np.mean(ious[has_box] > 0)) if has_box.any() else np.nan
+
+
+@metric("peak in box", reads=("boxes",), higher_is_better=True, averages_maps=True)
+def peak_in_box(saliency, boxes, *, box_convention: str = "continuous") -> float:
+    """Share of maps whose maximum lies inside a ground-truth box: the pointing game's reading
+    of a hit (Zhang et al. 2016) on box masks with no tolerance.
+
+    Acc = #hits / (#hits + #misses), a hit being the first maximum (row-major ``argmax``) on a
+    pixel covered by any of the map's boxes (:func:`boxes_to_mask`). Maps without a box are
+    skipped. This is *not* the 3D-CAM paper's hit point, which counts any salient region that
+    meets the box (:func:`hit_point`).
 
     Args:
         saliency: ``(H, W)``, ``(B, H, W)`` or clips ``(B, T, H, W)``.
@@ -224,13 +281,13 @@ def hit_point(saliency, boxes, *, box_convention: str = "continuous") -> float:
 
     Examples:
         >>> import numpy as np
-        >>> from xaikit.metrics.localization import hit_point
+        >>> from xaikit.metrics.localization import peak_in_box
         >>> saliency = np.zeros((2, 10, 10)); saliency[:, 1, 1] = 1
-        >>> hit_point(saliency, [np.array([[0, 0, 2, 2]]), np.array([[5, 5, 9, 9]])])
+        >>> peak_in_box(saliency, [np.array([[0, 0, 2, 2]]), np.array([[5, 5, 9, 9]])])
         0.5
-        >>> hit_point(saliency[:1], [np.array([[0, 0, 1, 1]])])  # pixel 0 only
+        >>> peak_in_box(saliency[:1], [np.array([[0, 0, 1, 1]])])  # pixel 0 only
         0.0
-        >>> hit_point(saliency[:1], [np.array([[0, 0, 1, 1]])], box_convention="pixel")
+        >>> peak_in_box(saliency[:1], [np.array([[0, 0, 1, 1]])], box_convention="pixel")
         1.0
     """
     maps, box_lists = _frames(saliency, boxes, box_convention)
@@ -386,6 +443,7 @@ def _iou_thresholds(iou_threshold) -> np.ndarray:
     "Acc2",
     reads=("boxes", "correct"),
     higher_is_better=True,
+    averages_maps=True,
     thresholds=OVERLAP_IOU_THRESHOLDS,
     threshold_keyword="iou_threshold",
 )
@@ -393,6 +451,7 @@ def _iou_thresholds(iou_threshold) -> np.ndarray:
     "overlap",
     reads=("boxes",),
     higher_is_better=True,
+    averages_maps=True,
     thresholds=OVERLAP_IOU_THRESHOLDS,
     threshold_keyword="iou_threshold",
 )
@@ -470,9 +529,12 @@ def max_box_acc(
     """MaxBoxAcc (Choe et al., CVPR 2020): box accuracy at the best threshold over the dataset.
 
     BoxAcc(tau, delta) = share of maps whose best IoU at threshold tau is >= delta;
-    MaxBoxAcc(delta) = max over tau (one oracle threshold for the whole set, per delta). The
-    CVPR metric is delta = 0.5 with the largest contour. Values are fractions (wsolevaluation
-    prints percentages). Clips count each frame.
+    MaxBoxAcc(delta) = max over tau (one oracle threshold for the whole set, per delta):
+    wsolevaluation's ``BoxEvaluator``. The CVPR metric is delta = 0.5 with the largest contour.
+    Values are fractions (wsolevaluation prints percentages). Clips count each frame. The
+    3D-CAM paper's UCF24 table (Table 6) instead takes the best threshold per sample:
+    :func:`max_box_acc_per_sample` (registered as ``"MaxBoxAcc per sample"``); a set-wide
+    threshold has no per-sample value.
 
     Args:
         saliency: ``(H, W)``, ``(B, H, W)`` or clips ``(B, T, H, W)``.
@@ -502,6 +564,71 @@ def max_box_acc(
         box_convention=box_convention,
     )
     accuracy = (ious[None, :, :] >= deltas[:, None, None]).mean(axis=1).max(axis=1)
+    return float(accuracy[0]) if np.ndim(iou_threshold) == 0 else accuracy
+
+
+@metric(
+    "MaxBoxAcc per sample",
+    reads=("boxes",),
+    higher_is_better=True,
+    averages_maps=True,
+    thresholds=UCF24_IOU_THRESHOLDS,
+    threshold_keyword="iou_threshold",
+)
+def max_box_acc_per_sample(
+    saliency,
+    boxes,
+    *,
+    iou_threshold=0.5,
+    cam_thresholds=None,
+    multi_contour: bool = True,
+    box_convention: str = "continuous",
+):
+    """The 3D-CAM paper's MaxBoxAcc for UCF24 (Sec. 4, "MaxBoxAcc"; its Table 6): the map
+    threshold giving the best IoU is chosen for each sample.
+
+    Acc(delta) = share of maps with max over tau of IoU(tau) >= delta, IoU(tau) the best IoU
+    between the boxes of the map thresholded at tau and the ground-truth boxes
+    (:func:`best_box_iou`). "For UCF24 dataset, we choose contour generated from tau, which
+    produces maximum IoU": by default every contour at every tau competes
+    (``multi_contour=True``), so the best contour is chosen too. An oracle per sample, it is
+    always >= :func:`max_box_acc` (one threshold for the whole set, wsolevaluation's rule).
+    Clips count each frame; a map without a ground-truth box is a miss.
+
+    Args:
+        saliency: ``(H, W)``, ``(B, H, W)`` or clips ``(B, T, H, W)``.
+        boxes: per map a ``(K, 4)`` array (clips: per clip, then per frame).
+        iou_threshold: delta, or a sequence of them (default of the registry:
+            ``UCF24_IOU_THRESHOLDS``).
+        cam_thresholds: as in :func:`best_box_iou` (the paper: 0 to 1 in steps of 0.01).
+        multi_contour: every contour (default) or the largest one.
+        box_convention: ``"continuous"`` or ``"pixel"``.
+
+    Returns:
+        A float in [0, 1], or a ``(D,)`` array for a sequence of IoU thresholds.
+
+    Examples:
+        >>> import numpy as np
+        >>> from xaikit.metrics.localization import max_box_acc, max_box_acc_per_sample
+        >>> saliency = np.zeros((2, 10, 10))
+        >>> saliency[0, 2:5, 2:5] = 1.0; saliency[0, 1:6, 1:6] += 0.5  # sharp core
+        >>> saliency[1, 1:9, 1:9] = 0.4; saliency[1, 4, 4] = 1.0  # wide plateau
+        >>> boxes = [np.array([[2, 2, 5, 5]]), np.array([[1, 1, 9, 9]])]
+        >>> options = dict(iou_threshold=0.9, cam_thresholds=[0.1, 0.8])
+        >>> max_box_acc_per_sample(saliency, boxes, **options)
+        1.0
+        >>> max_box_acc(saliency, boxes, **options)  # no one threshold suits both
+        0.5
+    """
+    deltas = _iou_thresholds(iou_threshold)
+    ious = best_box_iou(
+        saliency,
+        boxes,
+        cam_thresholds=cam_thresholds,
+        multi_contour=multi_contour,
+        box_convention=box_convention,
+    ).max(axis=1)
+    accuracy = (ious[None, :] >= deltas[:, None]).mean(axis=1)
     return float(accuracy[0]) if np.ndim(iou_threshold) == 0 else accuracy
 
 
@@ -577,22 +704,75 @@ def energy_box(saliency, energy: float = 0.95, *, box_convention: str = "continu
         array([1., 1., 4., 3.])
     """
     check_choice(box_convention, "box_convention", BOX_CONVENTIONS)
+    maps, batched = _energy_maps(saliency, energy)
+    end = 1 if box_convention == "continuous" else 0
+    boxes = np.full((maps.shape[0], 4), np.nan)
+    for index, single in enumerate(maps):
+        cut = _energy_cut(single, energy)
+        if cut is None:
+            continue
+        rows, columns = np.nonzero(single >= cut)
+        boxes[index] = [columns.min(), rows.min(), columns.max() + end, rows.max() + end]
+    return boxes if batched else boxes[0]
+
+
+def _energy_maps(saliency, energy: float) -> tuple[np.ndarray, bool]:
+    """The checked non-negative ``(B, H, W)`` stack of :func:`energy_box` and
+    :func:`energy_clean`."""
     check_fraction(energy, "energy", closed_low=False)
     maps, batched = as_maps(saliency, "saliency")
     check_not_empty(maps, "saliency")
     if (np.nan_to_num(maps) < 0).any():
-        raise ValueError("energy_box needs a non-negative map (apply a ReLU or a min-max first)")
-    end = 1 if box_convention == "continuous" else 0
-    boxes = np.full((maps.shape[0], 4), np.nan)
-    for index, single in enumerate(maps):
-        total = single.sum()
-        if not total > 0:
-            continue
-        values = np.sort(single.ravel())[::-1]
-        cut = values[np.searchsorted(np.cumsum(values), energy * total * (1 - 1e-12))]
-        rows, columns = np.nonzero(single >= cut)
-        boxes[index] = [columns.min(), rows.min(), columns.max() + end, rows.max() + end]
-    return boxes if batched else boxes[0]
+        raise ValueError("the energy needs a non-negative map (apply a ReLU or a min-max first)")
+    return maps, batched
+
+
+def _energy_cut(single: np.ndarray, energy: float) -> float | None:
+    """The value t at which the cumulative sum of the descending pixel values first reaches
+    ``energy`` times the total (``None`` for an all-zero or NaN map): the pixels >= t are the
+    smallest set of highest pixels holding that energy (ties included)."""
+    total = single.sum()
+    if not total > 0:
+        return None
+    values = np.sort(single.ravel())[::-1]
+    return values[np.searchsorted(np.cumsum(values), energy * total * (1 - 1e-12))]
+
+
+def energy_clean(saliency, energy: float = 0.95):
+    """The map with only its ``energy`` share kept: the Hessian-CIAM paper's cleaning before
+    SIM, CC and AUC-Judd (Sec. 4, glaucoma study: "the 95% energy of the ROI heatmap was used as
+    a threshold to clean our heatmap").
+
+    The pixels >= t keep their values and every other pixel becomes 0, with t the cut of
+    :func:`energy_box` (the smallest set of highest pixels whose sum reaches ``energy`` of the
+    map's sum, ties included). The paper does not say whether the kept pixels keep their
+    values or become 1; they keep them here (binarise with ``> 0`` if wanted).
+
+    Args:
+        saliency: ``(H, W)`` or ``(B, H, W)`` non-negative map(s) (apply a ReLU first).
+        energy: fraction in (0, 1] (1 keeps every pixel).
+
+    Returns:
+        float64 maps of the input's shape; an all-zero map stays zero, a NaN map stays as is.
+
+    Examples:
+        >>> import numpy as np
+        >>> from xaikit.metrics.localization import energy_clean
+        >>> saliency = np.array([[6.0, 3.0], [1.0, 0.0]])  # sum 10: 6 + 3 reach 0.9, not 0.95
+        >>> energy_clean(saliency, 0.9)
+        array([[6., 3.],
+               [0., 0.]])
+        >>> energy_clean(saliency, 0.95)
+        array([[6., 3.],
+               [1., 0.]])
+    """
+    maps, batched = _energy_maps(saliency, energy)
+    cleaned = maps.copy()
+    for single in cleaned:
+        cut = _energy_cut(single, energy)
+        if cut is not None:
+            single[single < cut] = 0.0
+    return cleaned if batched else cleaned[0]
 
 
 @metric(
@@ -640,3 +820,79 @@ def energy_box_iou(
                     estimated[index : index + 1], truths, box_convention
                 ).max()
     return ious
+
+
+# ----------------------------------------------------------------------------------------------
+# pixel average precision (wsolevaluation)
+
+
+def _pixel_histograms(maps: np.ndarray, objects: np.ndarray, keep: np.ndarray, edges):
+    """Histograms over ``edges`` of the scores of the kept object and background pixels."""
+    positives, _ = np.histogram(maps[objects & keep], bins=edges)
+    negatives, _ = np.histogram(maps[~objects & keep], bins=edges)
+    return positives.astype(np.float64), negatives.astype(np.float64)
+
+
+@metric("PxAP", reads=("masks",), higher_is_better=True)
+def pxap(saliency, masks, *, ignore=None, cam_thresholds=None) -> float:
+    """PxAP (Choe et al., CVPR 2020): average precision of the map's pixels against the object
+    mask, pooled over every pixel of the set (wsolevaluation's ``MaskEvaluator``).
+
+    The scores of the object and background pixels are histogrammed with bin edges
+    ``cam_thresholds`` followed by 1, 2, 3 (a score of 1.0 falls in [1, 2)); tp and fp are the
+    reverse cumulative sums (thresholds descending), precision = tp / (tp + fp), recall =
+    tp / P; PxAP = sum over k >= 1 of precision_k (recall_k - recall_{k-1}) over the points with
+    tp + fp > 0 (rectangle rule, no interpolation). A constant map gives P / (P + N) and a map
+    equal to the mask gives 1. Values are fractions (wsolevaluation prints percentages). Maps
+    are used as given (wsolevaluation min-max normalises them before); clips count each frame.
+
+    Args:
+        saliency: ``(H, W)``, ``(B, H, W)`` or clips ``(B, T, H, W)``, values in [0, 1].
+        masks: object masks of the same shape (> 0 = object).
+        ignore: ``None`` or pixels of the same shape (> 0) left out of N: wsolevaluation's
+            ignore boxes, whose object pixels still count in P.
+        cam_thresholds: the score bin edges below 1 (``None``: 0, 0.01, ..., 0.99, as
+            wsolevaluation's ``cam_curve_interval=0.01``; 0 is always an edge).
+
+    Returns:
+        PxAP in [0, 1].
+
+    Raises:
+        ValueError: no object pixel (wsolevaluation's "no positive ground truth"), a NaN or a
+            score outside [0, 1], or masks of another shape.
+
+    Examples:
+        >>> import numpy as np
+        >>> from xaikit.metrics.localization import pxap
+        >>> mask = np.zeros((4, 4)); mask[:1] = 1  # P = 4, N = 12
+        >>> pxap(np.full((4, 4), 0.5), mask), pxap(mask, mask)
+        (0.25, 1.0)
+    """
+    maps, _ = _frames(saliency)
+    if np.isnan(maps).any() or maps.min() < 0 or maps.max() > 1:
+        raise ValueError("pxap needs maps with values in [0, 1] and no NaN (min-max them first)")
+    objects = _frame_masks(masks, "masks", maps.shape)
+    keep = np.ones(maps.shape, bool)
+    if ignore is not None:  # wsolevaluation ignores background pixels only
+        keep &= objects | ~_frame_masks(ignore, "ignore", maps.shape)
+    if not objects.any():
+        raise ValueError("pxap needs at least one object pixel (no positive ground truth)")
+    edges = np.append(np.union1d([0.0], _cam_thresholds(cam_thresholds)), [1.0, 2.0, 3.0])
+    positives, negatives = _pixel_histograms(maps, objects, keep, edges)
+    true_positive = np.cumsum(positives[::-1])
+    false_positive = np.cumsum(negatives[::-1])
+    predicted = true_positive + false_positive
+    with np.errstate(invalid="ignore"):
+        precision = true_positive / predicted
+    recall = true_positive / positives.sum()
+    terms = precision[1:] * np.diff(recall)
+    return float(terms[predicted[1:] > 0].sum())
+
+
+def _frame_masks(masks, name: str, shape) -> np.ndarray:
+    """Boolean masks ``(N, H, W)`` with clips flattened, checked against ``shape``."""
+    array = np.asarray(to_numpy(masks))
+    objects, _ = as_mask(array.reshape(-1, *array.shape[-2:]), name)
+    if objects.shape != tuple(shape):
+        raise ValueError(f"{name} must match saliency; got {objects.shape} and {tuple(shape)}")
+    return objects

@@ -32,6 +32,8 @@ READS = {
     "boxes": "object boxes, one (K, 4) array x0, y0, x1, y1 per map (clips: per clip, then "
     "per frame)",
     "correct": "one boolean per map: the class prediction is right",
+    "masks": "object masks shaped like the maps, (H, W), (B, H, W) or clips "
+    "(B, T, H, W), > 0 = object",
 }
 #: The metric families that register entries, in table order (reading :data:`METRICS` imports
 #: them, so a family that registers metrics belongs here).
@@ -53,6 +55,10 @@ class Metric:
         per_map: ``function`` returns one value per map (``(N,)`` or ``(N, thresholds)``) and
             a set scores the mean over the maps with a finite value; otherwise ``function``
             scores the whole set itself (a float, or one value per threshold).
+        averages_maps: for a set-wide ``function`` (``per_map`` False), its score is a mean
+            over the maps of a per-map value (hit point, Acc2), so one sample scored alone
+            gives that sample's value; False for set-level rules (MaxBoxAcc's one threshold
+            for the set, PxAP's pooled pixels), which have no per-sample value.
     """
 
     name: str
@@ -62,6 +68,7 @@ class Metric:
     thresholds: tuple[float, ...] = ()
     threshold_keyword: str | None = None
     per_map: bool = False
+    averages_maps: bool = False
     _options: frozenset = field(default=frozenset(), repr=False, compare=False)
 
     @property
@@ -102,6 +109,23 @@ class Metric:
             >>> METRICS["NSS"].score(maps, {"fixations": maps[:1] > 0})  # the flat map: NaN
             array([1.5])
         """
+        result = self.values(saliency, references, thresholds, **options)
+        if not self.per_map:
+            return result[0]
+        return np.array([_finite_mean(column) for column in result.T])
+
+    def values(self, saliency, references: Mapping, thresholds=None, **options) -> np.ndarray:
+        """What ``function`` returns, as float64 ``(rows, T)``: one row per map for a
+        ``per_map`` metric, else one row (the set's score); arguments as :meth:`score`.
+
+        Examples:
+            >>> import numpy as np
+            >>> from xaikit.metrics.registry import METRICS
+            >>> maps = np.array([[[1.0, 0.0], [0.0, 0.0]], [[0.0, 0.0], [0.0, 0.0]]])
+            >>> METRICS["NSS"].values(maps, {"fixations": maps[:1] > 0})
+            array([[1.5],
+                   [nan]])
+        """
         missing = [kind for kind in self.reads if kind not in references]
         if missing:
             raise ValueError(f"{self.name} needs {_describe(missing)}; got {sorted(references)}")
@@ -111,11 +135,7 @@ class Metric:
             keywords[self.threshold_keyword] = list(values)
         result = self.function(saliency, *(references[kind] for kind in self.reads), **keywords)
         result = np.asarray(result, dtype=np.float64)
-        columns = max(len(values), 1)
-        if not self.per_map:
-            return result.reshape(columns)
-        per_map = result.reshape(-1, columns)
-        return np.array([_finite_mean(column) for column in per_map.T])
+        return result.reshape(-1 if self.per_map else 1, max(len(values), 1))
 
     def resolve_thresholds(self, thresholds=None) -> tuple[float, ...]:
         """``thresholds`` checked for this metric as a tuple of floats; ``None`` gives the
@@ -199,6 +219,7 @@ def metric(
     thresholds: Sequence[float] = (),
     threshold_keyword: str | None = None,
     per_map: bool = False,
+    averages_maps: bool = False,
 ) -> Callable:
     """Decorator registering the function below it as metric ``name`` (see :class:`Metric`).
 
@@ -206,6 +227,8 @@ def metric(
     """
     if bool(thresholds) != bool(threshold_keyword):
         raise ValueError(f"{name}: give thresholds and threshold_keyword together")
+    if per_map and averages_maps:
+        raise ValueError(f"{name}: averages_maps is for set-wide functions (per_map False)")
 
     def decorator(function: Callable) -> Callable:
         options = frozenset(
@@ -222,6 +245,7 @@ def metric(
                 thresholds=tuple(float(value) for value in thresholds),
                 threshold_keyword=threshold_keyword,
                 per_map=per_map,
+                averages_maps=averages_maps,
                 _options=options - {threshold_keyword},
             )
         )
@@ -244,7 +268,7 @@ def select(names: Sequence[str] | None, given: Collection[str]) -> list[Metric]:
 
     Examples:
         >>> [entry.name for entry in select(None, {"boxes"})][:2]
-        ['hit point', 'overlap']
+        ['hit point', 'peak in box']
         >>> select(["Acc2"], {"boxes"})  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...

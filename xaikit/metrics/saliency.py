@@ -164,28 +164,61 @@ def _judd_auc(single: np.ndarray, fixation, jitter: bool, seed) -> float:
     return float(np.trapezoid(true_positive, false_positive))
 
 
+def _judd_auc_pysaliency(single: np.ndarray, fixation, noise) -> float:
+    """pysaliency's Judd ROC (``general_roc(..., judd=1)``): the thresholds are the fixations'
+    values (repeats included), the TPR is the share of fixations (weighted by their counts) at
+    or above a threshold, the FPR the share of unfixated pixels at or above it."""
+    if single.max() == single.min():
+        return 0.5
+    indices, weights = fixation
+    if indices.size == single.size:
+        return np.nan
+    values = single.ravel() if noise is None else single.ravel() + noise.ravel()
+    negatives = np.sort(np.delete(values, indices))
+    order = np.argsort(-values[indices], kind="stable")
+    thresholds, counts = values[indices][order], weights[order]
+    true_positive = np.concatenate(([0.0], np.cumsum(counts) / counts.sum(), [1.0]))
+    above = negatives.size - np.searchsorted(negatives, thresholds, side="left")
+    false_positive = np.concatenate(([0.0], above / negatives.size, [1.0]))
+    return float(np.trapezoid(true_positive, false_positive))
+
+
 @metric("AUC-Judd", reads=("fixations",), higher_is_better=True, per_map=True)
-def auc_judd(saliency, fixation_mask, *, jitter: bool = True, seed: int | None = 0):
+def auc_judd(
+    saliency, fixation_mask, *, jitter: bool = True, seed: int | None = 0, convention: str = "mit"
+):
     """AUC-Judd: area under the ROC curve of fixated against non-fixated pixels.
 
-    MIT convention (``AUC_Judd.m``): the map is min-max normalised; the thresholds are the
-    saliency values at the fixated pixels; the true-positive rate at the i-th highest threshold is
-    i / N_fix and the false-positive rate counts the non-fixated pixels at or above it; the curve
-    is integrated with the trapezoid rule. ``jitter`` adds uniform noise in [0, 1e-7) before the
-    normalisation, as the MIT code does, so tied values do not bias the rank-based TPR; it is drawn
-    from a fresh ``numpy.random.default_rng(seed)`` for each map, so a map scores the same alone
-    or in a stack.
+    Conventions:
+
+    * ``"mit"`` (default, ``AUC_Judd.m``): the map is min-max normalised; the thresholds are the
+      saliency values at the fixated pixels, each fixated pixel counting once (the mask is
+      binary); the true-positive rate at the i-th highest threshold is i / N_fix and the
+      false-positive rate counts the non-fixated pixels at or above it; the curve is
+      integrated with the trapezoid rule. ``jitter`` adds uniform noise in [0, 1e-7) before
+      the normalisation, as the MIT code does, so tied values do not bias the rank-based TPR;
+      it is drawn from a fresh ``numpy.random.default_rng(seed)`` for each map, so a map scores
+      the same alone or in a stack.
+    * ``"pysaliency"`` (``SaliencyMapModel.AUC_Judd``: ``AUC(average='image',
+      nonfixations='unfixated', thresholds='fixations')``): the mask values are fixation
+      counts, so a pixel fixated k times weighs k in the TPR (the MIT code counts it once);
+      the negatives are the pixels never fixated; no normalisation. ``jitter`` adds
+      ``1e-7 * randn`` from one ``numpy.random.RandomState(seed)`` drawn map after map in stack
+      order (pysaliency's ``RandomNoiseSaliencyMapModel``; its default seed is 42), so with
+      jitter a map's score depends on its place in the stack.
 
     Args:
         saliency: ``(H, W)`` or ``(B, H, W)`` saliency map(s).
-        fixation_mask: ``(H, W)`` or ``(B, H, W)``; pixels > 0 are fixated. One mask broadcasts
-            over a stack.
-        jitter: add the MIT code's tie-breaking noise.
+        fixation_mask: ``(H, W)`` or ``(B, H, W)``; pixels > 0 are fixated (``"pysaliency"``:
+            the value is the number of fixations). One mask broadcasts over a stack.
+        jitter: add the tie-breaking noise.
         seed: seed of the jitter.
+        convention: ``"mit"`` or ``"pysaliency"``.
 
     Returns:
-        The AUC in [0, 1] (0.5 = chance): a float, or ``(B,)`` for a stack. A constant map gives
-        0.5; a NaN map, a mask without fixations or one covering every pixel gives NaN.
+        The AUC in [0, 1] (0.5 = chance): a float, or ``(B,)`` for a stack (pysaliency's image
+        average is their mean). A constant map gives 0.5; a NaN map, a mask without fixations
+        or one covering every pixel gives NaN.
 
     Examples:
         >>> import numpy as np
@@ -196,10 +229,23 @@ def auc_judd(saliency, fixation_mask, *, jitter: bool = True, seed: int | None =
         1.0
         >>> auc_judd(np.ones((2, 2)), fixations)
         0.5
+        >>> counts = np.array([[0, 0, 3, 1]])  # the pixel 0.35 fixated three times
+        >>> line = np.array([[0.1, 0.4, 0.35, 0.8]])
+        >>> auc_judd(line, counts, jitter=False), auc_judd(line, counts, jitter=False,
+        ...                                               convention="pysaliency")
+        (0.875, 0.8125)
     """
-    maps, fixations, batched = _saliency_and_mask(saliency, fixation_mask)
-    score = functools.partial(_judd_auc, jitter=jitter, seed=seed)
-    return _per_map(score, maps, fixations, batched=batched)
+    check_choice(convention, "convention", CONVENTIONS)
+    if convention == "mit":
+        maps, fixations, batched = _saliency_and_mask(saliency, fixation_mask)
+        score = functools.partial(_judd_auc, jitter=jitter, seed=seed)
+        return _per_map(score, maps, fixations, batched=batched)
+    maps, fixations, batched = _saliency_and_mask(saliency, fixation_mask, counts=True)
+    if jitter:
+        noise = np.random.RandomState(seed).randn(*maps.shape) * 1e-7
+    else:
+        noise = [None] * maps.shape[0]
+    return _per_map(_judd_auc_pysaliency, maps, fixations, noise, batched=batched)
 
 
 def _count_at_or_above(values: np.ndarray, thresholds: np.ndarray) -> np.ndarray:

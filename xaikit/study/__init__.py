@@ -35,6 +35,7 @@ from xaikit.study.references import clip_boxes, human_references, image_boxes
 from xaikit.study.results import results_folder, run_size, save_table
 from xaikit.study.scores import (
     HUMANS_VS_CNN_METRICS,
+    SAMPLE_SCORE_COLUMNS,
     SCORE_COLUMNS,
     compare_maps,
     fixation_scores,
@@ -45,6 +46,7 @@ from xaikit.study.stats import compare_accuracy, compare_scores
 
 __all__ = [
     "HUMANS_VS_CNN_METRICS",
+    "SAMPLE_SCORE_COLUMNS",
     "SCORE_COLUMNS",
     "clip_boxes",
     "compare_accuracy",
