@@ -2,7 +2,7 @@
 
 from xaikit.models.darknet import Darknet, load_darknet
 from xaikit.models.darknet_weights import save_darknet_weights
-from xaikit.models.evaluation import accuracy, top_classes
+from xaikit.models.evaluation import VideoAccuracy, accuracy, top_classes, video_accuracy
 from xaikit.models.geometry import InputMapping
 from xaikit.models.layers import LayerInfo, layers
 from xaikit.models.registry import ModelInfo, available, info, load
@@ -13,6 +13,7 @@ __all__ = [
     "InputMapping",
     "LayerInfo",
     "ModelInfo",
+    "VideoAccuracy",
     "accuracy",
     "available",
     "detector_canvas_mapping",
@@ -22,4 +23,5 @@ __all__ = [
     "load_darknet",
     "save_darknet_weights",
     "top_classes",
+    "video_accuracy",
 ]

@@ -73,7 +73,12 @@ def build(name: str, architecture: dict) -> nn.Module:
     if kind == "ResNet3D":
         return ResNet3D(classes, architecture["widths"])
     if kind == "GatedResNet3D":
-        return GatedResNet3D(classes, architecture["widths"], architecture["temporal_bins"])
+        return GatedResNet3D(
+            classes,
+            architecture["widths"],
+            frames=architecture["frames"],
+            temporal_factor=architecture["temporal_factor"],
+        )
     raise ValueError(f"card of {name!r} names an unknown architecture {kind!r}")
 
 
@@ -99,5 +104,10 @@ def variants(name: str) -> dict[str, dict]:
         return {"DEFAULT": {"class": "VGG16Narrow", "widths": list(recipe.widths)}}
     return {
         "DEFAULT": {"class": "ResNet3D", "widths": list(recipe.widths)},
-        "gated": {"class": "GatedResNet3D", "widths": list(recipe.widths), "temporal_bins": 2},
+        "gated": {
+            "class": "GatedResNet3D",
+            "widths": list(recipe.widths),
+            "frames": recipe.frames,
+            "temporal_factor": 2,  # the paper's t
+        },
     }

@@ -1,10 +1,10 @@
 """A small 3D ResNet for clips, and the 3D-CAM paper's layer-wise gated variant.
 
 Both share the backbone ``stem, layer1, layer2, layer3, layer4`` (one basic block per stage, as
-torchvision's ``r3d_18`` with one block instead of two and narrower). :class:`GatedResNet3D`
-adds the paper's attention gating (Sec. 3.9): every stage's ReLU'd output is average-pooled over
-space and to ``temporal_bins`` slices of time, fed to its own linear classifier, and the stage
-logits are combined with per-clip gates (a softmax over stages of a learned score per stage).
+torchvision's ``r3d_18`` with one block instead of two and narrower). The ``stem`` is the
+convolution unit (Conv3d, batch norm, ReLU) whose output is the paper's "conv" row: its max pool
+is a separate module (``stem_pool``), so a hook on ``stem`` sees the map before pooling.
+:class:`GatedResNet3D` adds the paper's layer-wise gating (Sec. 3.9).
 """
 
 from __future__ import annotations
@@ -48,15 +48,16 @@ class ResNet3D(nn.Module):
 
     Shapes:
         Input ``(B, 3, T, H, W)`` normalised RGB clips; output ``(B, K)`` logits. The stem
-        (3x5x5 conv, stride 1x2x2, then a 1x2x2 max pool) gives ``(T, H/4, W/4)``; ``layer1``
-        keeps it; ``layer2 .. layer4`` halve time and space each.
+        (3x5x5 conv, stride 1x2x2, batch norm, ReLU) gives ``(T, H/2, W/2)``, its 1x2x2 max
+        pool ``(T, H/4, W/4)``; ``layer1`` keeps that; ``layer2 .. layer4`` halve time and
+        space each.
 
     Examples:
         >>> model = ResNet3D(8, widths=(4, 4, 8, 8, 8))
         >>> model(torch.zeros(2, 3, 16, 64, 64)).shape
         torch.Size([2, 8])
         >>> [tuple(o.shape[2:]) for o in model.stages(torch.zeros(1, 3, 16, 64, 64))]
-        [(16, 16, 16), (16, 16, 16), (8, 8, 8), (4, 4, 4), (2, 2, 2)]
+        [(16, 32, 32), (16, 16, 16), (8, 8, 8), (4, 4, 4), (2, 2, 2)]
     """
 
     def __init__(self, num_classes: int, widths=(16, 16, 32, 64, 128)):
@@ -69,8 +70,8 @@ class ResNet3D(nn.Module):
             nn.Conv3d(3, stem, (3, 5, 5), (1, 2, 2), (1, 2, 2), bias=False),
             nn.BatchNorm3d(stem),
             nn.ReLU(),
-            nn.MaxPool3d((1, 2, 2), (1, 2, 2)),
         )
+        self.stem_pool = nn.MaxPool3d((1, 2, 2), (1, 2, 2))
         channels = stem
         for number, out in enumerate(stages, start=1):
             setattr(self, f"layer{number}", BasicBlock3d(channels, out, 1 if number == 1 else 2))
@@ -82,8 +83,9 @@ class ResNet3D(nn.Module):
         """The outputs of ``stem, layer1 .. layer4`` for ``x`` ``(B, 3, T, H, W)``."""
         if x.ndim != 5 or x.shape[1] != 3:
             raise ValueError(f"input must be (B, 3, T, H, W); got shape {tuple(x.shape)}")
-        outputs = []
-        for name in STAGES:
+        outputs = [self.stem(x)]
+        x = self.stem_pool(outputs[0])
+        for name in STAGES[1:]:
             x = getattr(self, name)(x)
             outputs.append(x)
         return outputs
@@ -92,49 +94,101 @@ class ResNet3D(nn.Module):
         return self.fc(torch.flatten(self.avgpool(self.stages(x)[-1]), 1))
 
 
-class GatedResNet3D(ResNet3D):
-    """:class:`ResNet3D` with the 3D-CAM paper's layer-wise gated classification.
+def stage_frames(frames: int) -> list[int]:
+    """Time steps of each stage's output for clips of ``frames`` frames (:class:`ResNet3D`).
 
-    Stage ``s`` gives logits ``z_s = W_s p_s`` from ``p_s``, its ReLU'd output pooled to
-    ``(C_s, temporal_bins, 1, 1)`` and flattened; a gate score ``g_s = u_s . p_s`` per clip, and
-    the output is ``sum_s softmax(g)_s z_s``. The gates of the last forward pass are kept in
-    :attr:`last_gates` ``(B, 5)`` to show which stage decided.
+    Examples:
+        >>> stage_frames(8)
+        [8, 8, 4, 2, 1]
+    """
+    steps = [frames, frames]
+    for _ in STAGES[2:]:
+        steps.append((steps[-1] - 1) // 2 + 1)  # kernel 3, stride 2, padding 1
+    return steps
+
+
+class GatedResNet3D(ResNet3D):
+    """:class:`ResNet3D` with the 3D-CAM paper's layer-wise gated classification (Sec. 3.9).
+
+    As the paper writes it, each stage's feature map goes through a ReLU and is pooled from
+    ``B x T x W x H x C`` to ``B x T/t x 1 x 1 x 1``: space and channels averaged entirely,
+    time averaged in windows of ``t`` (``temporal_factor``, the paper's 2; a stage with fewer
+    than ``t`` steps keeps one), and fed to that stage's fully connected layer, ``z_s = W_s
+    p_s``. The paper does not print how the stage outputs join the network's own classifier;
+    here each is added to the baseline head's logits (global average pool and fc of
+    ``layer4``) through a per-clip attention gate ``g_s = sigmoid(u_s . p_s + b_s)`` of the same
+    pooled vector: ``logits = fc(GAP(layer4)) + sum_s g_s z_s``. The gates of the last forward
+    pass are kept in :attr:`last_gates` ``(B, 5)``, to show which stages the decision draws on.
 
     Args:
         num_classes: Number of outputs K.
         widths: Channels of ``stem, layer1 .. layer4``.
-        temporal_bins: Slices of time each stage is pooled to (the paper's ``T / t``).
+        frames: Clip length T the stage classifiers are sized for (their inputs are
+            ``T_s / t`` long).
+        temporal_factor: The paper's t.
 
     Shapes:
-        Input ``(B, 3, T, H, W)``; output ``(B, K)`` logits.
+        Input ``(B, 3, T, H, W)`` with ``T = frames``; output ``(B, K)`` logits;
+        :meth:`pooled` gives each stage's ``(B, T_s / t, 1, 1, 1)``.
 
     Examples:
-        >>> model = GatedResNet3D(8, widths=(4, 4, 8, 8, 8))
-        >>> model(torch.zeros(2, 3, 16, 64, 64)).shape, tuple(model.last_gates.shape)
+        >>> model = GatedResNet3D(8, widths=(4, 4, 8, 8, 8), frames=8)
+        >>> x = torch.zeros(2, 3, 8, 64, 64)
+        >>> [tuple(p.shape) for p in model.pooled(x)]
+        [(2, 4, 1, 1, 1), (2, 4, 1, 1, 1), (2, 2, 1, 1, 1), (2, 1, 1, 1, 1), (2, 1, 1, 1, 1)]
+        >>> model(x).shape, tuple(model.last_gates.shape)
         (torch.Size([2, 8]), (2, 5))
-        >>> sorted(model.heads)
-        ['layer1', 'layer2', 'layer3', 'layer4', 'stem']
     """
 
-    def __init__(self, num_classes: int, widths=(16, 16, 32, 64, 128), temporal_bins: int = 2):
+    def __init__(
+        self,
+        num_classes: int,
+        widths=(16, 16, 32, 64, 128),
+        *,
+        frames: int = 8,
+        temporal_factor: int = 2,
+    ):
         super().__init__(num_classes, widths)
-        del self.fc  # every stage has its own classifier instead
-        self.temporal_bins = int(temporal_bins)
-        self.pool = nn.AdaptiveAvgPool3d((self.temporal_bins, 1, 1))
-        sizes = {
-            name: width * self.temporal_bins
-            for name, width in zip(STAGES, self.widths, strict=True)
-        }
-        self.heads = nn.ModuleDict({name: nn.Linear(n, num_classes) for name, n in sizes.items()})
-        self.gates = nn.ModuleDict({name: nn.Linear(n, 1) for name, n in sizes.items()})
+        self.frames, self.temporal_factor = int(frames), int(temporal_factor)
+        if self.frames < 1 or self.temporal_factor < 1:
+            raise ValueError(
+                f"frames and temporal_factor must be >= 1; got {frames}, {temporal_factor}"
+            )
+        self.bins = [max(1, steps // self.temporal_factor) for steps in stage_frames(self.frames)]
+        self.heads = nn.ModuleDict(
+            {s: nn.Linear(n, num_classes) for s, n in zip(STAGES, self.bins, strict=True)}
+        )
+        self.gates = nn.ModuleDict(
+            {s: nn.Linear(n, 1) for s, n in zip(STAGES, self.bins, strict=True)}
+        )
         self.last_gates: torch.Tensor | None = None
 
+    def pooled(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Each stage's ReLU'd output pooled to ``(B, T_s / t, 1, 1, 1)`` (the paper's shape)."""
+        outputs = self._stages(x)
+        return [self._pool(output, bins) for output, bins in zip(outputs, self.bins, strict=True)]
+
+    def _stages(self, x: torch.Tensor) -> list[torch.Tensor]:
+        if x.ndim == 5 and x.shape[2] != self.frames:
+            raise ValueError(
+                f"the stage classifiers take clips of {self.frames} frames; got {x.shape[2]}"
+            )
+        return self.stages(x)
+
+    @staticmethod
+    def _pool(output: torch.Tensor, bins: int) -> torch.Tensor:
+        over_time = torch.relu(output).mean(dim=(1, 3, 4))  # (B, T_s): channels and space pooled
+        pooled = nn.functional.adaptive_avg_pool1d(over_time[:, None], bins)
+        return pooled[:, 0, :, None, None, None]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        logits, scores = [], []
-        for name, output in zip(STAGES, self.stages(x), strict=True):
-            pooled = torch.flatten(self.pool(torch.relu(output)), 1)
-            logits.append(self.heads[name](pooled))
-            scores.append(self.gates[name](pooled))
-        gates = torch.softmax(torch.cat(scores, dim=1), dim=1)
-        self.last_gates = gates.detach()
-        return (gates.unsqueeze(-1) * torch.stack(logits, dim=1)).sum(dim=1)
+        outputs = self._stages(x)
+        logits = self.fc(torch.flatten(self.avgpool(outputs[-1]), 1))
+        gates = []
+        for name, output, bins in zip(STAGES, outputs, self.bins, strict=True):
+            pooled = torch.flatten(self._pool(output, bins), 1)
+            gate = torch.sigmoid(self.gates[name](pooled))
+            logits = logits + gate * self.heads[name](pooled)
+            gates.append(gate)
+        self.last_gates = torch.cat(gates, dim=1).detach()
+        return logits
