@@ -145,7 +145,7 @@ def test_unknown_names_list_the_valid_ones():
 
 
 def test_demo_names_are_listed_first():
-    assert available()["demo"] == ["demo-mice", "demo-shapes", "demo-actions"]
+    assert available()["demo"] == ["demo-mice", "demo-mice-full", "demo-shapes", "demo-actions"]
 
 
 def test_video_model_with_clip_preprocessing():

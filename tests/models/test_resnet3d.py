@@ -82,3 +82,18 @@ def test_video_accuracy_clip_wise_and_video_wise():
     assert result.clip_wise == pytest.approx(7 / 9) and result.video_wise == 1.0
     with pytest.raises(ValueError, match="hold no clip of 16"):
         xk.models.video_accuracy(model, videos, [0, 1, 0], clip_frames=16)
+
+
+def test_interleaved_clips_take_every_kth_frame():
+    model = _Fixed()
+    model.xaikit_info = xk.models.ModelInfo(
+        name="fixed", task="video", preprocess=_preprocess, categories=["d", "b"], weights=None
+    )
+    video = np.zeros((1, 8, 4, 4, 3), np.uint8)
+    video[0, ::2] = 255  # frames 0, 2, 4, 6 bright
+    interleaved = xk.models.video_accuracy(model, video, [1], 4, sampling="interleaved")
+    consecutive = xk.models.video_accuracy(model, video, [1], 4)
+    assert interleaved.clip_correct.tolist() == [[True, False]]  # frames 0,2,4,6 | 1,3,5,7
+    assert consecutive.clip_correct.tolist() == [[False, False]]  # frames 0-3 | 4-7: half bright
+    with pytest.raises(ValueError, match="sampling must be"):
+        xk.models.video_accuracy(model, video, [1], 4, sampling="random")

@@ -28,7 +28,7 @@ def load_shipped(name: str, weights: str = "DEFAULT"):
     return xk.models.load(name, weights=weights, device="cpu")
 
 
-@pytest.mark.parametrize("name", ["demo-shapes", "demo-actions", "demo-mice"])
+@pytest.mark.parametrize("name", ["demo-shapes", "demo-actions", "demo-mice", "demo-mice-full"])
 def test_card_names_the_shipped_weights(name):
     card = shipped_card(name)
     total = 0
@@ -61,7 +61,8 @@ def test_demo_actions_gated_variant_weighs_every_stage():
     assert x.shape == (2, 3, 8, 64, 64)
     model(x)
     assert model.last_gates.shape == (2, 5)
-    torch.testing.assert_close(model.last_gates.sum(1), torch.ones(2))
+    assert ((model.last_gates > 0) & (model.last_gates < 1)).all()  # one sigmoid gate per stage
+    assert [tuple(p.shape) for p in model.pooled(x)] == [(2, n, 1, 1, 1) for n in (4, 4, 2, 1, 1)]
 
 
 def test_demo_mice_card_matches_the_loaded_model():

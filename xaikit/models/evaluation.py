@@ -75,18 +75,24 @@ class VideoAccuracy:
         return float(self.video_correct.mean())
 
 
-def video_accuracy(model, videos, labels, clip_frames: int, *, batch_size: int = 64):
+def video_accuracy(
+    model, videos, labels, clip_frames: int, *, sampling: str = "consecutive", batch_size: int = 64
+):
     """Accuracy of a clip classifier per clip and per video, as the 3D-CAM paper's Table 9.
 
-    Each video is cut into non-overlapping clips of ``clip_frames`` frames (frames left over at
-    the end are dropped), every clip is classified through the model's own preprocessing, and
-    a video's prediction is the class of its clips' mean softmax probability.
+    Each video of T frames is cut into K = T // ``clip_frames`` non-overlapping clips (frames
+    left over at the end are dropped), every clip is classified through the model's own
+    preprocessing, and a video's prediction is the class of its clips' mean softmax
+    probability. ``sampling="consecutive"`` (the paper's: clip k is frames ``k*t .. k*t + t -
+    1``) or ``"interleaved"`` (clip k is every K-th frame from frame k: each clip spans the whole
+    video, for actions that take the whole video, such as :func:`xaikit.data.synthetic.actions`).
 
     Args:
         model: a clip classifier with ``xaikit_info`` (e.g. ``xk.models.load("demo-actions")``).
         videos: ``(N, T, H, W, 3)`` uint8, one action per video, ``T >= clip_frames``.
         labels: ``(N,)`` class indices.
         clip_frames: frames per clip, the length the model takes.
+        sampling: ``"consecutive"`` or ``"interleaved"``.
         batch_size: clips per forward pass.
 
     Returns:
@@ -113,7 +119,14 @@ def video_accuracy(model, videos, labels, clip_frames: int, *, batch_size: int =
     count = videos.shape[1] // clip_frames
     if clip_frames < 1 or count == 0:
         raise ValueError(f"videos of {videos.shape[1]} frames hold no clip of {clip_frames}")
-    clips = videos[:, : count * clip_frames].reshape(-1, clip_frames, *videos.shape[2:])
+    if sampling not in ("consecutive", "interleaved"):
+        raise ValueError(f"sampling must be 'consecutive' or 'interleaved'; got {sampling!r}")
+    kept = videos[:, : count * clip_frames]
+    if sampling == "consecutive":
+        clips = kept.reshape(-1, clip_frames, *videos.shape[2:])
+    else:  # frame k + K * j is frame j of clip k
+        clips = kept.reshape(len(videos), clip_frames, count, *videos.shape[2:]).swapaxes(1, 2)
+        clips = clips.reshape(-1, clip_frames, *videos.shape[2:])
     preprocess, device = info(model).preprocess, model_device(model)
     probabilities = []
     with torch.no_grad():

@@ -20,6 +20,7 @@ from xaikit.models.torchvision_preprocess import PresetPreprocess
 
 DEMO_MODELS = {
     "demo-mice": "a YOLOv3-tiny-style mouse detector (Darknet format)",
+    "demo-mice-full": "a YOLOv3-style mouse detector: Darknet-53-like residual blocks, 3 scales",
     "demo-shapes": "a VGG-16-shaped classifier of synthetic shapes",
     "demo-actions": "a small 3D ResNet for synthetic action clips",
 }

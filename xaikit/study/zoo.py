@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import time
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -122,6 +124,45 @@ def save_weights(model: torch.nn.Module, path: str | Path) -> Path:
     return path
 
 
+def _variants_to_train(name: str, folder: Path, variants: Sequence[str] | None, run: dict):
+    """``(architectures, (files, parameters, seconds, scores))``: what to train of ``name``'s
+    weights entries, and the card entries kept, unchanged, of those not trained.
+
+    ``variants=None`` trains every entry. Otherwise only those named are trained, and the others
+    are read from the card in ``folder``, which must describe a run of the same data, recipe and
+    size ``run`` (``{"train", "held_out", "recipe"}`` as the card writes them): each variant
+    starts from the recipe's seed, so the kept and the retrained ones are what one full run gives.
+    """
+    architectures = classifiers.variants(name)
+    kept = ({}, {}, {}, {})
+    if variants is None:
+        return architectures, kept
+    variants = list(dict.fromkeys(variants))
+    unknown = sorted(set(variants) - set(architectures))
+    if unknown or not variants:
+        raise ValueError(
+            f"{name} has no weights {unknown or variants}; valid: {list(architectures)}"
+        )
+    previous = cards.read_card(name, folder)
+    recorded = {
+        "train": previous["data"]["train"],
+        "held_out": previous["data"]["held_out"],
+        "recipe": previous["recipe"],
+    }
+    if recorded != json.loads(json.dumps(run)):  # as JSON: tuples are lists there
+        raise ValueError(
+            f"the {name} card in {folder} records another run ({recorded}); retraining only "
+            f"{variants} needs the same data, recipe and size ({run})"
+        )
+    files, parameters, seconds, scores = kept
+    for variant in architectures.keys() - set(variants):
+        files[variant] = previous["weights"][variant]
+        parameters[variant] = previous["parameters"][variant]
+        seconds[variant] = previous["training"]["seconds"][variant]
+        scores[variant] = previous["scores"]["held_out_accuracy"][variant]
+    return {variant: architectures[variant] for variant in variants}, kept
+
+
 def train_classifier(
     name: str,
     folder: Path,
@@ -130,12 +171,17 @@ def train_classifier(
     train_items: int | None = None,
     held_out_items: int | None = None,
     max_steps: int | None = None,
+    variants: Sequence[str] | None = None,
 ) -> dict:
     """Train ``name`` from its seed, write its weights and card into ``folder``; return the card.
 
     The card is written, the result loaded the way :func:`xaikit.models.load` does and scored
     on the held-out set; the card records that score. ``train_items``, ``held_out_items`` and
     ``max_steps`` shrink the run (smoke tests); the card records what was actually done.
+    ``variants`` trains only those weights entries (e.g. ``["gated"]``) and keeps the others'
+    files, parameters, training seconds and scores from the card already in ``folder``, which
+    must record the same data, recipe and size (else ``ValueError``); ``total_seconds`` is then
+    this run's.
     """
     recipe = classifiers.RECIPES[name]
     chunk = classifiers.CHUNK[name]
@@ -151,8 +197,23 @@ def train_classifier(
     transform = classifiers.preset(name, recipe.input_size)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    files, parameters, seconds = {}, {}, {}
-    for variant, architecture in classifiers.variants(name).items():
+    order = list(classifiers.variants(name))
+    run = {
+        "train": {"items": train_items, "first_seed": datasets.TRAINING_SEED, "chunk": chunk},
+        "held_out": {"items": held_out_items, "first_seed": datasets.CARD_SEED},
+        "recipe": {
+            **asdict(recipe),
+            "optimizer": "AdamW",
+            "schedule": "one-cycle",
+            "loss": "cross-entropy",
+            "augmentation": "random h/v flips" if name == "demo-shapes" else "none",
+            "max_steps": max_steps,
+        },
+    }
+    architectures, (files, parameters, seconds, kept_scores) = _variants_to_train(
+        name, folder, variants, run
+    )
+    for variant, architecture in architectures.items():
         architecture["classes"] = list(classes)
         tick = time.perf_counter()
         generator = seed_everything(recipe.seed)
@@ -190,33 +251,26 @@ def train_classifier(
             "scale": "x / 255",
         },
         "layers": classifiers.LAYERS[name],
-        "weights": files,
-        "parameters": parameters,
+        "weights": {v: files[v] for v in order},
+        "parameters": {v: parameters[v] for v in order},
         "data": {
             "generator": "xaikit.data.synthetic."
             + ("shapes" if name == "demo-shapes" else "actions"),
-            "train": {"items": train_items, "first_seed": datasets.TRAINING_SEED, "chunk": chunk},
-            "held_out": {"items": held_out_items, "first_seed": datasets.CARD_SEED},
+            "train": run["train"],
+            "held_out": run["held_out"],
             "label": "class of the largest object (second largest at most `dominance` of its area)"
             if name == "demo-shapes"
             else "action",
         },
-        "recipe": {
-            **asdict(recipe),
-            "optimizer": "AdamW",
-            "schedule": "one-cycle",
-            "loss": "cross-entropy",
-            "augmentation": "random h/v flips" if name == "demo-shapes" else "none",
-            "max_steps": max_steps,
-        },
-        "training": _machine(device, seconds),
+        "recipe": run["recipe"],
+        "training": _machine(device, {v: seconds[v] for v in order}),
     }
     cards.write_card(card, folder)
-    held_out = {}
-    for variant in files:
+    held_out = dict(kept_scores)
+    for variant in architectures:
         model = load_demo(name, weights=variant, device=device, folder=folder)
         held_out[variant] = score_classifier(name, model, datasets.CARD_SEED, held_out_items)
-    card["scores"] = {"held_out_accuracy": held_out}
+    card["scores"] = {"held_out_accuracy": {v: held_out[v] for v in order}}
     card["training"]["total_seconds"] = round(time.perf_counter() - started, 1)
     cards.write_card(card, folder)
     return card
@@ -226,15 +280,20 @@ def train_detector(
     folder: Path,
     device=None,
     *,
+    name: str = detector.NAME,
     train_clips: int | None = None,
     held_out_clips: int | None = None,
     max_steps: int | None = None,
 ) -> dict:
-    """Train demo-mice from its seed; write cfg, weights and card into ``folder``; return the card.
+    """Train demo detector ``name`` (``"demo-mice"`` or ``"demo-mice-full"``) from its seed;
+    write cfg, weights and card into ``folder``; return the card.
 
-    ``train_clips``, ``held_out_clips`` and ``max_steps`` shrink the run (smoke tests).
+    Both train on the same data with the same loss; each one's recipe is
+    :data:`xaikit.models.zoo.detector.DETECTORS` ``[name].recipe``. ``train_clips``,
+    ``held_out_clips`` and ``max_steps`` shrink the run (smoke tests).
     """
-    recipe = dict(detector.RECIPE)
+    spec = detector.spec(name)
+    recipe = dict(spec.recipe)
     recipe["train_clips"] = train_clips or recipe["train_clips"]
     recipe["held_out_clips"] = held_out_clips or recipe["held_out_clips"]
     device = resolve_device(device)
@@ -249,23 +308,27 @@ def train_detector(
         recipe["occluded"],
     )
     seed_everything(recipe["seed"])
-    model = Darknet.from_cfg(detector.CFG, class_names=["mouse"])
+    model = Darknet.from_cfg(spec.cfg, class_names=["mouse"])
     images, boxes = detector.training_tensors(data, model.input_size)
-    tick = time.perf_counter()
-    detector.fit_detector(model, images, boxes, data.difficult, recipe, device, max_steps)
+    tick, cpu = time.perf_counter(), time.process_time()
+    detector.fit_detector(model, images, boxes, data.difficult, recipe, device, max_steps, name)
     seconds = round(time.perf_counter() - tick, 1)
+    # CPU seconds of this process and the load: wall time alone grows on a shared machine.
+    busy = {"cpu_seconds": round(time.process_time() - cpu, 1), "load_average": os.getloadavg()}
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    write_text(folder / detector.CFG.name, detector.CFG.read_text())
-    path = save_weights(model.cpu().eval(), folder / f"{detector.NAME}.weights")
+    if (folder / spec.cfg.name).resolve() != spec.cfg:
+        write_text(folder / spec.cfg.name, spec.cfg.read_text())
+    path = save_weights(model.cpu().eval(), folder / f"{name}.weights")
     card = {
-        "name": detector.NAME,
+        "name": name,
         "task": "detection",
         "classes": ["mouse"],
         "input_size": list(model.input_size),
         "normalization": {"mean": [0, 0, 0], "std": [1, 1, 1], "scale": "x / 255"},
-        "layers": ["module_list.8", "module_list.13", "module_list.21", *model.head_layer_names],
-        "cfg": detector.CFG.name,
+        "architecture": spec.architecture,
+        "layers": [*spec.layers, *model.head_layer_names],
+        "cfg": spec.cfg.name,
         "weights": {"DEFAULT": {"file": path.name, "sha256": cards.sha256(path)}},
         "parameters": {"DEFAULT": sum(p.numel() for p in model.parameters())},
         "data": {
@@ -294,10 +357,10 @@ def train_detector(
                 "nms_beta": model.heads[-1].beta_nms,
             },
         },
-        "training": _machine(device, {"DEFAULT": seconds}),
+        "training": {**_machine(device, {"DEFAULT": seconds}), **busy},
     }
     cards.write_card(card, folder)
-    loaded = load_demo(detector.NAME, device=device, folder=folder)
+    loaded = load_demo(name, device=device, folder=folder)
     test = detector.held_out(
         datasets.CARD_SEED,
         recipe["held_out_clips"],
@@ -314,11 +377,12 @@ def train(name: str, folder: Path | None = None, device=None, **shrink) -> dict:
     """Train demo model ``name``, write its files into ``folder``; return its model card.
 
     Args:
-        name: ``"demo-shapes"``, ``"demo-actions"`` or ``"demo-mice"``.
+        name: ``"demo-shapes"``, ``"demo-actions"``, ``"demo-mice"`` or ``"demo-mice-full"``.
         folder: Output folder; defaults to the package's ``zoo/weights``.
         device: ``None`` picks CUDA, then MPS, then CPU.
         **shrink: ``train_items``, ``held_out_items``, ``max_steps`` (classifiers) or
-            ``train_clips``, ``held_out_clips``, ``max_steps`` (demo-mice) for short smoke runs.
+            ``train_clips``, ``held_out_clips``, ``max_steps`` (the detectors) for short smoke
+            runs.
 
     Returns:
         The model card written beside the weights.
@@ -327,13 +391,14 @@ def train(name: str, folder: Path | None = None, device=None, **shrink) -> dict:
         >>> train("demo-nothing")
         Traceback (most recent call last):
         ...
-        ValueError: unknown demo model 'demo-nothing'; valid: demo-shapes, demo-actions, demo-mice
+        ValueError: unknown demo model 'demo-nothing'; valid: demo-shapes, demo-actions, \
+demo-mice, demo-mice-full
     """
     if name not in NAMES:
         raise ValueError(f"unknown demo model {name!r}; valid: {', '.join(NAMES)}")
     folder = Path(folder or cards.WEIGHTS_DIR)
-    if name == detector.NAME:
-        return train_detector(folder, device, **shrink)
+    if name in detector.DETECTORS:
+        return train_detector(folder, device, name=name, **shrink)
     return train_classifier(name, folder, device, **shrink)
 
 
@@ -348,11 +413,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--threads", type=int, default=2, help="CPU threads for torch (default 2; >= 1)"
     )
+    parser.add_argument(
+        "--variant",
+        action="append",
+        help="train only this weights entry of a classifier (e.g. gated); repeatable",
+    )
     args = parser.parse_args(argv)
     if args.threads < 1:
         parser.error(f"--threads must be >= 1; got {args.threads}")
     torch.set_num_threads(args.threads)
-    card = train(args.name, args.out, args.device)
+    options = {"variants": args.variant} if args.variant else {}
+    card = train(args.name, args.out, args.device, **options)
     print(json.dumps({"name": card["name"], "scores": card["scores"]}, indent=2))
 
 

@@ -29,6 +29,7 @@ from xaikit.track.behaviour import (
 )
 from xaikit.track.detection import VideoDetections, detect_video
 from xaikit.track.evaluation import (
+    compare_detectors,
     evaluate_detections,
     evaluate_tracks,
     match_identities,
@@ -57,6 +58,7 @@ __all__ = [
     "cm_per_pixel",
     "detect_video",
     "distance_travelled",
+    "compare_detectors",
     "evaluate_detections",
     "evaluate_tracks",
     "match_identities",

@@ -10,8 +10,10 @@ from torch import nn
 from xaikit._runtime import device as resolve_device
 from xaikit.models.zoo import cards
 
+#: The demo detectors (Darknet cfg + weights; see :mod:`xaikit.models.zoo.detector`).
+DETECTOR_NAMES = ("demo-mice", "demo-mice-full")
 #: The demo names and how each is trained.
-NAMES = ("demo-shapes", "demo-actions", "demo-mice")
+NAMES = ("demo-shapes", "demo-actions", *DETECTOR_NAMES)
 
 
 def _weights_entry(name: str, card: dict, weights) -> dict:
@@ -28,8 +30,9 @@ def load_demo(name: str, weights="DEFAULT", device=None, folder: Path | None = N
     """A demo model in eval mode on ``device``, with ``xaikit_info`` (see ``xaikit.models.info``).
 
     Args:
-        name: ``"demo-shapes"``, ``"demo-actions"`` or ``"demo-mice"``.
-        weights: A weights entry of the card: ``"DEFAULT"`` (all three), ``"gated"``
+        name: ``"demo-shapes"``, ``"demo-actions"``, ``"demo-mice"`` (YOLOv3-tiny-style) or
+            ``"demo-mice-full"`` (YOLOv3-style, three scales).
+        weights: A weights entry of the card: ``"DEFAULT"`` (all four), ``"gated"``
             (demo-actions: the layer-wise gated variant); ``None`` gives random weights.
         device: ``None`` picks CUDA, then MPS, then CPU.
         folder: Where the card and weights are; defaults to the package's ``zoo/weights``.
@@ -43,7 +46,8 @@ def load_demo(name: str, weights="DEFAULT", device=None, folder: Path | None = N
         >>> load_demo("demo-nothing")
         Traceback (most recent call last):
         ...
-        ValueError: unknown demo model 'demo-nothing'; valid: demo-shapes, demo-actions, demo-mice
+        ValueError: unknown demo model 'demo-nothing'; valid: demo-shapes, demo-actions, \
+demo-mice, demo-mice-full
     """
     from xaikit.models.registry import ModelInfo
 
@@ -54,7 +58,7 @@ def load_demo(name: str, weights="DEFAULT", device=None, folder: Path | None = N
     key = "DEFAULT" if weights is None else weights
     entry = _weights_entry(name, card, key)
     path = None if weights is None else cards.require_file(folder / entry["file"], name)
-    if name == "demo-mice":
+    if name in DETECTOR_NAMES:
         from xaikit.models.zoo.detector import load_detector
 
         model, preprocess = load_detector(card, folder, path)

@@ -2,8 +2,12 @@
 
 Both share the backbone ``stem, layer1, layer2, layer3, layer4`` (one basic block per stage, as
 torchvision's ``r3d_18`` with one block instead of two and narrower). The ``stem`` is the
-convolution unit (Conv3d, batch norm, ReLU) whose output is the paper's "conv" row: its max pool
-is a separate module (``stem_pool``), so a hook on ``stem`` sees the map before pooling.
+convolution unit (Conv3d, batch norm, ReLU) whose output is the paper's "conv" row (Table 1,
+"Conv3d 1a", listed before "MaxPool3d 2a"): its max pool is a separate module (``stem_pool``), so
+a hook on ``stem`` sees the map before pooling. "The output of conv3d 1a" is read as the unit's
+output after batch norm and ReLU: ``Conv3d_1a_7x7`` is I3D's name for such a unit, and the
+paper's 3D ResNeXt applies ``conv1, bn1, relu`` before its max pool. ``stem.0`` is the bare
+convolution, for the reading before batch norm.
 :class:`GatedResNet3D` adds the paper's layer-wise gating (Sec. 3.9).
 """
 
@@ -114,11 +118,26 @@ class GatedResNet3D(ResNet3D):
     ``B x T x W x H x C`` to ``B x T/t x 1 x 1 x 1``: space and channels averaged entirely,
     time averaged in windows of ``t`` (``temporal_factor``, the paper's 2; a stage with fewer
     than ``t`` steps keeps one), and fed to that stage's fully connected layer, ``z_s = W_s
-    p_s``. The paper does not print how the stage outputs join the network's own classifier;
-    here each is added to the baseline head's logits (global average pool and fc of
-    ``layer4``) through a per-clip attention gate ``g_s = sigmoid(u_s . p_s + b_s)`` of the same
-    pooled vector: ``logits = fc(GAP(layer4)) + sum_s g_s z_s``. The gates of the last forward
-    pass are kept in :attr:`last_gates` ``(B, 5)``, to show which stages the decision draws on.
+    p_s``. All five stages are targeted, as the paper's ``conv3d 1a, mixed 2 .. mixed 5``.
+
+    The paper says only that the stages are "connected to their respective fc layer in the form
+    of gated connection" (Sec. 4, Fig. 9 "attention gate"); it prints no formula for the gate or
+    for how the stage outputs join. The reading here, and why:
+
+    * the network keeps its own head, ``fc(GAP(layer4))``, and the stage outputs are added to
+      its logits: the paper gates "selected layers" of a trained 3D ResNeXt, and the pooled
+      vectors hold only ``sum_s T_s / t`` numbers per clip (12 for 8-frame clips), with the
+      channels, which the head classifies from, averaged away;
+    * each stage's gate is a per-clip scalar of its own pooled vector, ``g_s = sigmoid(u_s .
+      p_s + b_s)`` (an attention gate), so every stage can add to the decision independently
+      ("gated of each layer contributes to information"); a softmax over stages would make
+      them compete;
+
+    ``logits = fc(GAP(layer4)) + sum_s g_s z_s``. The gates of the last forward pass are kept in
+    :attr:`last_gates` ``(B, 5)``, in ``STAGES`` order, values in (0, 1): which stages the
+    decision draws on. Differences from the text: the ReLU before pooling changes nothing here
+    (every stage already ends in one), and time is pooled by adaptive average pooling into
+    ``T_s // t`` bins (windows of exactly ``t`` when ``t`` divides ``T_s``).
 
     Args:
         num_classes: Number of outputs K.
