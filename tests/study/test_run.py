@@ -91,3 +91,16 @@ def test_unknown_study_names_the_notebooks(tmp_path):
     _notebook(tmp_path, "07-toy-study", CELLS[:1])
     with pytest.raises(SystemExit, match="no single notebook named '09'.*07-toy-study"):
         study_run.main(["09", "--notebooks", str(tmp_path), "--out", str(tmp_path / "r")])
+
+
+@pytest.mark.parametrize("study", study_run.STUDIES)
+def test_the_repository_holds_a_full_run_of_every_study(study):
+    folder = study_run._REPOSITORY / "docs" / "results" / study
+    header = study_run._header(folder / "outputs.md")
+    assert header["study"] == f"{study} (full run)", (
+        "commit the output of python -m xaikit.study.run"
+    )
+    for path in [*folder.glob("*.md"), *folder.glob("*.csv")]:
+        first = path.read_text().splitlines()[0]
+        assert first.lstrip("#> ").startswith(f"study: {study} (full run)"), path
+    assert "smoke run" not in (folder / "outputs.md").read_text()
