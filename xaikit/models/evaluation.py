@@ -105,10 +105,8 @@ def video_accuracy(
         >>> result.clip_correct.shape, result.video_correct.shape  # 2 clips each, 1 frame left
         ((2, 2), (2,))
     """
-    import torch
-
-    from xaikit._runtime import model_device
     from xaikit.models.registry import info
+    from xaikit.models.zoo.training import class_probabilities
 
     videos, labels = np.asarray(videos), np.asarray(labels).ravel()
     if videos.ndim != 5 or len(videos) != labels.size or labels.size == 0:
@@ -116,8 +114,8 @@ def video_accuracy(
             f"need (N, T, H, W, 3) videos and one label each; got {videos.shape} and "
             f"{labels.size} labels"
         )
-    count = videos.shape[1] // clip_frames
-    if clip_frames < 1 or count == 0:
+    count = videos.shape[1] // clip_frames if clip_frames >= 1 else 0
+    if count == 0:
         raise ValueError(f"videos of {videos.shape[1]} frames hold no clip of {clip_frames}")
     if sampling not in ("consecutive", "interleaved"):
         raise ValueError(f"sampling must be 'consecutive' or 'interleaved'; got {sampling!r}")
@@ -127,13 +125,8 @@ def video_accuracy(
     else:  # frame k + K * j is frame j of clip k
         clips = kept.reshape(len(videos), clip_frames, count, *videos.shape[2:]).swapaxes(1, 2)
         clips = clips.reshape(-1, clip_frames, *videos.shape[2:])
-    preprocess, device = info(model).preprocess, model_device(model)
-    probabilities = []
-    with torch.no_grad():
-        for start in range(0, len(clips), batch_size):
-            x, _ = preprocess(clips[start : start + batch_size], device=device)
-            probabilities.append(model(x).float().softmax(dim=1).cpu())
-    probabilities = torch.cat(probabilities).reshape(len(videos), count, -1).numpy()
+    probabilities = class_probabilities(model, clips, info(model).preprocess, batch_size)
+    probabilities = probabilities.reshape(len(videos), count, -1)
     clip_correct = probabilities.argmax(axis=2) == labels[:, None]
     video_correct = probabilities.mean(axis=1).argmax(axis=1) == labels
     return VideoAccuracy(clip_correct, video_correct)

@@ -108,8 +108,10 @@ def descend(loss, optimizer, schedule, losses: list[float], bar) -> None:
 
 
 @torch.no_grad()
-def predict(model: nn.Module, items: np.ndarray, preprocess, batch_size: int = 64) -> np.ndarray:
-    """Predicted class of each item, through the model's own preprocessing.
+def class_probabilities(
+    model: nn.Module, items: np.ndarray, preprocess, batch_size: int = 64
+) -> np.ndarray:
+    """Softmax class probabilities of each item, through the model's own preprocessing.
 
     Args:
         model: A classifier in eval mode.
@@ -118,11 +120,16 @@ def predict(model: nn.Module, items: np.ndarray, preprocess, batch_size: int = 6
         batch_size: Items per forward pass.
 
     Returns:
-        ``(N,)`` int64 predicted classes.
+        ``(N, K)`` float32 probabilities.
     """
     device = model_device(model)
-    predictions = []
+    probabilities = []
     for start in range(0, len(items), batch_size):
         x, _ = preprocess(items[start : start + batch_size], device=device)
-        predictions.append(model(x).argmax(1).cpu())
-    return torch.cat(predictions).numpy()
+        probabilities.append(model(x).float().softmax(dim=1).cpu())
+    return torch.cat(probabilities).numpy()
+
+
+def predict(model: nn.Module, items: np.ndarray, preprocess, batch_size: int = 64) -> np.ndarray:
+    """Predicted class of each item (:func:`class_probabilities`' argmax): ``(N,)`` int64."""
+    return class_probabilities(model, items, preprocess, batch_size).argmax(axis=1)
