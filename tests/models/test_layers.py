@@ -48,3 +48,32 @@ def test_resolve_layers_suggests_names():
         resolve_layers(model, [])
     with pytest.raises(ValueError, match="not a submodule"):
         resolve_layers(model, [torch.nn.ReLU()])
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        # conv1 .. conv5 of the humans-vs-CNN paper: the block outputs before each max pool
+        ("vgg16", ["features.3", "features.8", "features.15", "features.22", "features.29"]),
+        ("resnet18", ["relu", "layer1", "layer2", "layer3", "layer4"]),
+        # a block that downsamples inside (its depthwise conv) belongs to the next stage
+        (
+            "mobilenet_v3_small",
+            ["features.0", "features.1", "features.3", "features.8", "features.12"],
+        ),
+    ],
+)
+def test_stage_layers_of_torchvision_cnns(name, expected):
+    from xaikit.models import stage_layers
+
+    model = getattr(torchvision.models, name)(weights=None)
+    assert stage_layers(model, torch.zeros(1, 3, 96, 128)) == expected
+
+
+def test_stage_layers_prefer_the_block_over_a_container_spanning_stages():
+    from xaikit.models import stage_layers
+    from xaikit.models.zoo import load_demo
+
+    model = load_demo("demo-shapes", device="cpu")
+    found = stage_layers(model, torch.zeros(1, 3, 64, 64))
+    assert found == list(model.xaikit_info.layers)  # its card's conv1 .. conv5, not "features"

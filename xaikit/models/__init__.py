@@ -4,7 +4,7 @@ from xaikit.models.darknet import Darknet, load_darknet
 from xaikit.models.darknet_weights import save_darknet_weights
 from xaikit.models.evaluation import VideoAccuracy, accuracy, top_classes, video_accuracy
 from xaikit.models.geometry import InputMapping
-from xaikit.models.layers import LayerInfo, layers
+from xaikit.models.layers import LayerInfo, layers, stage_layers
 from xaikit.models.registry import ModelInfo, available, info, load
 from xaikit.models.torchvision_preprocess import detector_canvas_mapping
 
@@ -22,6 +22,7 @@ __all__ = [
     "load",
     "load_darknet",
     "save_darknet_weights",
+    "stage_layers",
     "top_classes",
     "video_accuracy",
 ]

@@ -16,7 +16,7 @@ from torch import nn
 
 from xaikit._runtime import model_device
 
-__all__ = ["LayerInfo", "default_input", "layers", "resolve_layers"]
+__all__ = ["LayerInfo", "default_input", "layers", "resolve_layers", "stage_layers"]
 
 
 @dataclass(frozen=True)
@@ -187,6 +187,66 @@ def feature_map_layers(model: nn.Module, example_input: torch.Tensor) -> dict[st
         for info in layers(model, example_input)
         if info.is_feature_map and any(size > 1 for size in info.shape[1:])
     }
+
+
+def stage_layers(model: nn.Module, example_input: torch.Tensor | None = None) -> list[str]:
+    """The output of every stage of a CNN: per spatial size, the module that produces it.
+
+    A stage is a run of consecutive modules (in the order of :func:`layers`) whose feature maps
+    have the same spatial size, larger than 1x1. Its output is the outermost module that lies
+    wholly inside the run (every submodule that ran is in it too), the last one when several
+    are: ResNet's ``layer1`` rather than ``layer1.1.relu``, MobileNet's ``features.1`` rather
+    than the expansion conv of the next block. A run whose leaf modules are all pooling layers
+    (VGG's last max pool and its adaptive average pool) is no stage. For torchvision's VGG-16
+    these are the five convolutional blocks before their max pools (``features.3, 8, 15, 22,
+    29``: the humans-vs-CNN paper's conv1 .. conv5); for ResNets the stem's ``relu`` and
+    ``layer1`` .. ``layer4``.
+
+    Args:
+        model: any ``nn.Module`` whose forward takes one tensor.
+        example_input: ``(B, C, H, W)`` or ``(B, C, T, H, W)``; ``None`` as in :func:`layers`.
+
+    Returns:
+        Module names, shallowest stage first.
+
+    Examples:
+        >>> import torch
+        >>> from torch import nn
+        >>> net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        ...                     nn.Conv2d(4, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
+        >>> stage_layers(net, torch.zeros(1, 3, 16, 16))
+        ['1', '4']
+    """
+    modules = dict(model.named_modules())
+    runs: list[list[str]] = []
+    previous = None
+    for info in layers(model, example_input):
+        if not info.is_feature_map or all(size == 1 for size in info.shape[1:]):
+            continue
+        if runs and previous == info.shape[1:]:
+            runs[-1].append(info.name)
+        else:
+            runs.append([info.name])
+        previous = info.shape[1:]
+    run_of = {name: index for index, run in enumerate(runs) for name in run}
+
+    def wholly_inside(name: str) -> bool:
+        prefix = name + "."
+        return all(run_of[name] == run for other, run in run_of.items() if other.startswith(prefix))
+
+    def is_pooling_leaf(name: str) -> bool:
+        module = modules[name]
+        return not any(module.children()) and "Pool" in type(module).__name__
+
+    stages = []
+    for run in runs:
+        leaves = [name for name in run if not any(modules[name].children())]
+        if all(is_pooling_leaf(name) for name in leaves):
+            continue
+        candidates = [name for name in run if wholly_inside(name)]
+        depth = min(name.count(".") for name in candidates)
+        stages.append([name for name in candidates if name.count(".") == depth][-1])
+    return stages
 
 
 def resolve_layers(
