@@ -111,7 +111,7 @@ class InputMapping:
             if crop > resized:  # torchvision pads first, then the crop starts at 0
                 offset.append(float((crop - resized) // 2))
             else:
-                offset.append(-float(int(round((resized - crop) / 2.0))))
+                offset.append(float(-int(round((resized - crop) / 2.0))))
         return cls(frame_size, (ch, cw), (rh / frame_size[0], rw / frame_size[1]), tuple(offset))
 
     @property

@@ -6,11 +6,13 @@ the geometry of each preset (resize, centre crop) is recorded as an :class:`Inpu
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import torch
 from torch import nn
 
-from xaikit._arrays import check_frames
+from xaikit._arrays import check_frames, height_width
 from xaikit._runtime import device as resolve_device
 from xaikit.models.geometry import InputMapping
 from xaikit.models.preprocessing import as_frames
@@ -58,6 +60,32 @@ class PresetPreprocess:
             raise ValueError(f"task must be one of {TASKS}; got {task!r}")
         self.preset = preset
         self.task = task
+
+    def stretched(self, size) -> PresetPreprocess:
+        """The same preset without its centre crop: every frame is resized to ``size``.
+
+        The preset's interpolation, value scaling and mean / std normalisation are kept; only
+        the geometry changes, so a map of the input covers the whole frame (needed where maps
+        are compared with something over the whole image, e.g. human fixations). The aspect
+        ratio is not kept.
+
+        Args:
+            size: ``(height, width)`` of the model input.
+
+        Examples:
+            >>> from torchvision.models import ResNet18_Weights
+            >>> pre = PresetPreprocess(ResNet18_Weights.DEFAULT.transforms(), "classification")
+            >>> x, mappings = pre.stretched((224, 224))(np.zeros((480, 640, 3), np.uint8), "cpu")
+            >>> tuple(x.shape), mappings[0].offset, mappings[0].scale
+            ((1, 3, 224, 224), (0.0, 0.0), (0.4666666666666667, 0.35))
+        """
+        if self.task != "classification":
+            raise ValueError(f"stretched() is for classification presets; this one is {self.task}")
+        height, width = height_width(size, "size", image=False)
+        preset = copy.copy(self.preset)
+        preset.resize_size = [height, width]
+        preset.crop_size = [height, width]
+        return PresetPreprocess(preset, self.task)
 
     def mapping(self, frame_shape) -> InputMapping:
         """The :class:`InputMapping` for a frame of ``frame_shape`` ``(H, W)``."""
