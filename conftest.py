@@ -7,3 +7,6 @@ import os
 os.environ.setdefault("XAIKIT_SMOKE", "1")
 # Figures are drawn off screen; there is no display on CI.
 os.environ.setdefault("MPLBACKEND", "Agg")
+# Nothing downloads during the tests: the download tests serve files from 127.0.0.1 and lift
+# this for themselves.
+os.environ["XAIKIT_OFFLINE"] = "1"

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pytest
 import torch
 import torchvision
 from torchvision.models import get_model_builder, get_model_weights
 
+from tests.loopback import serve
 from xaikit.models import available, detector_canvas_mapping, info, load
 from xaikit.models.registry import (
     _builder_kwargs,
@@ -74,11 +77,55 @@ def test_pretrained_architecture_has_the_documented_parameter_count(name, task):
 
 
 def test_missing_cache_file_names_file_and_folder(hub_dir):
-    with pytest.raises(FileNotFoundError) as error:
+    # The test session sets XAIKIT_OFFLINE=1 (conftest.py), so nothing is fetched.
+    with pytest.raises(FileNotFoundError, match="XAIKIT_OFFLINE is set") as error:
         load("resnet18", device="cpu")
     message = str(error.value)
     assert "resnet18-f37072fd.pth" in message and str(hub_dir) in message
     assert "download.pytorch.org" in message
+
+
+@pytest.fixture
+def served_weights(tmp_path, monkeypatch):
+    """mobilenet_v3_small's DEFAULT entry pointed at a file on a 127.0.0.1 server.
+
+    The file is named, as torchvision names its files, after its SHA-256 prefix.
+    """
+    reference = torchvision.models.mobilenet_v3_small()
+    (tmp_path / "srv").mkdir()
+    staged = tmp_path / "srv" / "staged.pth"
+    torch.save(reference.state_dict(), staged)
+    digest = hashlib.sha256(staged.read_bytes()).hexdigest()[:8]
+    staged.rename(tmp_path / "srv" / f"mobilenet_v3_small-{digest}.pth")
+    entry = get_model_weights("mobilenet_v3_small").DEFAULT
+    monkeypatch.setenv("XAIKIT_OFFLINE", "0")
+    with serve(tmp_path / "srv") as url:
+        monkeypatch.setattr(entry.value, "url", f"{url}/mobilenet_v3_small-{digest}.pth")
+        yield reference, entry, tmp_path / "srv"
+
+
+def test_missing_weights_are_downloaded_into_the_torch_cache(hub_dir, served_weights):
+    reference, entry, _ = served_weights
+    model = load("mobilenet_v3_small", device="cpu", progress=False)
+    assert (hub_dir / cache_path(entry).name).is_file()
+    for key, value in reference.state_dict().items():
+        assert torch.equal(model.state_dict()[key], value), key
+
+
+def test_a_download_with_the_wrong_hash_leaves_the_cache_empty(hub_dir, served_weights):
+    _, entry, folder = served_weights
+    served = folder / cache_path(entry).name
+    served.write_bytes(served.read_bytes()[:-1] + b"x")
+    with pytest.raises(FileNotFoundError, match="does not match") as error:
+        load("mobilenet_v3_small", device="cpu", progress=False)
+    assert entry.url in str(error.value) and str(hub_dir) in str(error.value)
+    assert not hub_dir.exists() or list(hub_dir.iterdir()) == []
+
+
+def test_download_false_never_fetches(hub_dir, served_weights):
+    with pytest.raises(FileNotFoundError, match="download=False"):
+        load("mobilenet_v3_small", device="cpu", download=False)
+    assert not hub_dir.exists()
 
 
 def test_default_weights_come_from_the_cache(hub_dir):

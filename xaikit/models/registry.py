@@ -15,6 +15,7 @@ from torch import nn
 from torchvision.models import get_model_builder, get_model_weights, list_models
 from torchvision.ops.misc import FrozenBatchNorm2d
 
+from xaikit import _download
 from xaikit._runtime import device as resolve_device
 from xaikit.models.torchvision_preprocess import PresetPreprocess
 
@@ -164,7 +165,7 @@ def _read_state_dict(path: Path) -> dict:
     return state
 
 
-def _resolve_weights(name: str, weights):
+def _resolve_weights(name: str, weights, download: bool = False, progress: bool = True):
     """``(entry, file)`` for the ``weights`` argument; ``entry`` gives the preset metadata."""
     enum = get_model_weights(name)
     if weights is None:
@@ -189,16 +190,37 @@ def _resolve_weights(name: str, weights):
         )
     path = cache_path(entry)
     if not path.is_file():
-        raise FileNotFoundError(
-            f"torchvision weights {enum.__name__}.{entry.name} for {name!r} are not in the torch "
-            f"cache: {path.name} is missing from {path.parent}. xaikit never downloads: fetch "
-            f"{entry.url} on a machine with network access and put it in that folder (or pass "
-            "weights=<path to a state dict>, or weights=None for random weights)."
-        )
+        _fetch(name, enum.__name__, entry, path, download, progress)
     return entry, path
 
 
-def load(name: str, weights="DEFAULT", device=None, **builder_kwargs) -> nn.Module:
+def _fetch(name: str, enum_name: str, entry, path: Path, allowed: bool, progress: bool) -> None:
+    """Download ``entry``'s file into the torch cache as torchvision does, or say how to."""
+    described = f"torchvision weights {enum_name}.{entry.name} for {name!r}"
+    if not allowed or _download.offline():
+        why = "download=False" if not allowed else f"{_download.OFFLINE_VARIABLE} is set"
+        raise FileNotFoundError(
+            f"{described} are not in the torch cache and {why}: {path.name} is missing from "
+            f"{path.parent}. Fetch {entry.url} on a machine with network access and put it in "
+            "that folder (or pass weights=<path to a state dict>, or weights=None for random "
+            "weights)."
+        )
+    match = torch.hub.HASH_REGEX.search(path.name)
+    try:
+        _download.download(entry.url, path, sha256=match.group(1) if match else None, progress=progress)
+    except _download.DownloadError as error:
+        raise FileNotFoundError(f"{described}: {error}") from error
+
+
+def load(
+    name: str,
+    weights="DEFAULT",
+    device=None,
+    *,
+    download: bool = True,
+    progress: bool = True,
+    **builder_kwargs,
+) -> nn.Module:
     """Load a model by name, in eval mode, with its preprocessing attached.
 
     torchvision classifiers, detectors (Faster R-CNN, RetinaNet, FCOS, SSD / SSDlite) and video
@@ -211,11 +233,16 @@ def load(name: str, weights="DEFAULT", device=None, **builder_kwargs) -> nn.Modu
         name: A name from :func:`available` (aliases such as ``"retinanet"`` and ``"mvit"``
             included).
         weights: ``"DEFAULT"`` (or a torchvision weights entry name such as ``"IMAGENET1K_V1"``)
-            loads that file from the torch cache; a path loads a state dict file; ``None`` gives
-            random weights. Files are read with ``torch.load(weights_only=True)``. Demo zoo
+            loads that file from the torch cache (``<torch.hub.get_dir()>/checkpoints``), and
+            downloads it there first when it is missing, as torchvision does; a path loads a
+            state dict file; ``None`` gives random weights. Files are read with ``torch.load(weights_only=True)``. Demo zoo
             models load their files from the package (``"DEFAULT"``; ``"gated"`` is
             demo-actions' layer-wise gated variant).
         device: ``None`` picks CUDA, then MPS, then CPU.
+        download: Fetch a missing torchvision file from its URL (checked against the SHA-256
+            prefix in its name, written atomically). ``False``, or ``XAIKIT_OFFLINE=1`` in the
+            environment, never touches the network.
+        progress: Show a progress bar while downloading.
         **builder_kwargs: Passed to the torchvision builder (e.g. ``num_classes`` for a
             fine-tuned state dict).
 
@@ -224,8 +251,9 @@ def load(name: str, weights="DEFAULT", device=None, **builder_kwargs) -> nn.Modu
 
     Raises:
         ValueError: unknown name (the message lists the valid ones) or weights entry.
-        FileNotFoundError: the weights file is missing (the message names the file and the
-            folder it belongs in; for a demo model, the command that reproduces it).
+        FileNotFoundError: the weights file is missing and cannot be downloaded (offline,
+            ``download=False``, no network, a hash mismatch): the message names the file, its
+            URL and the folder it belongs in; for a demo model, the command that reproduces it.
         RuntimeError: the state dict does not fit the architecture.
 
     Examples:
@@ -250,7 +278,7 @@ def load(name: str, weights="DEFAULT", device=None, **builder_kwargs) -> nn.Modu
         listing = "; ".join(f"{t}: {', '.join(names)}" for t, names in available().items())
         raise ValueError(f"unknown model name {name!r}. Valid names are {listing}")
 
-    entry, path = _resolve_weights(name, weights)
+    entry, path = _resolve_weights(name, weights, download, progress)
     kwargs = _builder_kwargs(name, task, entry)
     kwargs.update(builder_kwargs)
     model = get_model_builder(name)(weights=None, **kwargs)
