@@ -90,7 +90,7 @@ def download(
         >>> with mock.patch.dict(os.environ, {OFFLINE_VARIABLE: "1"}):
         ...     download(url, folder / "c.txt", md5=md5)  # doctest: +ELLIPSIS
         Traceback (most recent call last):
-        xaikit._download.DownloadError: could not download c.txt from file://... (XAIKIT_OFFLINE is set, ...
+        xaikit._download.DownloadError: could not download c.txt ... (XAIKIT_OFFLINE is set, ...
     """
     path = Path(path)
     if offline():
@@ -121,7 +121,12 @@ def _copy(response, part: Path, hashes: dict, total: int | None, progress: bool,
     with (
         open(part, "wb") as stream,
         tqdm(
-            total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=name, disable=not progress
+            total=total,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            desc=name,
+            disable=not progress,
         ) as bar,
     ):
         while chunk := response.read(_CHUNK):
@@ -156,7 +161,8 @@ def unpack(archive: str | os.PathLike, folder: str | os.PathLike) -> Path:
         >>> root = Path(tempfile.mkdtemp())
         >>> with zipfile.ZipFile(root / "d.zip", "w") as z:
         ...     z.writestr("data/stimuli/1.jpg", b"jpeg")
-        >>> sorted(str(p.relative_to(root / "d")) for p in unpack(root / "d.zip", root / "d").rglob("*"))
+        >>> folder = unpack(root / "d.zip", root / "d")
+        >>> sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
         ['data', 'data/stimuli', 'data/stimuli/1.jpg']
     """
     archive, folder = Path(archive), Path(folder)

@@ -2,7 +2,8 @@
 
 Fixation tables are pandas DataFrames with one row per fixation and at least the columns
 ``x``, ``y`` (pixels) and ``duration`` (milliseconds); ``subject``, ``image``, ``start``,
-``end``, ``eye`` and ``trial`` are optional.
+``end``, ``eye``, ``trial`` and ``onset`` (milliseconds since the image appeared) are optional.
+Blur widths can be given in degrees of visual angle through a :class:`Screen`.
 
 Pixel convention (used everywhere here): coordinates are continuous, pixel ``(row r, col c)``
 covers ``c <= x < c + 1`` and ``r <= y < r + 1``, so a fixation falls in pixel
@@ -13,18 +14,21 @@ covers ``c <= x < c + 1`` and ``r <= y < r + 1``, so a fixation falls in pixel
 from __future__ import annotations
 
 import csv
-import math
 import os
-import re
 import warnings
 
 import numpy as np
 import pandas as pd
 
 from xaikit._arrays import height_width
+from xaikit.data._fixation_table import REQUIRED_COLUMNS, _drop_incomplete, _require_columns
 from xaikit.data.errors import DataFileError, check_readable_file
+from xaikit.data.eyelink import read_eyelink_asc
+from xaikit.data.screen import Placement, Screen, screen_to_image
 
 __all__ = [
+    "Placement",
+    "Screen",
     "display_to_image",
     "fixation_map",
     "fixation_mask",
@@ -34,8 +38,7 @@ __all__ = [
     "write_fixations",
 ]
 
-REQUIRED_COLUMNS = ("x", "y", "duration")
-OPTIONAL_COLUMNS = ("subject", "image", "start", "end", "eye", "trial")
+OPTIONAL_COLUMNS = ("subject", "image", "start", "end", "eye", "trial", "onset")
 
 
 # ------------------------------------------------------------------------------ reading
@@ -135,158 +138,6 @@ def _check_field_counts(path, read_csv_options: dict) -> None:
                 )
 
 
-def _drop_incomplete(table: pd.DataFrame, source: str) -> pd.DataFrame:
-    values = table[list(REQUIRED_COLUMNS)].to_numpy(dtype=float)
-    incomplete = np.isnan(values).any(axis=1)
-    infinite = np.isinf(values).any(axis=1) & ~incomplete
-    if incomplete.any():
-        warnings.warn(
-            f"{source}: dropped {int(incomplete.sum())} fixation(s) without a position or duration",
-            stacklevel=3,
-        )
-    if infinite.any():
-        warnings.warn(
-            f"{source}: dropped {int(infinite.sum())} fixation(s) with an infinite position or "
-            "duration",
-            stacklevel=3,
-        )
-    return table[~(incomplete | infinite)].reset_index(drop=True)
-
-
-_EFIX = re.compile(r"^EFIX\s+([LR])\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)")
-_MSG = re.compile(r"^MSG\s+(\d+(?:\.\d+)?)\s+(?:-?\d+\s+)?(.*)$")
-
-
-def read_eyelink_asc(
-    path: str | os.PathLike,
-    *,
-    subject: str | None = None,
-    start_message: str | None = None,
-    end_message: str | None = None,
-) -> pd.DataFrame:
-    """Read the fixations (``EFIX`` events) of an EyeLink ``.asc`` file (from ``edf2asc``).
-
-    An ``EFIX <eye> <start> <end> <duration> <x> <y> <pupil>`` line becomes one row. The trial
-    is the text after the latest ``TRIALID`` message (``None`` before the first one).
-
-    When ``start_message`` is given, only fixations that lie entirely within a display period
-    are kept (as in the humans-vs-CNN paper): a period opens at a message containing
-    ``start_message`` and closes at the next message containing ``end_message`` (or at the
-    next ``start_message``, or the end of the file). ``image`` is then the text that follows
-    ``start_message`` in its message, stripped (``None`` when nothing follows).
-
-    Args:
-        path: The ``.asc`` file.
-        subject: Value of the ``subject`` column; defaults to the file name without suffix.
-        start_message: Text marking the onset of an image, e.g. ``"DISPLAY_ON"``.
-        end_message: Text marking its offset, e.g. ``"DISPLAY_OFF"``.
-
-    Returns:
-        DataFrame with columns ``x``, ``y``, ``duration`` (ms, as recorded), ``start``,
-        ``end`` (tracker clock, ms), ``eye`` (``"L"``/``"R"``), ``trial``, ``subject`` and,
-        with ``start_message``, ``image``. Fixations without a position (``.``) or with an
-        infinite value are dropped with a warning that counts them. A last line without its
-        newline (a file cut while it was written or copied) may hold a cut number, so it is
-        ignored with a warning that names it.
-
-    Raises:
-        DataFileError: the file is missing or empty, holds no ``EFIX`` line, or an ``EFIX``
-            line has non-numeric times.
-        ValueError: ``start_message`` or ``end_message`` is empty (it would match every
-            message).
-
-    Examples:
-        >>> import tempfile, pathlib
-        >>> path = pathlib.Path(tempfile.mkdtemp()) / "s01.asc"
-        >>> _ = path.write_text(
-        ...     "MSG\\t1000 TRIALID 7\\n"
-        ...     "EFIX R   1010\\t1260\\t251\\t  512.0\\t  384.5\\t  1200\\n")
-        >>> read_eyelink_asc(path)[["x", "y", "duration", "trial", "subject"]]
-               x      y  duration trial subject
-        0  512.0  384.5     251.0     7     s01
-    """
-    for name, message in (("start_message", start_message), ("end_message", end_message)):
-        if message is not None and (not isinstance(message, str) or not message.strip()):
-            raise ValueError(
-                f"{name} must be None or the non-empty text of a message (e.g. 'DISPLAY_ON'); "
-                f"got {message!r}, which would match every message"
-            )
-    check_readable_file(path)
-    rows, trial = [], None
-    periods: list[list] = []  # [onset, offset or None, image]
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.endswith("\n") and line.strip():
-                warnings.warn(
-                    f"{path}: ignored the last line {number} ({line.strip()[:60]!r}): it has no "
-                    "newline, so the file was probably cut and its numbers may be cut too",
-                    stacklevel=2,
-                )
-                break
-            line = line.strip()
-            if line.startswith("MSG"):
-                trial = _read_message(line, trial, periods, start_message, end_message)
-            elif line.startswith("EFIX"):
-                rows.append(_read_efix(line, number, path, trial))
-    if not rows:
-        raise DataFileError(path, "no EFIX (end of fixation) line: is this an EyeLink .asc file?")
-    table = pd.DataFrame(rows, columns=["x", "y", "duration", "start", "end", "eye", "trial"])
-    table["subject"] = (
-        subject if subject is not None else os.path.splitext(os.path.basename(path))[0]
-    )
-    if start_message is not None:
-        table = _keep_within_periods(table, periods)
-    return _drop_incomplete(table, str(path))
-
-
-def _read_message(line, trial, periods, start_message, end_message):
-    match = _MSG.match(line)
-    if match is None:
-        return trial
-    time, text = float(match.group(1)), match.group(2).strip()
-    if text.startswith("TRIALID"):
-        trial = text[len("TRIALID") :].strip() or None
-    if start_message is not None and start_message in text:
-        if periods and periods[-1][1] is None:
-            periods[-1][1] = time
-        image = text.split(start_message, 1)[1].strip() or None
-        periods.append([time, None, image])
-    elif end_message is not None and end_message in text and periods and periods[-1][1] is None:
-        periods[-1][1] = time
-    return trial
-
-
-def _read_efix(line, number, path, trial):
-    match = _EFIX.match(line)
-    if match is None:
-        raise DataFileError(path, f"line {number} is not a valid EFIX line: {line!r}")
-    eye, start, end, duration, x, y = match.groups()
-    try:
-        start, end, duration = float(start), float(end), float(duration)
-    except ValueError as error:
-        raise DataFileError(path, f"line {number} has non-numeric times: {line!r}") from error
-    return [_number_or_nan(x), _number_or_nan(y), duration, start, end, eye, trial]
-
-
-def _number_or_nan(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:  # EyeLink writes "." for a missing value
-        return math.nan
-
-
-def _keep_within_periods(table: pd.DataFrame, periods) -> pd.DataFrame:
-    images = np.full(len(table), None, dtype=object)
-    keep = np.zeros(len(table), bool)
-    for onset, offset, image in periods:
-        offset = math.inf if offset is None else offset
-        inside = (table["start"] >= onset) & (table["end"] <= offset)
-        keep |= inside.to_numpy()
-        images[inside.to_numpy()] = image
-    table = table.assign(image=images)
-    return table[keep].reset_index(drop=True)
-
-
 # ------------------------------------------------------------------------------ geometry
 
 
@@ -331,19 +182,8 @@ def display_to_image(
         scale = min(screen_width / width, screen_height / height)
     if not np.isfinite(scale) or scale <= 0:
         raise ValueError(f"scale must be a positive number; got {scale!r}")
-    _require_columns(fixations, ("x", "y"))
-    mapped = fixations.copy()
-    mapped["x"] = (fixations["x"] - (screen_width - scale * width) / 2) / scale
-    mapped["y"] = (fixations["y"] - (screen_height - scale * height) / 2) / scale
-    return mapped
-
-
-def _require_columns(table, columns) -> None:
-    if not isinstance(table, pd.DataFrame):
-        raise TypeError(f"expected a pandas DataFrame of fixations; got {type(table).__name__}")
-    missing = [name for name in columns if name not in table.columns]
-    if missing:
-        raise ValueError(f"the fixation table lacks column(s) {missing}; has {list(table.columns)}")
+    left, top = (screen_width - scale * width) / 2, (screen_height - scale * height) / 2
+    return screen_to_image(fixations, left, top, scale)
 
 
 # ------------------------------------------------------------------------------ maps
@@ -352,9 +192,11 @@ def _require_columns(table, columns) -> None:
 def fixation_map(
     fixations,
     shape,
-    sigma: float = 20,
-    kernel: int = 80,
+    sigma: float | None = None,
+    kernel: int | None = None,
     *,
+    sigma_deg: float | None = None,
+    screen: Screen | Placement | float | None = None,
     renormalize: bool = False,
 ) -> np.ndarray:
     """Duration-weighted human fixation map, built as in the humans-vs-CNN paper.
@@ -385,8 +227,15 @@ def fixation_map(
             (each fixation then weighs 1).
         shape: ``(height, width)`` of the image (numpy's order, ``image.shape[:2]``), or the
             image itself as an (H, W) or (H, W, C) array.
-        sigma: Gaussian standard deviation in pixels (> 0).
-        kernel: Side of the square kernel in pixels (>= 1).
+        sigma: Gaussian standard deviation in pixels (> 0); 20 when neither it nor
+            ``sigma_deg`` is given (the paper's value).
+        kernel: Side of the square kernel in pixels (>= 1); by default ``round(4 * sigma)``
+            (the paper's 80 for sigma 20), so the kernel reaches +-2 sigma.
+        sigma_deg: Standard deviation in degrees of visual angle instead (the MIT benchmark
+            blurs by 1); needs ``screen``.
+        screen: What turns degrees into image pixels: a :class:`~xaikit.data.screen.Placement`
+            (the image as shown, scale included), a :class:`~xaikit.data.screen.Screen` (the
+            image shown at scale 1), or a number of image pixels per degree.
         renormalize: Divide by the maximum after the blur as well.
 
     Returns:
@@ -406,7 +255,20 @@ def fixation_map(
         array([0.0492, 0.1336, 0.1336, 0.0492, 0.    ])
         >>> float(fixation_map(np.array([[2.5, 2.5, 300.0]]), (5, 5), 1, 4, renormalize=True).max())
         1.0
+
+        One degree on a 1024-pixel-wide, 40 cm screen seen from 57 cm (25.468 pixels per degree),
+        so sigma 25.468 pixels and a round(4 * 25.468) = 102-pixel kernel:
+
+        >>> from xaikit.data.screen import Screen
+        >>> screen = Screen(1024, 768, width_cm=40.0, distance_cm=57.0)
+        >>> gaze = np.array([[400.0, 300.0, 250.0]])
+        >>> one = fixation_map(gaze, (768, 1024), sigma_deg=1, screen=screen)
+        >>> bool(np.allclose(one, fixation_map(gaze, (768, 1024), 25.4685, 102)))
+        True
     """
+    sigma = _sigma_pixels(sigma, sigma_deg, screen)
+    if kernel is None:
+        kernel = max(1, round(4 * sigma))
     _check_blur(sigma, kernel)
     height, width = height_width(shape)
     rows, columns, weights = _pixels(fixations, height, width, weighted=True)
@@ -462,6 +324,29 @@ def gaussian_kernel(sigma: float = 20, kernel: int = 80) -> np.ndarray:
     values = np.exp(-(offsets[:, None] ** 2 + offsets[None, :] ** 2) / (2 * sigma**2))
     values[values < np.finfo(float).eps * values.max()] = 0
     return values / values.sum()
+
+
+def _sigma_pixels(sigma, sigma_deg, screen) -> float:
+    """The blur's standard deviation in image pixels, from pixels or degrees."""
+    if sigma_deg is None:
+        if screen is not None:
+            raise ValueError("screen= converts sigma_deg; pass sigma_deg= too (or drop screen=)")
+        return 20 if sigma is None else sigma
+    if sigma is not None:
+        raise ValueError(f"pass sigma (pixels) or sigma_deg (degrees), not both; got {sigma!r}")
+    if screen is None:
+        raise ValueError(
+            "sigma_deg needs screen=: a Screen, a Placement (screen.place(image_shape, scale)) "
+            "or the image's pixels per degree"
+        )
+    per_degree = getattr(screen, "pixels_per_degree", screen)
+    if not isinstance(per_degree, (int, float, np.number)) or not np.isfinite(per_degree):
+        raise TypeError(
+            f"screen must be a Screen, a Placement or a number of pixels per degree; got {screen!r}"
+        )
+    if not isinstance(sigma_deg, (int, float, np.number)) or not sigma_deg > 0:
+        raise ValueError(f"sigma_deg must be a positive number of degrees; got {sigma_deg!r}")
+    return float(sigma_deg) * float(per_degree)
 
 
 def _check_blur(sigma, kernel) -> None:

@@ -207,7 +207,9 @@ def _fetch(name: str, enum_name: str, entry, path: Path, allowed: bool, progress
         )
     match = torch.hub.HASH_REGEX.search(path.name)
     try:
-        _download.download(entry.url, path, sha256=match.group(1) if match else None, progress=progress)
+        _download.download(
+            entry.url, path, sha256=match.group(1) if match else None, progress=progress
+        )
     except _download.DownloadError as error:
         raise FileNotFoundError(f"{described}: {error}") from error
 
@@ -235,9 +237,9 @@ def load(
         weights: ``"DEFAULT"`` (or a torchvision weights entry name such as ``"IMAGENET1K_V1"``)
             loads that file from the torch cache (``<torch.hub.get_dir()>/checkpoints``), and
             downloads it there first when it is missing, as torchvision does; a path loads a
-            state dict file; ``None`` gives random weights. Files are read with ``torch.load(weights_only=True)``. Demo zoo
-            models load their files from the package (``"DEFAULT"``; ``"gated"`` is
-            demo-actions' layer-wise gated variant).
+            state dict file; ``None`` gives random weights. Files are read with
+            ``torch.load(weights_only=True)``. Demo zoo models load their files from the
+            package (``"DEFAULT"``; ``"gated"`` is demo-actions' layer-wise gated variant).
         device: ``None`` picks CUDA, then MPS, then CPU.
         download: Fetch a missing torchvision file from its URL (checked against the SHA-256
             prefix in its name, written atomically). ``False``, or ``XAIKIT_OFFLINE=1`` in the

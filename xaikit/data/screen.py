@@ -1,0 +1,178 @@
+"""The display an experiment ran on: pixels per degree of visual angle, and where the image sat.
+
+Eye-tracking results are in screen pixels; blur widths and fixation filters are in degrees of
+visual angle (the MIT saliency benchmark blurs its fixation maps by one degree). A
+:class:`Screen` turns one into the other from the screen's resolution, its physical width and
+the viewing distance; :meth:`Screen.place` records where an image was shown on it (centred by
+default, scaled or not) and maps fixations into the image's own pixels.
+
+Convention: pixels per degree is the number of screen pixels the central degree spans, one
+half degree either side of the line of sight through the screen centre::
+
+    pixels_per_degree = width_px / width_cm * 2 * distance_cm * tan(0.5 deg)
+
+(at 57 cm, 1 cm is about one degree). Towards the screen edges a degree spans a few percent
+more pixels; like every saliency benchmark, xaikit uses the central value everywhere.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+
+from xaikit._arrays import height_width
+from xaikit.data._fixation_table import _require_columns
+from xaikit.data.errors import DataFileError, check_readable_file
+
+__all__ = ["Placement", "Screen"]
+
+_COORDS = re.compile(
+    r"^MSG\s+\S+\s+(?:-?\d+\s+)?(DISPLAY_COORDS|GAZE_COORDS)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)"
+)
+
+
+@dataclass(frozen=True)
+class Screen:
+    """A display: resolution in pixels, visible width in cm, and the viewer's distance in cm.
+
+    Examples:
+        A 1024 x 768 screen 40 cm wide seen from 57 cm:
+
+        >>> screen = Screen(width_px=1024, height_px=768, width_cm=40.0, distance_cm=57.0)
+        >>> round(screen.pixels_per_degree, 3)
+        25.468
+    """
+
+    width_px: int
+    height_px: int
+    width_cm: float
+    distance_cm: float
+
+    def __post_init__(self):
+        for name in ("width_px", "height_px", "width_cm", "distance_cm"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+                raise ValueError(f"{name} must be a positive number; got {value!r}")
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(height, width)`` in pixels."""
+        return (int(self.height_px), int(self.width_px))
+
+    @property
+    def pixels_per_degree(self) -> float:
+        """Screen pixels spanned by the central degree of visual angle (see the module)."""
+        centimetres = 2 * self.distance_cm * math.tan(math.radians(0.5))
+        return self.width_px / self.width_cm * centimetres
+
+    @classmethod
+    def from_asc(cls, path: str | os.PathLike, *, width_cm: float, distance_cm: float) -> Screen:
+        """The screen of an EyeLink recording: its resolution from ``DISPLAY_COORDS``.
+
+        EyeLink writes ``DISPLAY_COORDS left top right bottom`` (inclusive pixel indices, so
+        ``0 0 1919 1079`` is 1920 x 1080); ``GAZE_COORDS`` stands in when it is absent. The
+        physical width and the viewing distance are not in the file: give them.
+
+        Raises:
+            DataFileError: the file has neither message.
+        """
+        check_readable_file(path)
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                match = _COORDS.match(line.strip())
+                if match:
+                    left, top, right, bottom = (float(value) for value in match.groups()[1:])
+                    return cls(
+                        width_px=round(right - left + 1),
+                        height_px=round(bottom - top + 1),
+                        width_cm=width_cm,
+                        distance_cm=distance_cm,
+                    )
+        raise DataFileError(
+            path, "holds no DISPLAY_COORDS or GAZE_COORDS message: give Screen(...) by hand"
+        )
+
+    def place(
+        self,
+        image_shape,
+        scale: float | None = 1.0,
+        top_left: tuple[float, float] | None = None,
+    ) -> Placement:
+        """Where an image of ``image_shape`` = (height, width) was shown on this screen.
+
+        Args:
+            image_shape: ``(height, width)`` of the image file, or the image.
+            scale: Display scale (2 = each image pixel shown as 2 x 2 screen pixels); ``None``
+                picks the largest that fits the screen.
+            top_left: ``(x, y)`` screen position of the image's top-left corner; ``None``
+                centres it.
+
+        Raises:
+            ValueError: the shown image would reach beyond the screen.
+
+        Examples:
+            >>> screen = Screen(1920, 1080, 53.0, 60.0)
+            >>> placement = screen.place((375, 500), scale=2)
+            >>> placement.left, placement.top
+            (460.0, 165.0)
+        """
+        height, width = height_width(image_shape, "image_shape")
+        if scale is None:
+            scale = min(self.width_px / width, self.height_px / height)
+        if not isinstance(scale, (int, float)) or not math.isfinite(scale) or scale <= 0:
+            raise ValueError(f"scale must be a positive number; got {scale!r}")
+        if top_left is None:
+            top_left = ((self.width_px - scale * width) / 2, (self.height_px - scale * height) / 2)
+        left, top = (float(value) for value in top_left)
+        right, bottom = left + scale * width, top + scale * height
+        if left < 0 or top < 0 or right > self.width_px or bottom > self.height_px:
+            raise ValueError(
+                f"an image of (height, width) {(height, width)} shown at scale {scale:g} with its "
+                f"top-left corner at (x, y) {(left, top)} covers x {left:g}..{right:g}, y "
+                f"{top:g}..{bottom:g}: beyond the {self.width_px} x {self.height_px} screen. "
+                "Check the scale, the position and the screen resolution."
+            )
+        return Placement(self, (height, width), float(scale), left, top)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """An image as shown on a :class:`Screen`: its shape, scale and top-left screen corner."""
+
+    screen: Screen
+    image_shape: tuple[int, int]
+    scale: float
+    left: float
+    top: float
+
+    @property
+    def pixels_per_degree(self) -> float:
+        """Image pixels per degree of visual angle (the screen's, divided by the scale)."""
+        return self.screen.pixels_per_degree / self.scale
+
+    def to_image(self, fixations: pd.DataFrame) -> pd.DataFrame:
+        """A copy of ``fixations`` with ``x``, ``y`` moved from screen to image pixels.
+
+        Screen point ``X`` maps to ``x = (X - left) / scale`` (likewise ``y``). Points off the
+        image land outside ``[0, width) x [0, height)``; the maps drop them with a warning.
+
+        Examples:
+            >>> placement = Screen(1920, 1080, 53.0, 60.0).place((375, 500), scale=2)
+            >>> gaze = pd.DataFrame({"x": [960.0], "y": [540.0], "duration": [200.0]})
+            >>> placement.to_image(gaze)[["x", "y"]].values.tolist()
+            [[250.0, 187.5]]
+        """
+        return screen_to_image(fixations, self.left, self.top, self.scale)
+
+
+def screen_to_image(fixations: pd.DataFrame, left: float, top: float, scale: float):
+    """``fixations`` with ``x = (x - left) / scale`` and ``y = (y - top) / scale`` (a copy)."""
+    _require_columns(fixations, ("x", "y"))
+    mapped = fixations.copy()
+    mapped["x"] = (fixations["x"] - left) / scale
+    mapped["y"] = (fixations["y"] - top) / scale
+    return mapped
