@@ -23,7 +23,7 @@ from pathlib import Path, PurePosixPath
 
 from xaikit._atomic import atomic_folder, atomic_path
 
-__all__ = ["DownloadError", "download", "offline", "unpack"]
+__all__ = ["DownloadError", "download", "extract", "offline", "unpack"]
 
 OFFLINE_VARIABLE = "XAIKIT_OFFLINE"
 _CHUNK = 1 << 20
@@ -166,30 +166,47 @@ def unpack(archive: str | os.PathLike, folder: str | os.PathLike) -> Path:
         ['data', 'data/stimuli', 'data/stimuli/1.jpg']
     """
     archive, folder = Path(archive), Path(folder)
+    _archive_kind(archive)
+    with atomic_folder(folder) as part:
+        extract(archive, part)
+    return folder
+
+
+def _archive_kind(archive: Path) -> str:
     if zipfile.is_zipfile(archive):
+        return "zip"
+    if tarfile.is_tarfile(archive):
+        return "tar"
+    raise ValueError(f"{archive} is neither a zip nor a tar archive")
+
+
+def extract(archive: str | os.PathLike, folder: str | os.PathLike) -> None:
+    """Extract a zip or tar archive into ``folder`` (not atomic: see :func:`unpack`).
+
+    Every member is checked before any is written: absolute paths, ``..`` and links are
+    refused with a ValueError.
+    """
+    archive, folder = Path(archive), Path(folder)
+    if _archive_kind(archive) == "zip":
         with zipfile.ZipFile(archive) as opened:
             for member in opened.infolist():
                 _check_member(archive, member.filename)
-            with atomic_folder(folder) as part:
-                opened.extractall(part)
-        return folder
-    if tarfile.is_tarfile(archive):
-        with tarfile.open(archive) as opened:
-            for member in opened.getmembers():
-                if not (member.isfile() or member.isdir()):
-                    raise ValueError(f"{archive}: member {member.name!r} is a link or device")
-                _check_member(archive, member.name)
-            with atomic_folder(folder) as part:
-                for member in opened.getmembers():
-                    target = part / member.name
-                    if member.isdir():
-                        target.mkdir(parents=True, exist_ok=True)
-                        continue
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    with opened.extractfile(member) as source, open(target, "wb") as stream:
-                        shutil.copyfileobj(source, stream, _CHUNK)
-        return folder
-    raise ValueError(f"{archive} is neither a zip nor a tar archive")
+            opened.extractall(folder)
+        return
+    with tarfile.open(archive) as opened:
+        members = opened.getmembers()
+        for member in members:
+            if not (member.isfile() or member.isdir()):
+                raise ValueError(f"{archive}: member {member.name!r} is a link or device")
+            _check_member(archive, member.name)
+        for member in members:
+            target = folder / member.name
+            if member.isdir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with opened.extractfile(member) as source, open(target, "wb") as stream:
+                shutil.copyfileobj(source, stream, _CHUNK)
 
 
 def _check_member(archive: Path, name: str) -> None:

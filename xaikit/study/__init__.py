@@ -11,6 +11,8 @@ them into the wide layout of a paper table. Boxes are continuous ``(x0, y0, x1, 
   :func:`human_references`).
 * :mod:`~xaikit.study.scores`: :func:`layer_maps`, :func:`localization_scores`,
   :func:`fixation_scores`, :func:`compare_maps`.
+* :mod:`~xaikit.study.baselines`: :func:`baseline_scores`, the floor (:func:`centre_bias_map`)
+  and ceiling (inter-observer agreement, leave one subject out) rows of a fixation table.
 * :mod:`~xaikit.study.layout`: :func:`pivot_scores`, :func:`metric_columns`.
 * :mod:`~xaikit.study.stats`: :func:`compare_accuracy` (McNemar) and :func:`compare_scores`
   (paired bootstrap), so a finding says whether a difference is larger than chance.
@@ -30,6 +32,7 @@ Examples:
     [['gradcam', 'conv5', 'hit point', 0.5]]
 """
 
+from xaikit.study.baselines import BASELINE_METHODS, baseline_scores, centre_bias_map
 from xaikit.study.layout import metric_columns, pivot_scores
 from xaikit.study.references import clip_boxes, human_references, image_boxes
 from xaikit.study.results import results_folder, run_size, save_table
@@ -45,9 +48,12 @@ from xaikit.study.scores import (
 from xaikit.study.stats import compare_accuracy, compare_scores
 
 __all__ = [
+    "BASELINE_METHODS",
     "HUMANS_VS_CNN_METRICS",
     "SAMPLE_SCORE_COLUMNS",
     "SCORE_COLUMNS",
+    "baseline_scores",
+    "centre_bias_map",
     "clip_boxes",
     "compare_accuracy",
     "compare_maps",

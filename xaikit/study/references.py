@@ -90,7 +90,12 @@ def image_boxes(annotations, classes=None) -> list[np.ndarray]:
 
 
 def human_references(
-    fixations: pd.DataFrame, images: Sequence[str], shape, *, sigma: float = 20, kernel: int = 80
+    fixations: pd.DataFrame,
+    images: Sequence[str],
+    shape,
+    *,
+    sigma: float | None = None,
+    kernel: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per image, the human fixation map and the fixated pixels: the ground truth of
     :func:`~xaikit.study.fixation_scores`.
@@ -101,8 +106,9 @@ def human_references(
             :func:`xaikit.data.fixations.read_fixations`; all subjects are pooled.
         images: image names in the order of the maps (``annotations.images["image"]``).
         shape: ``(height, width)`` of every image.
-        sigma, kernel: the Gaussian of :func:`xaikit.data.fixation_map` (the paper's 20 and
-            80 pixels are for images about 400 pixels wide; scale them with the image).
+        sigma, kernel: the Gaussian of :func:`xaikit.data.fixation_map`, passed through:
+            ``None`` takes its defaults, sigma 20 pixels and kernel ``round(4 * sigma)`` (the
+            paper's 20 and 80, for images about 400 pixels wide; scale them with the image).
 
     Returns:
         ``(human_maps, masks)``: ``(B, H, W)`` float64 maps in [0, 1]

@@ -15,6 +15,11 @@ Every file begins with the run's header: the commit, the date, the machine and t
 Examples:
     ``python -m xaikit.study.run`` (all studies), ``python -m xaikit.study.run 03 04``,
     ``python -m xaikit.study.run --smoke --out /tmp/results``.
+
+    The kernel inherits the environment, so notebook 02 runs on a real fixation dataset and
+    a torchvision model with ``XAIKIT_FIXATION_DATASET=~/data/osie XAIKIT_STUDY_MODEL=vgg16
+    python -m xaikit.study.run 02 --out ~/results-osie`` (another ``--out``, so the committed
+    results of the offline run stay as they are).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -133,8 +139,18 @@ def _outputs(notebook) -> tuple[str, dict[int, list[bytes]]]:
     return "\n".join(text), figures
 
 
-def run_notebook(path: Path, out: Path, *, smoke: bool = False, timeout: int = 3600) -> Run:
+def run_notebook(
+    path: Path,
+    out: Path,
+    *,
+    smoke: bool = False,
+    timeout: int = 3600,
+    environment: Mapping[str, str] | None = None,
+) -> Run:
     """Execute one notebook and write its results into ``out / <notebook name>``.
+
+    ``environment`` adds variables for the kernel, e.g. notebook 02's
+    ``XAIKIT_FIXATION_DATASET`` (a dataset folder) and ``XAIKIT_STUDY_MODEL``.
 
     Raises:
         nbclient.exceptions.CellExecutionError: a cell failed (its error names the cell);
@@ -148,6 +164,7 @@ def run_notebook(path: Path, out: Path, *, smoke: bool = False, timeout: int = 3
     with atomic_folder(out / path.stem) as folder:
         tables = folder / ".tables"
         environment = {
+            **(environment or {}),
             "XAIKIT_SMOKE": "1" if smoke else "0",
             RESULTS_VARIABLE: str(tables),
             "MPLBACKEND": "module://matplotlib_inline.backend_inline",  # figures as outputs
