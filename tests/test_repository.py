@@ -121,3 +121,24 @@ def test_readme_training_example_runs_on_a_deeplabcut_project(tmp_path, monkeypa
     assert data["val_frames"] > 0 and data["negatives"]["video_frames"] > 0
     assert len(trained.history) == 3 and 1 <= trained.best_epoch <= 3
     assert result.metrics["frames"] == 20  # every frame of videos/m4s1.mp4 was detected
+
+
+@pytest.mark.realdata
+def test_readme_eye_tracking_example_runs(tmp_path, monkeypatch):
+    """The README's eye-tracking example on the real OSIE copy and OpenSesame recording."""
+    from tests.realdata import real_path
+
+    readme = (ROOT / "README.md").read_text()
+    section = re.search(r"^### Eye-tracking studies\n(.*?)(?=^## |^### )", readme, re.S | re.M)
+    (example,) = re.findall(r"```python\n(.*?)```", section.group(1), flags=re.S)
+    (tmp_path / "osie").symlink_to(real_path("eyetracking", "osie"))
+    (tmp_path / "data1.asc").symlink_to(
+        real_path("eyetracking", "asc", "eyelinkparser", "data1.asc")
+    )
+    monkeypatch.chdir(tmp_path)
+    names = {}
+    with pytest.warns(UserWarning):  # OSIE's 600 absent images, OpenSesame's missing image var
+        exec(compile(example, "README.md", "exec"), names)  # noqa: S102 - the README's own code
+    assert names["trials"]["trial"].nunique() == 20 and names["screen"].shape == (768, 1024)
+    assert names["first"].shape == (240, 320) and names["human"].max() > 0
+    assert len(names["floor_and_ceiling"]) == 2 * 5

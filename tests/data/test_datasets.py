@@ -250,6 +250,11 @@ def test_a_cat2000_copy_pools_its_fixated_pixels(tmp_path):
     ]
     assert dataset.fixations["duration"].isna().all()
     np.testing.assert_array_equal(fixation_mask(dataset.fixations, (6, 8)), locations > 0)
+    # no durations: each fixated pixel weighs 1 in the map
+    np.testing.assert_array_equal(
+        fixation_map(dataset.fixations, (6, 8), 1, 3),
+        fixation_map(dataset.fixations[["x", "y"]].to_numpy(), (6, 8), 1, 3),
+    )
     savemat(tmp_path / "FIXATIONLOCS" / "Action" / "001.mat", {"fixLocs": np.eye(3)})
     with pytest.raises(DataFileError, match=r"fixLocs is \(3, 3\) but image"):
         datasets.cat2000(tmp_path)

@@ -108,6 +108,9 @@ def test_the_screen_of_a_real_recording_comes_from_display_coords(tmp_path):
     assert screen.shape == (1024, 1280)  # DISPLAY_COORDS 0 0 1279 1023
     expected = 1280 / 38.0 * 2 * 68.0 * math.tan(math.radians(0.5))
     assert screen.pixels_per_degree == pytest.approx(expected)
+    # OpenSesame writes the size, not the last pixel: GAZE_COORDS 0.00 0.00 1024.00 768.00
+    opensesame = real_path("eyetracking", "asc", "eyelinkparser", "data1.asc")
+    assert Screen.from_asc(opensesame, width_cm=38.0, distance_cm=68.0).shape == (768, 1024)
     (tmp_path / "none.asc").write_text("MSG\t1 TRIALID 1\n")
     with pytest.raises(DataFileError, match="no DISPLAY_COORDS"):
         Screen.from_asc(tmp_path / "none.asc", width_cm=38.0, distance_cm=68.0)

@@ -224,7 +224,8 @@ def fixation_map(
     Args:
         fixations: A DataFrame with ``x``, ``y``, ``duration`` columns (image pixels, ms),
             or an (N, 3) array of ``x, y, duration``, or an (N, 2) array of ``x, y``
-            (each fixation then weighs 1).
+            (each fixation then weighs 1, as it does when the ``duration`` column is all NaN:
+            a dataset that keeps no durations, such as CAT2000's pooled locations).
         shape: ``(height, width)`` of the image (numpy's order, ``image.shape[:2]``), or the
             image itself as an (H, W) or (H, W, C) array.
         sigma: Gaussian standard deviation in pixels (> 0); 20 when neither it nor
@@ -403,6 +404,8 @@ def _fixation_arrays(fixations, weighted: bool):
         x = fixations["x"].to_numpy(float)
         y = fixations["y"].to_numpy(float)
         duration = fixations["duration"].to_numpy(float) if weighted else np.ones(len(x))
+        if len(duration) and np.isnan(duration).all():  # a dataset that keeps no durations
+            duration = np.ones(len(x))
         return x, y, duration
     array = np.asarray(fixations, dtype=float)
     if array.ndim != 2 or array.shape[1] not in (2, 3):

@@ -74,8 +74,11 @@ class Screen:
         """The screen of an EyeLink recording: its resolution from ``DISPLAY_COORDS``.
 
         EyeLink writes ``DISPLAY_COORDS left top right bottom`` (inclusive pixel indices, so
-        ``0 0 1919 1079`` is 1920 x 1080); ``GAZE_COORDS`` stands in when it is absent. The
-        physical width and the viewing distance are not in the file: give them.
+        ``0 0 1919 1079`` is 1920 x 1080); ``GAZE_COORDS`` stands in when it is absent. Some
+        software (OpenSesame) writes the size itself instead of the last index
+        (``GAZE_COORDS 0.00 0.00 1024.00 768.00``): a span that is a multiple of 8 while
+        span + 1 is not is taken as the size (display sides are multiples of 8). The physical
+        width and the viewing distance are not in the file: give them.
 
         Raises:
             DataFileError: the file has neither message.
@@ -87,8 +90,8 @@ class Screen:
                 if match:
                     left, top, right, bottom = (float(value) for value in match.groups()[1:])
                     return cls(
-                        width_px=round(right - left + 1),
-                        height_px=round(bottom - top + 1),
+                        width_px=_side(right - left),
+                        height_px=_side(bottom - top),
                         width_cm=width_cm,
                         distance_cm=distance_cm,
                     )
@@ -137,6 +140,12 @@ class Screen:
                 "Check the scale, the position and the screen resolution."
             )
         return Placement(self, (height, width), float(scale), left, top)
+
+
+def _side(span: float) -> int:
+    """Pixels of a side from ``last - first``: ``span + 1``, unless ``span`` is itself the size."""
+    span = round(span)
+    return span if span % 8 == 0 and (span + 1) % 8 != 0 else span + 1
 
 
 @dataclass(frozen=True)
