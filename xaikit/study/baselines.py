@@ -52,13 +52,14 @@ _EMPTY_MAP_WARNING = "no fixation with a positive duration lies inside the image
 def centre_bias_map(shape, sigma_fraction: float = CENTRE_SIGMA_FRACTION) -> np.ndarray:
     """The centre baseline: a 2-D Gaussian at the image centre, stretched to its aspect ratio.
 
-    Judd et al. (ICCV 2009, and the MIT benchmark, Judd, Durand & Torralba 2012) score a
-    "center" model, a Gaussian blob at the centre stretched to fit the aspect ratio of the
-    image, without giving its width. Here the standard deviation is the same fraction of each
-    side, ``sigma_y = sigma_fraction * H`` and ``sigma_x = sigma_fraction * W`` (stretching a
-    round Gaussian to the image), with ``sigma_fraction = 0.25`` by default, a quarter of each
-    side: xaikit's choice, not a published constant (pass your own). The value of pixel ``(r, c)`` is the Gaussian at its centre ``(c + 0.5,
-    r + 0.5)``, the mean at ``(W / 2, H / 2)``; the map is divided by its maximum.
+    Judd et al. (ICCV 2009, and the MIT benchmark, Judd, Durand & Torralba 2012) score a "center"
+    model, a Gaussian blob at the centre stretched to fit the aspect ratio of the image, without
+    giving its width. Here the standard deviation is the same fraction of each side, ``sigma_y =
+    sigma_fraction * H`` and ``sigma_x = sigma_fraction * W`` (stretching a round Gaussian to the
+    image), with ``sigma_fraction = 0.25`` by default, a quarter of each side: xaikit's choice, not
+    a published constant (pass your own). The value of pixel ``(r, c)`` is the Gaussian at its
+    centre ``(c + 0.5, r + 0.5)``, the mean at ``(W / 2, H / 2)``; the map is divided by its
+    maximum.
 
     Args:
         shape: ``(height, width)`` of the image, or the image itself.
