@@ -114,3 +114,45 @@ def test_the_screen_of_a_real_recording_comes_from_display_coords(tmp_path):
     (tmp_path / "none.asc").write_text("MSG\t1 TRIALID 1\n")
     with pytest.raises(DataFileError, match="no DISPLAY_COORDS"):
         Screen.from_asc(tmp_path / "none.asc", width_cm=38.0, distance_cm=68.0)
+
+
+@pytest.mark.parametrize(
+    ("message", "scale", "corner"),
+    [
+        ("!V IMGLOAD CENTER dog.jpg 512 384 800 600", 2.0, (112.0, 84.0)),
+        ("!V IMGLOAD CENTER dog.jpg 512 384", 1.0, (312.0, 234.0)),
+        ("!V IMGLOAD TOP_LEFT my photos/dog 1.jpg 10 20 200 150", 0.5, (10.0, 20.0)),
+        ("!V IMGLOAD FILL dog.jpg", 1024 / 400, (0.0, 0.0)),
+    ],
+)
+def test_a_data_viewer_imgload_message_places_the_image(message, scale, corner):
+    placed = Screen(1024, 768, 40.0, 57.0).place_imgload(message, (300, 400))
+    assert placed.scale == pytest.approx(scale)
+    assert (placed.left, placed.top) == pytest.approx(corner)
+
+
+@pytest.mark.parametrize(
+    ("message", "error"),
+    [
+        ("!V IMGLOAD CENTER dog.jpg 512 384 800 300", "stretched"),
+        ("!V IMGLOAD CENTER dog.jpg 1000 384 800 600", "beyond the 1024 x 768 screen"),
+        ("!V IMGLOAD CENTER dog.jpg", "cannot read the placement"),
+        ("!V DRAW_LIST list.vcl", "not a '!V IMGLOAD"),
+    ],
+)
+def test_an_unusable_imgload_message_is_a_clear_error(message, error):
+    with pytest.raises(ValueError, match=error):
+        Screen(1024, 768, 40.0, 57.0).place_imgload(message, (300, 400))
+
+
+@pytest.mark.realdata
+def test_a_real_recording_places_its_image_from_its_own_message():
+    from xaikit.data.eyelink import read_messages
+
+    path = real_path("eyetracking", "asc", "pymovements", "eyelink_monocular_no_dummy_example.asc")
+    (message,) = read_messages(path, r"^!V\s+IMGLOAD")["text"]
+    assert message == "!V IMGLOAD FILL Images/text.png"
+    screen = Screen.from_asc(path, width_cm=53.0, distance_cm=60.0)
+    placed = screen.place_imgload(message, (1080, 1920))
+    assert (placed.scale, placed.left, placed.top) == (1.0, 0.0, 0.0)
+    assert placed.pixels_per_degree == pytest.approx(screen.pixels_per_degree)

@@ -4,7 +4,7 @@ Everything here returns plain values: frames as (H, W, 3) uint8 RGB numpy arrays
 (T, H, W, 3) arrays, tables as pandas DataFrames.
 """
 
-from xaikit.data import annotations, datasets, fixations, synthetic
+from xaikit.data import annotations, datasets, eyelink, fixations, synthetic
 from xaikit.data.deeplabcut import read_deeplabcut
 from xaikit.data.errors import DataFileError, VideoError
 from xaikit.data.fixations import fixation_map
@@ -18,6 +18,7 @@ __all__ = [
     "VideoReader",
     "annotations",
     "datasets",
+    "eyelink",
     "fixation_map",
     "fixations",
     "open_video",

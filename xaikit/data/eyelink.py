@@ -29,7 +29,7 @@ import pandas as pd
 from xaikit.data._fixation_table import _drop_incomplete, _number_or_nan
 from xaikit.data.errors import DataFileError, check_readable_file
 
-__all__ = ["PRESETS", "read_eyelink_asc"]
+__all__ = ["PRESETS", "read_eyelink_asc", "read_messages"]
 
 #: The message conventions of common experiment software, as regexes on the message text.
 #: ``psychopy``: PsychoPy itself writes no EyeLink messages; these are the ones SR Research's
@@ -185,6 +185,36 @@ def read_eyelink_asc(
         table = _keep_within_periods(table, periods)
     table = table.drop(columns="block")
     return _drop_incomplete(table, str(path))
+
+
+def read_messages(path: str | os.PathLike, pattern: str | None = None) -> pd.DataFrame:
+    """The ``MSG`` lines of an EyeLink ``.asc`` (or ``.asc.gz``) file, optionally filtered.
+
+    Args:
+        path: The file.
+        pattern: A regex searched in each message's text; ``None`` keeps every message.
+
+    Returns:
+        DataFrame with ``time`` (ms, the timestamp minus the message's offset, as in
+        :func:`read_eyelink_asc`) and ``text``, in file order.
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "s01.asc"
+        >>> _ = path.write_text(
+        ...     "MSG\\t1000 TRIALID 1\\nMSG\\t1010 -4 !V IMGLOAD CENTER a.jpg 512 384\\n"
+        ... )
+        >>> read_messages(path, r"IMGLOAD").values.tolist()
+        [[1014.0, '!V IMGLOAD CENTER a.jpg 512 384']]
+    """
+    check_readable_file(path)
+    wanted = None if pattern is None else _compile("pattern", pattern)
+    messages = [
+        (time, text)
+        for _, time, text in _scan(path).messages
+        if wanted is None or wanted.search(text)
+    ]
+    return pd.DataFrame(messages, columns=["time", "text"]).astype({"time": float})
 
 
 def _file_stem(path) -> str:

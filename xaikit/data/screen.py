@@ -19,20 +19,15 @@ from __future__ import annotations
 
 import math
 import os
-import re
 from dataclasses import dataclass
 
 import pandas as pd
 
 from xaikit._arrays import height_width
 from xaikit.data._fixation_table import _require_columns
-from xaikit.data.errors import DataFileError, check_readable_file
+from xaikit.data.errors import DataFileError
 
 __all__ = ["Placement", "Screen"]
-
-_COORDS = re.compile(
-    r"^MSG\s+\S+\s+(?:-?\d+\s+)?(DISPLAY_COORDS|GAZE_COORDS)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)"
-)
 
 
 @dataclass(frozen=True)
@@ -83,18 +78,20 @@ class Screen:
         Raises:
             DataFileError: the file has neither message.
         """
-        check_readable_file(path)
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            for line in handle:
-                match = _COORDS.match(line.strip())
-                if match:
-                    left, top, right, bottom = (float(value) for value in match.groups()[1:])
-                    return cls(
-                        width_px=_side(right - left),
-                        height_px=_side(bottom - top),
-                        width_cm=width_cm,
-                        distance_cm=distance_cm,
-                    )
+        from xaikit.data.eyelink import read_messages
+
+        for text in read_messages(path, r"^(DISPLAY|GAZE)_COORDS\b")["text"]:
+            values = text.split()[1:5]
+            try:
+                left, top, right, bottom = (float(value) for value in values)
+            except ValueError:
+                continue
+            return cls(
+                width_px=_side(right - left),
+                height_px=_side(bottom - top),
+                width_cm=width_cm,
+                distance_cm=distance_cm,
+            )
         raise DataFileError(
             path, "holds no DISPLAY_COORDS or GAZE_COORDS message: give Screen(...) by hand"
         )
@@ -140,6 +137,69 @@ class Screen:
                 "Check the scale, the position and the screen resolution."
             )
         return Placement(self, (height, width), float(scale), left, top)
+
+    def place_imgload(self, message: str, image_shape) -> Placement:
+        """The image of an EyeLink Data Viewer ``!V IMGLOAD`` message, as shown on this screen.
+
+        The message is ``!V IMGLOAD FILL <file>`` (the image scaled to fill the screen),
+        ``!V IMGLOAD TOP_LEFT <file> <x> <y> [<width> <height>]`` or ``!V IMGLOAD CENTER
+        <file> <x> <y> [<width> <height>]`` (the corner or the centre at screen pixel
+        ``(x, y)``; a width and height give the shown size, else the image's own).
+        :func:`xaikit.data.eyelink.read_messages` finds them: ``read_messages(path,
+        "IMGLOAD")``.
+
+        Args:
+            message: The message text (from ``!V``), as in the file.
+            image_shape: ``(height, width)`` of the image file, or the image.
+
+        Raises:
+            ValueError: not an ``IMGLOAD`` message, a shown size of another aspect ratio than
+                the image (a stretched image has no single scale), or an image beyond the
+                screen.
+
+        Examples:
+            >>> screen = Screen(1024, 768, 40.0, 57.0)
+            >>> message = "!V IMGLOAD CENTER dog.jpg 512 384 800 600"
+            >>> placed = screen.place_imgload(message, (300, 400))
+            >>> placed.scale, placed.left, placed.top
+            (2.0, 112.0, 84.0)
+        """
+        height, width = height_width(image_shape, "image_shape")
+        tokens = message.split()
+        if len(tokens) < 4 or tokens[:2] != ["!V", "IMGLOAD"]:
+            raise ValueError(f"not a '!V IMGLOAD <mode> <file> ...' message: {message!r}")
+        mode, rest = tokens[2].upper(), tokens[3:]
+        numbers = []
+        while rest and len(numbers) < 4 and _is_number(rest[-1]):
+            numbers.insert(0, float(rest.pop()))
+        if mode == "FILL":
+            size = (float(self.width_px), float(self.height_px))
+            corner = (0.0, 0.0)
+        elif mode in ("TOP_LEFT", "CENTER") and len(numbers) in (2, 4):
+            size = tuple(numbers[2:]) if len(numbers) == 4 else (float(width), float(height))
+            x, y = numbers[:2]
+            corner = (x, y) if mode == "TOP_LEFT" else (x - size[0] / 2, y - size[1] / 2)
+        else:
+            raise ValueError(
+                f"cannot read the placement of {message!r}: expected FILL <file>, or TOP_LEFT / "
+                "CENTER <file> <x> <y> [<width> <height>]"
+            )
+        scale = size[0] / width
+        if abs(size[1] / height - scale) > 0.01 * scale:
+            raise ValueError(
+                f"{message!r} shows the {width} x {height} image as {size[0]:g} x {size[1]:g}: "
+                "stretched, so no single scale maps it back; resize the image to the shown "
+                "aspect ratio first"
+            )
+        return self.place((height, width), scale=scale, top_left=corner)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _side(span: float) -> int:
