@@ -1,5 +1,6 @@
 """Engine contract: input checks, layers, targets, multi-method passes and hygiene."""
 
+import copy
 import gc
 
 import pytest
@@ -212,3 +213,30 @@ def test_video_input_gives_video_maps(tiny_video_cnn, clips):
 def test_autocast_on_cuda(tiny_cnn, images):
     expl = xk.explain(tiny_cnn.cuda(), images.cuda(), layers=["features.3"], autocast="bf16")
     assert expl.maps["features.3"].dtype == torch.float32
+
+
+class _TwoBranches(torch.nn.Module):
+    """Two frozen branches on the same input, summed: neither depends on the other."""
+
+    def __init__(self):
+        super().__init__()
+        self.left = torch.nn.Conv2d(3, 2, 3, padding=1)
+        self.right = torch.nn.Conv2d(3, 2, 3, padding=1)
+        self.head = torch.nn.Linear(2, 2)
+        self.requires_grad_(False)
+
+    def forward(self, x):
+        features = self.left(x) + self.right(x)
+        return self.head(features.mean((2, 3)))
+
+
+def test_every_requested_layer_gets_its_gradient_when_the_graph_starts_late():
+    torch.manual_seed(0)
+    frozen, x = _TwoBranches().eval(), torch.rand(2, 3, 8, 8)
+    trainable = copy.deepcopy(frozen).requires_grad_(True)
+    # frozen: the right branch's output needs no gradient of its own; it gets one anyway
+    ours = xk.explain(frozen, x, method="gradcam", layers=["left", "right"], target=1)
+    reference = xk.explain(trainable, x, method="gradcam", layers=["left", "right"], target=1)
+    for layer in ("left", "right"):
+        assert ours.raw[layer].abs().sum() > 0
+        torch.testing.assert_close(ours.raw[layer], reference.raw[layer])

@@ -94,3 +94,36 @@ def test_a_darknet_classifier_is_explained_by_class():
     expl = xk.explain(model, x, method="gradcam", target=None, progress=False)
     assert expl.maps[next(iter(expl.maps))].shape == (2, 256, 320)
     assert expl.targets.tolist() == model(x).argmax(1).tolist()
+
+
+def test_all_detections_of_a_batch_equal_one_detection_at_a_time(tiny):
+    """One forward per image and one backward per box rank give each box its own maps."""
+    images = torch.rand(3, 3, 256, 320, generator=torch.Generator().manual_seed(11))
+    with torch.no_grad():
+        boxes, scores = tiny.box_scores(tiny(images))
+    per_image = []
+    for index, count in enumerate([3, 1, 2]):  # boxes per image: three backward passes
+        best = scores[index].amax(1).topk(count).indices
+        classes = scores[index, best].argmax(1, keepdim=True).float()
+        per_image.append(
+            torch.cat([boxes[index, best], scores[index, best].amax(1, True), classes], 1)
+        )
+    layers = ["module_list.13", "module_list.8"]
+    together = xk.explain(tiny, images, method=["gradcam", "layercam"], layers=layers,
+                          target=per_image, batch_size=2, progress=False)  # fmt: skip
+    assert together["gradcam"].sample_index.tolist() == [0, 0, 0, 1, 2, 2]
+    sample = 0
+    for index, rows in enumerate(per_image):
+        for row in rows:
+            alone = xk.explain(tiny, images[index : index + 1], method=["gradcam", "layercam"],
+                               layers=layers, target=row[None], progress=False)  # fmt: skip
+            for method in ("gradcam", "layercam"):
+                for layer in layers:
+                    for kind in ("maps", "raw"):
+                        ours = getattr(together[method], kind)[layer][sample]
+                        theirs = getattr(alone[method], kind)[layer][0]
+                        torch.testing.assert_close(ours, theirs, atol=1e-5, rtol=0)
+            torch.testing.assert_close(
+                together["gradcam"].scores[sample], alone["gradcam"].scores[0]
+            )
+            sample += 1

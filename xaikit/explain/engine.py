@@ -2,8 +2,9 @@
 
 :func:`explain` resolves the layers and the target, captures the requested layers'
 activations in one forward pass and, when any requested method needs them, their gradients
-in one ``torch.autograd.grad`` call. Every method of the registry then reads the same
-tensors. Parameters' ``.grad`` are never touched, the model's flags are restored, and no
+in one ``torch.autograd.grad`` call. The graph of that pass starts at the first requested
+layer (what runs before it runs as inference), and boxes on the same image share its forward
+(see :class:`Context`). Every method of the registry then reads the same tensors. Parameters' ``.grad`` are never touched, the model's flags are restored, and no
 autograd graph outlives the call.
 """
 
@@ -50,14 +51,34 @@ class Context:
 
     The shared pass runs ``batch_size`` samples at a time, so a large batch never needs more
     memory than one chunk; the model only ever sees copies of ``x``.
+
+    When the samples are boxes of shared images (``images`` and ``sample_index`` given: a
+    detection target), the shared pass forwards each image once, ``batch_size`` images at a
+    time, and takes every box's gradient in as many backward passes as the image with the
+    most boxes has boxes: pass ``k`` differentiates the sum of each image's ``k``-th box score,
+    which the model in eval mode keeps apart per image (samples never mix). The results equal
+    one forward and backward per box.
     """
 
     def __init__(
-        self, model, x, layers, target, capture, options, need_gradients, autocast, explicit_target
+        self,
+        model,
+        x,
+        layers,
+        target,
+        capture,
+        options,
+        need_gradients,
+        autocast,
+        explicit_target,
+        images=None,
+        sample_index=None,
     ):
         self.model = model
         self.explicit_target = explicit_target
-        self.x = x
+        self.images = images
+        self.sample_index = sample_index
+        self._x = x if images is None else None
         self.layers = layers
         self.layer_names = [name for name, _ in layers]
         self.target = target
@@ -67,54 +88,96 @@ class Context:
         self.batch_size = int(options.get("batch_size", 32))
         self.progress = bool(options.get("progress", True))
         self.input_size = tuple(x.shape[2:])
+        self.samples = len(x) if images is None else len(sample_index)
+        self.device = x.device
         self.activations: dict[str, torch.Tensor] = {}
         self.gradients: dict[str, torch.Tensor] = {}
         self._run_pass(need_gradients)
+
+    @property
+    def x(self) -> torch.Tensor:
+        """The input, one row per sample (shared images repeated per box, made when asked)."""
+        if self._x is None:
+            self._x = self.images[self.sample_index.to(self.images.device)]
+        return self._x
 
     def autocast_context(self):
         """``torch.autocast`` for the requested dtype, or a no-op."""
         if self.autocast is None:
             return nullcontext()
-        return torch.autocast(device_type=self.x.device.type, dtype=self.autocast)
+        return torch.autocast(device_type=self.device.type, dtype=self.autocast)
 
     def chunks(self) -> list[torch.Tensor]:
         """Sample indices of each chunk of at most ``batch_size`` rows of :attr:`x`."""
-        return list(torch.arange(len(self.x), device=self.x.device).split(self.batch_size))
+        return list(torch.arange(self.samples, device=self.device).split(self.batch_size))
 
     def target_of(self, rows: torch.Tensor) -> targets_module.Target:
         """The target of the samples ``rows`` (a chunk of the batch)."""
-        return self.target if len(rows) == len(self.x) else self.target.select(rows)
+        return self.target if len(rows) == self.samples else self.target.select(rows)
+
+    def _image_chunks(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """``(images, rows)`` of each chunk of at most ``batch_size`` shared images: the image
+        indices (sorted) and the samples (boxes) on them."""
+        index = self.sample_index.to(self.device)
+        unique = torch.unique(index)
+        return [
+            (images, torch.isin(index, images).nonzero()[:, 0])
+            for images in unique.split(self.batch_size)
+        ]
 
     def _run_pass(self, need_gradients: bool) -> None:
-        """The shared pass, ``batch_size`` samples at a time (one forward and, when needed,
-        one backward per chunk); per-sample results are concatenated back."""
-        parts = [
-            self._run_chunk(rows, self.target_of(rows), need_gradients, check_input=index == 0)
-            for index, rows in enumerate(self.chunks())
-        ]
+        """The shared pass, ``batch_size`` samples (or shared images) at a time (one forward
+        and, when needed, the backward passes of each chunk); per-sample results are
+        concatenated back in sample order."""
+        if self.images is not None:
+            chunks = self._image_chunks()
+            parts = [
+                self._run_chunk(rows, self.target_of(rows), need_gradients, index == 0, images)
+                for index, (images, rows) in enumerate(chunks)
+            ]
+            order = torch.argsort(torch.cat([rows for _, rows in chunks]))
+        else:
+            parts = [
+                self._run_chunk(rows, self.target_of(rows), need_gradients, check_input=index == 0)
+                for index, rows in enumerate(self.chunks())
+            ]
+            order = None
         self._forward_order = parts[0]["order"]
-        for name in self.layer_names:
-            self.activations[name] = torch.cat([part["activations"][name] for part in parts])
-            if need_gradients:
-                self.gradients[name] = torch.cat([part["gradients"][name] for part in parts])
-        self.scores = torch.cat([part["scores"] for part in parts])
-        classes = [part["classes"] for part in parts]
-        self.classes = None if classes[0] is None else torch.cat(classes)
 
-    def _run_chunk(self, rows, target, need_gradients: bool, check_input: bool) -> dict:
+        def joined(values):
+            values = torch.cat(values)
+            return values if order is None else values[order.to(values.device)]
+
+        for name in self.layer_names:
+            self.activations[name] = joined([part["activations"][name] for part in parts])
+            if need_gradients:
+                self.gradients[name] = joined([part["gradients"][name] for part in parts])
+        self.scores = joined([part["scores"] for part in parts])
+        classes = [part["classes"] for part in parts]
+        self.classes = None if classes[0] is None else joined(classes)
+
+    def _run_chunk(
+        self, rows, target, need_gradients: bool, check_input: bool, images=None
+    ) -> dict:
         """Forward (and backward) the samples ``rows`` of :attr:`x` on a copy of them, so a
-        model that changes its input in place never changes the caller's tensor."""
-        # requires_grad so that frozen models still build a graph
-        _, x = input_copy(self.x[rows], requires_grad=need_gradients)
-        grad_mode = torch.enable_grad() if need_gradients else torch.no_grad()
+        model that changes its input in place never changes the caller's tensor; with
+        ``images``, forward those shared images once instead (see the class)."""
+        source = self.x[rows] if images is None else self.images[images]
+        _, x = input_copy(source)
+        # the graph starts at the first requested layer: what runs before it runs as inference
+        grad_mode = self.capture.graph_from_first_layer() if need_gradients else torch.no_grad()
         checked = first_convolution_checked(self.model) if check_input else nullcontext()
         with grad_mode, self.autocast_context():
             with checked:
                 outputs = self.model(x)
+            local = None
+            if images is not None:
+                local = torch.searchsorted(images, self.sample_index.to(images.device)[rows])
+                outputs = _rows_of(outputs, local)
             scores = target.score(outputs)
-            if scores.shape != (x.shape[0],):
+            if scores.shape != (len(rows),):
                 raise ValueError(
-                    f"target scores must have shape ({x.shape[0]},); got {tuple(scores.shape)}"
+                    f"target scores must have shape ({len(rows)},); got {tuple(scores.shape)}"
                 )
             classes = target.classes(outputs)
             target.check_layers(self.layer_names)
@@ -123,10 +186,16 @@ class Context:
             tensors = [captured[name] for name in self.layer_names]
             gradients = {}
             if need_gradients:
-                grads = torch.autograd.grad(scores.sum(), tensors, allow_unused=True)
+                grads = (
+                    torch.autograd.grad(scores.sum(), tensors, allow_unused=True)
+                    if local is None
+                    else _gradients_per_row(scores, tensors, local)
+                )
                 for name, tensor, grad in zip(self.layer_names, tensors, grads, strict=True):
                     grad = torch.zeros_like(tensor) if grad is None else grad
                     gradients[name] = grad.detach().float()
+        if local is not None:
+            tensors = [tensor[local] for tensor in tensors]
         part = {
             "order": list(captured),
             "activations": {
@@ -337,6 +406,47 @@ def _finish(
     }
 
 
+def _rows_of(outputs, rows: torch.Tensor):
+    """``outputs`` of a batch of images, one row per sample: every tensor indexed by ``rows``
+    (a tensor, or a tuple / list / dict of them, as detectors return)."""
+    if isinstance(outputs, torch.Tensor):
+        return outputs[rows]
+    if isinstance(outputs, (tuple, list)):
+        return type(outputs)(_rows_of(output, rows) for output in outputs)
+    if isinstance(outputs, dict):
+        return {key: _rows_of(output, rows) for key, output in outputs.items()}
+    raise TypeError(
+        f"cannot take the rows of a {type(outputs).__name__} output: a detection target needs "
+        "the model to return tensors (or tuples, lists or dicts of them) with a batch axis"
+    )
+
+
+def _gradients_per_row(scores: torch.Tensor, tensors: list, local: torch.Tensor) -> list:
+    """Each row's own gradient of ``scores`` at ``tensors``, whose batch holds the images
+    ``local`` points into: one backward per rank of a row among the rows of its image (the
+    k-th rows of all images together: their images never mix in a model in eval mode).
+
+    Returns:
+        One ``(rows, *tensor.shape[1:])`` gradient per tensor.
+    """
+    order = torch.argsort(local, stable=True)
+    _, counts = torch.unique_consecutive(local[order], return_counts=True)
+    starts = torch.repeat_interleave(torch.cumsum(counts, 0) - counts, counts)
+    rank = torch.empty_like(local)
+    rank[order] = torch.arange(len(local), device=local.device) - starts
+    rounds = int(rank.max()) + 1 if len(rank) else 0
+    gradients = [tensor.new_zeros((len(local), *tensor.shape[1:])) for tensor in tensors]
+    for round_ in range(rounds):
+        chosen = rank == round_
+        grads = torch.autograd.grad(
+            scores[chosen].sum(), tensors, retain_graph=round_ < rounds - 1, allow_unused=True
+        )
+        for gradient, grad in zip(gradients, grads, strict=True):
+            if grad is not None:
+                gradient[chosen] = grad[local[chosen]]
+    return gradients
+
+
 def explain(
     model: nn.Module,
     x: torch.Tensor,
@@ -435,8 +545,7 @@ def explain(
             target, batch_size=x.shape[0], model=model, image_size=tuple(x.shape[-2:])
         )
         sample_index = target_object.sample_index(x.shape[0])
-        if sample_index is not None:
-            x = x[sample_index.to(compute)]
+        images = x if sample_index is not None else None
         methods = [METHODS[name] for name in names]
         if layers is None and any(m.uses_layers for m in methods):
             layers = [_default_layer(model, x)]
@@ -453,6 +562,8 @@ def explain(
                 need_gradients=any(m.needs_gradients for m in methods),
                 autocast=AUTOCAST_DTYPES.get(autocast),
                 explicit_target=target is not None,
+                images=images,
+                sample_index=sample_index,
             )
             explanations = _finish(methods, {m.name: m.run(context) for m in methods}, context)
     finally:

@@ -63,7 +63,28 @@ class ActivationCapture:
         self.layers = list(layers)
         self.activations: dict[str, torch.Tensor] = {}
         self.enabled = True
+        self._graph_from_capture = False
         self._handles: list = []
+
+    @contextmanager
+    def graph_from_first_layer(self) -> Iterator[None]:
+        """Build the autograd graph only from the first captured layer on, inside the block.
+
+        The forward starts without gradients (as fast as inference); the first captured
+        layer's output becomes a leaf that requires grad and gradients are switched on from
+        there, so nothing before it pays for the graph. A captured layer whose output still
+        needs no gradient (a branch that does not depend on the first, frozen weights)
+        becomes a leaf too, so every captured layer gets its gradient. Gradient mode is
+        restored on exit.
+        """
+        before = torch.is_grad_enabled()
+        self._graph_from_capture = True
+        try:
+            with torch.no_grad():
+                yield
+        finally:
+            self._graph_from_capture = False
+            torch.set_grad_enabled(before)
 
     def _hook(self, name: str) -> Callable:
         def hook(module, args, output):
@@ -74,6 +95,10 @@ class ActivationCapture:
                     f"layer {name!r} ({type(module).__name__}) returns "
                     f"{type(output).__name__}, not a tensor; pick a layer with a tensor output"
                 )
+            if self._graph_from_capture and not output.requires_grad:
+                # the first captured layer, or one on a branch that does not depend on it
+                torch.set_grad_enabled(True)
+                output = output.detach().requires_grad_(True)
             self.activations[name] = output
             # Downstream in-place ops (ReLU(inplace=True)) would overwrite the captured
             # tensor and rebase its gradient; they act on this copy instead.
