@@ -1,11 +1,12 @@
 """The explainer engine: hooks, one forward, one backward, every method and layer.
 
-:func:`explain` resolves the layers and the target, captures the requested layers'
-activations in one forward pass and, when any requested method needs them, their gradients
-in one ``torch.autograd.grad`` call. The graph of that pass starts at the first requested
-layer (what runs before it runs as inference), and boxes on the same image share its forward
-(see :class:`Context`). Every method of the registry then reads the same tensors. Parameters' ``.grad`` are never touched, the model's flags are restored, and no
-autograd graph outlives the call.
+:func:`explain` resolves the layers and the target, captures the requested layers' activations
+in one forward pass and, when any requested method needs them, their gradients in one
+``torch.autograd.grad`` call. The graph of that pass starts at the first requested layer (what
+runs before it runs as inference), and boxes on the same image share its forward (see
+:class:`Context`). Every method of the registry then reads the same tensors. Parameters'
+``.grad`` are never touched, the model's flags are restored, and no autograd graph outlives the
+call.
 """
 
 from __future__ import annotations
