@@ -20,6 +20,7 @@ Examples:
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -40,6 +41,10 @@ content, size and SHA-256, and the same result options, and all its files) is sk
 failures: a video that cannot be processed is reported and the others go on; OUT/failures.csv
 lists the failures of the last run. Hidden files (.name, ._name.mp4) are never inputs.
 Ctrl-C stops after saying which videos finished; rerun the command to finish the rest.
+
+many videos: --workers N runs them in N processes of a Dask LocalCluster on this machine;
+--scheduler ADDRESS sends them to a running Dask cluster (every worker must see the videos and
+OUT). Same rules and the same tables as a run in one process.
 
 exit status: 0 all done, 1 some video failed (or bad arguments), 2 OUT cannot be written,
 130 interrupted.
@@ -222,6 +227,16 @@ def _add_track(commands) -> None:
     track.add_argument(
         "--force", action="store_true", help="redo videos whose complete results exist"
     )
+    cluster = track.add_mutually_exclusive_group()
+    cluster.add_argument(
+        "--workers",
+        type=int,
+        help="process the videos in N worker processes on this machine (a Dask LocalCluster)",
+    )
+    cluster.add_argument(
+        "--scheduler",
+        help="send the videos to an existing Dask cluster at this address (tcp://host:8786)",
+    )
     track.set_defaults(run=_run_track)
 
 
@@ -288,7 +303,6 @@ class _TrackJob:
             "appearance": not arguments.no_appearance,
             "overlay": not arguments.no_overlay,
         }
-        self.lines: dict[Path, str] = {}
 
     def options(self, video: Path) -> dict:
         """The options of ``video``'s results: the common ones and its ground truth's hash."""
@@ -326,28 +340,33 @@ class _TrackJob:
         if not arguments.no_overlay:
             result.files["overlay"] = folder / "overlay.mp4"
             write_overlay(result.files["overlay"], reader, result.tracks)
-        self.lines[video] = _result_line(video, result)
         return result.files
 
 
-def _result_line(video: Path, result) -> str:
+def _result_line(video: Path, folder: Path) -> str:
+    """One line on a finished video, read from the files it wrote (the work may have run on
+    another machine)."""
+    import pandas as pd
+
+    metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+    tracks = next(folder.glob("tracks.*"))
+    table = pd.read_parquet(tracks) if tracks.suffix == ".parquet" else pd.read_csv(tracks)
     line = (
-        f"{video.name}: {result.metrics['frames']} frames, "
-        f"{result.tracks['track'].nunique()} animal(s), "
-        f"{result.metrics['timing']['frames_per_second']:.1f} frames/s detection"
+        f"{video.name}: {metrics['frames']} frames, {table['track'].nunique()} animal(s), "
+        f"{metrics['timing']['frames_per_second']:.1f} frames/s detection"
     )
-    if "tracking" in result.metrics:
-        scores = {**result.metrics["detection"], **result.metrics["tracking"]}
+    if "tracking" in metrics:
+        scores = {**metrics["detection"], **metrics["tracking"]}
         line += "".join(f", {key} {scores[key]:.3f}" for key in ("ap", "f1", "mota", "idf1"))
     return line
 
 
-def _reporter(job: _TrackJob):
+def _reporter():
     """Print each video's outcome as it comes: results on stdout, failures on stderr."""
 
     def report(video: Path, event: str, detail) -> None:
         if event == "done":
-            print(f"{job.lines.pop(video)} -> {detail}")
+            print(f"{_result_line(video, detail)} -> {detail}")
         elif event == "skipped":
             print(f"{video.name}: complete results in {detail}, skipped (--force redoes it)")
         else:
@@ -395,16 +414,56 @@ def _run_track(arguments) -> int:
     zones = [] if arguments.zones is None else read_zones(arguments.zones)
     check_writable(arguments.out)
     job = _TrackJob(arguments, _load_model(arguments), zones)
+    client, cluster = _dask_client(arguments)
     try:
         report = run_batch(
-            videos, arguments.out, job, job.options, force=arguments.force, on_input=_reporter(job)
+            videos,
+            arguments.out,
+            job,
+            job.options,
+            force=arguments.force,
+            on_input=_reporter(),
+            client=client,
         )
     except BatchInterrupted as interrupt:
         _print_summary(interrupt.report, arguments.out)
         _print_interrupted(interrupt.report)
         return EXIT_INTERRUPTED
+    finally:
+        if client is not None:
+            client.close()
+        if cluster is not None:  # the LocalCluster this command started
+            cluster.close()
     _print_summary(report, arguments.out)
     return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _dask_client(arguments):
+    """``(client, cluster)`` for ``--workers N`` (a LocalCluster of N processes here, which
+    the caller closes) or ``--scheduler ADDRESS`` (an existing cluster; ``cluster`` is
+    ``None``); ``(None, None)`` for a run in this process."""
+    if arguments.workers is None and arguments.scheduler is None:
+        return None, None
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as error:
+        raise ImportError(
+            "--workers and --scheduler need Dask: pip install 'xaikit[dask]' (dask.distributed)"
+        ) from error
+    cluster = None
+    if arguments.scheduler is not None:
+        client = Client(arguments.scheduler)
+    else:
+        if arguments.workers < 1:
+            raise ValueError(f"--workers must be at least 1; got {arguments.workers}")
+        cluster = LocalCluster(
+            n_workers=arguments.workers, threads_per_worker=1, processes=True,
+            dashboard_address=":0",
+        )  # fmt: skip
+        client = Client(cluster)
+    print(f"Dask: {len(client.scheduler_info()['workers'])} worker(s); dashboard "
+          f"{client.dashboard_link}")  # fmt: skip
+    return client, cluster
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,6 +21,10 @@ Rules:
   on; ``failures.csv`` in ``OUT`` lists the failures of the last run (header only when none).
 - **Interrupts**: a ``KeyboardInterrupt`` (Ctrl-C) stops the batch after the input in progress
   is discarded; :class:`BatchInterrupted` carries the report of what finished.
+- **Many machines** (``client=``, a ``dask.distributed.Client``): one task per input, run by
+  the cluster's workers under the same rules (each writes its own folder atomically, so no two
+  workers write one file); the batch's process decides what is complete, collects failures and
+  writes ``failures.csv``, and the report lists inputs in their order, as a sequential run does.
 """
 
 from __future__ import annotations
@@ -287,6 +291,16 @@ def _process_one(video: Path, folder: Path, process: Process, options: dict, for
     return True
 
 
+def _outcome(video: Path, folder: Path, process: Process, options, force: bool):
+    """:func:`_process_one` with ``options`` (or ``options(video)``): whether it ran, or the
+    exception it raised, returned so that a worker's failure is reported like a local one."""
+    try:
+        chosen = options(video) if callable(options) else options
+        return _process_one(video, folder, process, chosen, force)
+    except Exception as error:  # noqa: BLE001 - one input's failure is reported
+        return error
+
+
 def _reason(error: Exception) -> str:
     text = " ".join(str(error).split())
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
@@ -309,6 +323,7 @@ def run_batch(
     *,
     force: bool = False,
     on_input: Callable[[Path, str, object], None] | None = None,
+    client=None,
 ) -> BatchReport:
     """Run ``process`` on each input on its own, into ``output_folder(out, video)``.
 
@@ -327,7 +342,11 @@ def run_batch(
         force: redo inputs whose results are complete.
         on_input: called as ``on_input(video, event, detail)`` with ``event`` one of
             ``"done"`` (detail: the folder), ``"skipped"`` (the folder) and ``"failed"``
-            (the reason).
+            (the reason), in the batch's process, as each input finishes.
+        client: a ``dask.distributed.Client``: the inputs run as tasks on its workers
+            (``process`` is sent to each worker once, so it must pickle), with one progress
+            bar over all of them; ``None`` runs them here, one after another. The results are
+            the same either way.
 
     Returns:
         A :class:`BatchReport`.
@@ -345,18 +364,10 @@ def run_batch(
     report = BatchReport(folders={video: output_folder(out, video) for video in videos})
     notify = on_input or (lambda video, event, detail: None)
     try:
-        for index, video in enumerate(videos):
-            report.unfinished = videos[index:]
-            folder = report.folders[video]
-            try:
-                chosen = options(video) if callable(options) else options
-                ran = _process_one(video, folder, process, chosen, force)
-            except Exception as error:  # noqa: BLE001 - one input's failure is reported
-                report.failed.append((video, _reason(error)))
-                notify(video, "failed", report.failed[-1][1])
-                continue
-            (report.done if ran else report.skipped).append(video)
-            notify(video, "done" if ran else "skipped", folder)
+        if client is None:
+            _run_here(videos, report, process, options, force, notify)
+        else:
+            _run_on_cluster(client, videos, report, process, options, force, notify)
         report.unfinished = []
     except KeyboardInterrupt:
         with contextlib.suppress(Exception):
@@ -364,6 +375,56 @@ def run_batch(
         raise BatchInterrupted(report) from None
     write_failures(out, report.failed)
     return report
+
+
+def _record(report: BatchReport, video: Path, outcome, notify) -> None:
+    """Enter one input's outcome (whether it ran, or the exception it raised) in ``report``."""
+    if isinstance(outcome, BaseException):
+        report.failed.append((video, _reason(outcome)))
+        notify(video, "failed", report.failed[-1][1])
+        return
+    (report.done if outcome else report.skipped).append(video)
+    notify(video, "done" if outcome else "skipped", report.folders[video])
+
+
+def _run_here(videos, report, process, options, force, notify) -> None:
+    for index, video in enumerate(videos):
+        report.unfinished = videos[index:]
+        outcome = _outcome(video, report.folders[video], process, options, force)
+        _record(report, video, outcome, notify)
+
+
+def _run_on_cluster(client, videos, report, process, options, force, notify) -> None:
+    """One task per input on ``client``'s workers; outcomes are entered as they finish and
+    the report's lists are put back in input order at the end."""
+    from distributed import as_completed
+    from tqdm.auto import tqdm
+
+    shared = client.scatter(process, broadcast=True)  # sent to each worker once
+    tasks = {}
+    for video in videos:
+        try:
+            chosen = options(video) if callable(options) else options
+        except Exception as error:  # noqa: BLE001 - one input's failure is reported
+            _record(report, video, error, notify)
+            continue
+        task = client.submit(_outcome, video, report.folders[video], shared, chosen, force,
+                             key=f"xaikit-track-{video.name}-{id(report)}", pure=False)  # fmt: skip
+        tasks[task] = video
+    report.unfinished = list(tasks.values())
+    try:
+        with tqdm(total=len(videos), initial=len(videos) - len(tasks), unit="video") as bar:
+            for task in as_completed(tasks):
+                video = tasks[task]
+                _record(report, video, task.result(), notify)
+                report.unfinished.remove(video)
+                bar.update()
+    except KeyboardInterrupt:
+        client.cancel(list(tasks))
+        raise
+    order = {video: index for index, video in enumerate(videos)}
+    for entries in (report.done, report.skipped, report.failed):
+        entries.sort(key=lambda entry: order[entry[0] if isinstance(entry, tuple) else entry])
 
 
 def _check_outputs(videos: list[Path], out: Path) -> None:
