@@ -11,7 +11,13 @@ count packets, so that the index is built by decoding the stream once. For each 
 * random-access frames/s and wrong frames for ``xaikit`` ``reader[i]`` and for OpenCV
   ``CAP_PROP_POS_FRAMES`` + ``read()``, on the same shuffled frame numbers.
 
-Run: ``python benchmarks/video.py`` (CPU only; video decoding does not use the GPU here).
+Then scrubbing a long video as the widgets do: a ``--proxy-minutes`` (10) minute 640x480 H.264
+file with a keyframe every 250 frames, random frames at display size before and after its
+proxy pass (:func:`xaikit.data.proxy.build_proxy`), their p95 against the 30 ms goal, and the
+proxy pass's frames/s against the 150 frames/s goal.
+
+Run: ``python benchmarks/video.py [--proxy-minutes 10]`` (CPU only; video decoding does not
+use the GPU here).
 """
 
 from __future__ import annotations
@@ -46,7 +52,7 @@ def read_barcode(frame: np.ndarray) -> int:
     return int("".join("1" if v else "0" for v in values), 2)
 
 
-def write(path: Path, variable_rate: bool, gop: int | None) -> None:
+def write(path: Path, variable_rate: bool, gop: int | None, frames: int = FRAMES) -> None:
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=30)
         stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuv420p"
@@ -56,7 +62,7 @@ def write(path: Path, variable_rate: bool, gop: int | None) -> None:
             options.update(g=str(gop), keyint_min=str(gop))
         stream.options = options
         slot = 0
-        for number in range(FRAMES):
+        for number in range(frames):
             frame = av.VideoFrame.from_ndarray(barcode(number), format="rgb24")
             frame.pts, frame.time_base = slot, Fraction(1, 30)
             slot += 2 if variable_rate and number % 25 == 24 else 1
@@ -137,7 +143,45 @@ def measure(path: Path, label: str) -> None:
     )
 
 
+def read_times(source, order) -> tuple[list[float], int]:
+    """Milliseconds of each ``source.display(i)`` over ``order``, and the wrong frames."""
+    times, wrong = [], 0
+    for number in order:
+        start = time.perf_counter()
+        frame = source.display(number)
+        times.append((time.perf_counter() - start) * 1000)
+        wrong += read_barcode(frame) != number
+    return times, wrong
+
+
+def measure_proxy(folder: Path, minutes: float) -> None:
+    from xaikit.widgets._frames import FrameSource
+
+    frames = round(minutes * 60 * 30)
+    path = folder / "long_gop250.mp4"
+    _, written = timed(lambda: write(path, variable_rate=False, gop=250, frames=frames))
+    print(f"\nscrubbing {minutes:g} min ({frames} frames) 640x480 H.264, GOP 250 "
+          f"(written in {written:.0f} s)")  # fmt: skip
+    before, wrong_before = read_times(FrameSource(path), random.Random(1).sample(range(frames), 40))
+    print(f"  before the proxy: random frame p95 {np.percentile(before, 95):.0f} ms "
+          f"(median {np.median(before):.0f} ms), wrong frames {wrong_before}")  # fmt: skip
+    source = FrameSource(path)
+    _, built = timed(source.build_proxy)
+    rate = frames / built
+    print(f"  proxy pass: {rate:.0f} frames/s ({built:.0f} s); goal 150 frames/s: "
+          f"{'met' if rate >= 150 else 'missed'}")  # fmt: skip
+    after, wrong_after = read_times(source, random.Random(2).sample(range(frames), 500))
+    p95, verdict = np.percentile(after, 95), "met" if np.percentile(after, 95) <= 30 else "missed"
+    print(f"  after the proxy: random frame p95 {p95:.1f} ms (median {np.median(after):.1f} ms), "
+          f"wrong frames {wrong_after}; goal 30 ms: {verdict}")  # fmt: skip
+
+
 def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--proxy-minutes", type=float, default=10.0)
+    arguments = parser.parse_args()
     print(f"python {sys.version.split()[0]}, PyAV {av.__version__}, OpenCV {cv2.__version__}, CPU")
     folder = Path(tempfile.mkdtemp(prefix="xaikit-video-bench-"))
     constant, variable = folder / "cfr_default_x264.mp4", folder / "vfr_bframes_gop30.mp4"
@@ -148,6 +192,7 @@ def main() -> None:
     measure(constant, "CFR, x264 defaults (B-frames, GOP 250)")
     measure(variable, "VFR (a dropped slot every 25 frames), B-frames, GOP 30")
     measure(avi, "AVI (stamps in decode order: indexed by decoding), B-frames, GOP 30")
+    measure_proxy(folder, arguments.proxy_minutes)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ Everything here returns plain values: frames as (H, W, 3) uint8 RGB numpy arrays
 (T, H, W, 3) arrays, tables as pandas DataFrames.
 """
 
-from xaikit.data import annotations, datasets, eyelink, fixations, synthetic
+from xaikit.data import annotations, datasets, eyelink, fixations, proxy, synthetic
 from xaikit.data.deeplabcut import read_deeplabcut
 from xaikit.data.errors import DataFileError, VideoError
 from xaikit.data.fixations import fixation_map
@@ -22,6 +22,7 @@ __all__ = [
     "fixation_map",
     "fixations",
     "open_video",
+    "proxy",
     "read_deeplabcut",
     "read_labels",
     "read_sleap",

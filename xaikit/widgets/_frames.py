@@ -66,6 +66,8 @@ class FrameSource:
         self._display: OrderedDict[int, np.ndarray] = OrderedDict()
         self._kept = max(1, int(max_bytes) // (3 * self.shape[0] * self.shape[1]))
         self._lock = threading.Lock()
+        #: The seek-friendly copy that :meth:`build_proxy` makes of a video file.
+        self.proxy = None
 
     def __len__(self) -> int:
         return len(self._source)
@@ -87,18 +89,37 @@ class FrameSource:
         return self._check(frame, index)
 
     def display(self, index: int) -> np.ndarray:
-        """Frame ``index`` at display size, decoded once and kept."""
+        """Frame ``index`` at display size, decoded once and kept; from the proxy once
+        :meth:`build_proxy` made one (a few ms for any frame), else from the video."""
         index = self._index(index)
         with self._lock:
             frame = self._display.get(index)
             if frame is not None:
                 self._display.move_to_end(index)
                 return frame
+        proxy = self.proxy
+        if proxy is not None:
+            return self._keep(index, proxy[index], resized=True)
         return self._keep(index, self.native(index))
 
-    def _keep(self, index: int, frame: np.ndarray) -> np.ndarray:
+    def build_proxy(self, stop=None, progress: bool = False) -> bool:
+        """Give a video file a proxy at display size (:func:`xaikit.data.proxy.build_proxy`):
+        one decode in order, or none when a proxy of the file as it is exists. Until it is
+        built, :meth:`display` decodes from the video. Whether a proxy is in use now (never
+        for arrays and readers, which seek instantly or have no file).
+        """
+        if self._path is None:
+            return False
+        from xaikit.data.proxy import build_proxy
+
+        proxy = build_proxy(self._path, self.shape, stop=stop, progress=progress)
+        if proxy is not None and len(proxy) == len(self):
+            self.proxy = proxy
+        return self.proxy is not None
+
+    def _keep(self, index: int, frame: np.ndarray, resized: bool = False) -> np.ndarray:
         """Resize a native frame to display size and keep it (the least recent dropped)."""
-        if self.scale != 1.0:
+        if self.scale != 1.0 and not resized:
             height, width = self.shape
             frame = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
         frame.setflags(write=False)  # shared by every caller: overlays draw on copies

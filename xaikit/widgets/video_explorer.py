@@ -511,12 +511,14 @@ class VideoExplorer(Panel):
         return self._renderer.wait(left())
 
     def _prefetch_frames(self) -> None:
-        """Decode the video in order into the frame cache (as much as it keeps), so that a
-        jump of the slider finds its frame decoded; at low priority, after the first frame."""
+        """At low priority, after the first frame: give a video file its proxy (every frame a
+        JPEG at display size, so any jump of the slider shows in a few ms); an array or reader
+        is decoded in order into the frame cache instead (as much as it keeps)."""
         lower_priority()
-        count = min(len(self.frames), self.frames.capacity)
         try:
-            self.frames.prefetch(range(count), stop=lambda: self.closed)
+            if not self.frames.build_proxy(stop=lambda: self.closed):
+                count = min(len(self.frames), self.frames.capacity)
+                self.frames.prefetch(range(count), stop=lambda: self.closed)
         except Exception:  # noqa: BLE001 - a frame the renderer will then report itself
             logger.exception("decoding ahead failed")
 
