@@ -16,6 +16,7 @@ from tests.loopback import serve
 from tests.realdata import real_path
 from xaikit._download import DownloadError
 from xaikit.data import datasets
+from xaikit.data.datasets.download import Resource
 from xaikit.data.errors import DataFileError
 from xaikit.data.fixations import fixation_map, fixation_mask
 
@@ -293,14 +294,12 @@ def mirror(tmp_path, monkeypatch):
     monkeypatch.setenv("XAIKIT_OFFLINE", "0")
     with serve(served) as url:
         resources = (
-            datasets.download.__globals__["Resource"](
+            Resource(
                 f"{url}/data/eye/fixations.mat",
                 "data/eye/fixations.mat",
                 hashlib.md5(mat.read_bytes()).hexdigest(),
             ),
-            datasets.download.__globals__["Resource"](
-                f"{url}/data/stimuli/1.jpg", "data/stimuli/1.jpg"
-            ),
+            Resource(f"{url}/data/stimuli/1.jpg", "data/stimuli/1.jpg"),
         )
         monkeypatch.setitem(datasets.DATASETS, "osie", resources)
         yield served

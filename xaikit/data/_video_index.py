@@ -239,13 +239,17 @@ def _make_index(path, tags: np.ndarray, key: np.ndarray, time_base) -> FrameInde
     return FrameIndex(pts, tags, keyframes, tags[keyframes], Fraction(time_base))
 
 
+#: The ending of every cached index file.
+INDEX_ENDING = ".xaikit-index.npz"
+
+
 def cache_paths(video: Path, cache_dir: str | os.PathLike | None) -> list[Path]:
     """Candidate cache files for ``video``, best first."""
     video = video.resolve()
     if cache_dir is not None:
         return [Path(cache_dir) / _hashed_name(video)]
     return [
-        video.parent / f".{video.name}.xaikit-index.npz",
+        video.parent / f".{video.name}{INDEX_ENDING}",
         user_cache_dir() / _hashed_name(video),
     ]
 
@@ -259,7 +263,7 @@ def user_cache_dir() -> Path:
 
 def _hashed_name(video: Path) -> str:
     digest = hashlib.sha1(str(video).encode()).hexdigest()[:16]
-    return f"{video.name}.{digest}.xaikit-index.npz"
+    return f"{video.name}.{digest}{INDEX_ENDING}"
 
 
 def file_key(video: Path) -> np.ndarray:

@@ -15,7 +15,6 @@ and it is used only while the video's size and modification time are those it wa
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import struct
@@ -28,7 +27,7 @@ import cv2
 import numpy as np
 
 from xaikit._atomic import atomic_path
-from xaikit.data._video_index import user_cache_dir
+from xaikit.data._video_index import INDEX_ENDING, cache_paths, file_key
 
 __all__ = ["FrameProxy", "build_proxy", "open_proxy", "proxy_paths"]
 
@@ -41,16 +40,18 @@ _IN_FLIGHT = 8
 
 
 def proxy_paths(video: str | os.PathLike, shape: tuple[int, int]) -> list[Path]:
-    """Where the proxy of ``video`` at ``shape`` = (height, width) may be, best first."""
-    video = Path(video).resolve()
-    name = f"{video.name}.xaikit-proxy-{shape[1]}x{shape[0]}.bin"
-    digest = hashlib.sha1(str(video).encode()).hexdigest()[:16]
-    return [video.parent / f".{name}", user_cache_dir() / f"{digest}.{name}"]
+    """Where the proxy of ``video`` at ``shape`` = (height, width) may be, best first: the
+    places of the video's frame index, under the proxy's own ending."""
+    ending = f".xaikit-proxy-{shape[1]}x{shape[0]}.bin"
+    return [
+        path.with_name(path.name.replace(INDEX_ENDING, ending))
+        for path in cache_paths(Path(video), None)
+    ]
 
 
 def _key(video: Path) -> dict:
-    stat = os.stat(video)
-    return {"format": _FORMAT, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    _, size, mtime_ns = (int(value) for value in file_key(video))
+    return {"format": _FORMAT, "size": size, "mtime_ns": mtime_ns}
 
 
 class FrameProxy:

@@ -26,6 +26,7 @@ import pandas as pd
 from xaikit._arrays import height_width
 from xaikit.data._fixation_table import _require_columns
 from xaikit.data.errors import DataFileError
+from xaikit.data.eyelink import read_messages
 
 __all__ = ["Placement", "Screen"]
 
@@ -78,8 +79,6 @@ class Screen:
         Raises:
             DataFileError: the file has neither message.
         """
-        from xaikit.data.eyelink import read_messages
-
         for text in read_messages(path, r"^(DISPLAY|GAZE)_COORDS\b")["text"]:
             values = text.split()[1:5]
             try:

@@ -53,8 +53,8 @@ class Context:
     The shared pass runs ``batch_size`` samples at a time, so a large batch never needs more
     memory than one chunk; the model only ever sees copies of ``x``.
 
-    When the samples are boxes of shared images (``images`` and ``sample_index`` given: a
-    detection target), the shared pass forwards each image once, ``batch_size`` images at a
+    When the samples are boxes of shared images (``sample_index`` given, the image of each:
+    a detection target), the shared pass forwards each image once, ``batch_size`` images at a
     time, and takes every box's gradient in as many backward passes as the image with the
     most boxes has boxes: pass ``k`` differentiates the sum of each image's ``k``-th box score,
     which the model in eval mode keeps apart per image (samples never mix). The results equal
@@ -72,14 +72,15 @@ class Context:
         need_gradients,
         autocast,
         explicit_target,
-        images=None,
         sample_index=None,
     ):
         self.model = model
         self.explicit_target = explicit_target
-        self.images = images
+        #: The input images when the samples are boxes on them (``sample_index``: the image of
+        #: each box); ``None`` when each sample is its own input.
+        self.images = None if sample_index is None else x
         self.sample_index = sample_index
-        self._x = x if images is None else None
+        self._x = x if sample_index is None else None
         self.layers = layers
         self.layer_names = [name for name, _ in layers]
         self.target = target
@@ -89,7 +90,7 @@ class Context:
         self.batch_size = int(options.get("batch_size", 32))
         self.progress = bool(options.get("progress", True))
         self.input_size = tuple(x.shape[2:])
-        self.samples = len(x) if images is None else len(sample_index)
+        self.samples = len(x) if sample_index is None else len(sample_index)
         self.device = x.device
         self.activations: dict[str, torch.Tensor] = {}
         self.gradients: dict[str, torch.Tensor] = {}
@@ -546,7 +547,6 @@ def explain(
             target, batch_size=x.shape[0], model=model, image_size=tuple(x.shape[-2:])
         )
         sample_index = target_object.sample_index(x.shape[0])
-        images = x if sample_index is not None else None
         methods = [METHODS[name] for name in names]
         if layers is None and any(m.uses_layers for m in methods):
             layers = [_default_layer(model, x)]
@@ -563,7 +563,6 @@ def explain(
                 need_gradients=any(m.needs_gradients for m in methods),
                 autocast=AUTOCAST_DTYPES.get(autocast),
                 explicit_target=target is not None,
-                images=images,
                 sample_index=sample_index,
             )
             explanations = _finish(methods, {m.name: m.run(context) for m in methods}, context)

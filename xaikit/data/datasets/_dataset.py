@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -108,13 +109,8 @@ class FixationDataset:
         source = self._source(name)
         if isinstance(source, np.ndarray):
             return _as_rgb(source)
-        from PIL import Image
-
-        try:
-            with Image.open(source) as picture:
-                return np.asarray(picture.convert("RGB"))
-        except OSError as error:  # PIL's UnidentifiedImageError and truncated files
-            raise DataFileError(source, f"cannot be read as an image ({error})") from error
+        with _opened(source) as picture:
+            return np.asarray(picture.convert("RGB"))
 
     def shape(self, name: str) -> tuple[int, int]:
         """``(height, width)`` of image ``name`` (from the file header; cached)."""
@@ -123,13 +119,8 @@ class FixationDataset:
             if isinstance(source, np.ndarray):
                 self._shapes[name] = height_width(source)
             else:
-                from PIL import Image
-
-                try:
-                    with Image.open(source) as picture:
-                        self._shapes[name] = (picture.height, picture.width)
-                except OSError as error:
-                    raise DataFileError(source, f"cannot be read as an image ({error})") from error
+                with _opened(source) as picture:
+                    self._shapes[name] = (picture.height, picture.width)
         return self._shapes[name]
 
     def fixations_of(self, name: str) -> pd.DataFrame:
@@ -158,6 +149,7 @@ class FixationDataset:
         height, width = height_width(shape)
         names = list(self.images if names is None else names)
         stack = np.empty((len(names), height, width, 3), np.uint8)
+        groups = dict(tuple(self.fixations.groupby("image", sort=False)))
         tables = []
         for index, name in enumerate(names):
             image = self.image(name)
@@ -165,7 +157,7 @@ class FixationDataset:
             shrink = own_height > height or own_width > width
             method = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
             stack[index] = cv2.resize(image, (width, height), interpolation=method)
-            rows = self.fixations_of(name)
+            rows = groups.get(name, self.fixations.iloc[:0]).copy()
             rows["x"] = rows["x"] * (width / own_width)
             rows["y"] = rows["y"] * (height / own_height)
             tables.append(rows)
@@ -178,11 +170,7 @@ class FixationDataset:
         A dataset whose images were swapped for other sizes (a resized copy, the wrong
         folder) shows here: its fixations land off the image.
         """
-        outside = 0
-        for name, rows in self.fixations.groupby("image", sort=False):
-            height, width = self.shape(name)
-            x, y = rows["x"].to_numpy(), rows["y"].to_numpy()
-            outside += int(np.count_nonzero((x < 0) | (x >= width) | (y < 0) | (y >= height)))
+        outside = int(self.outside().sum())
         if outside:
             warnings.warn(
                 f"{self.name}: {outside} of {len(self.fixations)} fixations lie outside their "
@@ -190,6 +178,16 @@ class FixationDataset:
                 stacklevel=2,
             )
         return outside
+
+    def outside(self) -> np.ndarray:
+        """``(len(fixations),)`` bool: whether each fixation lies off its image (``x`` outside
+        ``[0, width)`` or ``y`` outside ``[0, height)``)."""
+        off = np.zeros(len(self.fixations), bool)
+        for name, rows in self.fixations.groupby("image", sort=False):
+            height, width = self.shape(name)
+            x, y = rows["x"].to_numpy(), rows["y"].to_numpy()
+            off[rows.index] = (x < 0) | (x >= width) | (y < 0) | (y >= height)
+        return off
 
     def _source(self, name: str):
         try:
@@ -200,6 +198,18 @@ class FixationDataset:
                 f"{self.name} has no image {name!r}"
                 + (f"; did you mean {close}?" if close else f" (it has {len(self)} images)")
             ) from None
+
+
+@contextlib.contextmanager
+def _opened(path):
+    """The image file ``path`` opened with PIL (its header read, its pixels not yet)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as picture:
+            yield picture
+    except OSError as error:  # PIL's UnidentifiedImageError and truncated files
+        raise DataFileError(path, f"cannot be read as an image ({error})") from error
 
 
 def _as_rgb(array: np.ndarray) -> np.ndarray:

@@ -149,10 +149,12 @@ def detect_fixations(
         if not valid[start:stop].all() or _dispersion(samples[start:stop]) > dispersion_px:
             start += 1
             continue
-        while (
-            stop < count and valid[stop] and _dispersion(samples[start : stop + 1]) <= dispersion_px
-        ):
-            stop += 1
+        low, high = samples[start:stop].min(axis=0), samples[start:stop].max(axis=0)
+        while stop < count and valid[stop]:  # grow, keeping the window's extent as it goes
+            grown_low, grown_high = np.minimum(low, samples[stop]), np.maximum(high, samples[stop])
+            if (grown_high - grown_low).sum() > dispersion_px:
+                break
+            low, high, stop = grown_low, grown_high, stop + 1
         x, y = np.median(samples[start:stop], axis=0)
         rows.append((x, y, start * 1000.0 / rate_hz, (stop - start) * 1000.0 / rate_hz))
         start = stop
@@ -166,11 +168,7 @@ def _dispersion(window: np.ndarray) -> float:
 
 def _drop_off_image(dataset: FixationDataset) -> FixationDataset:
     table = dataset.fixations
-    keep = np.ones(len(table), bool)
-    for name, rows in table.groupby("image", sort=False):
-        height, width = dataset.shape(name)
-        inside = (rows["x"] >= 0) & (rows["x"] < width) & (rows["y"] >= 0) & (rows["y"] < height)
-        keep[rows.index] = inside.to_numpy()
+    keep = ~dataset.outside()
     if keep.all():
         return dataset
     warnings.warn(
