@@ -4,6 +4,7 @@ atomic when stopped, refused when damaged, and what a widget's frame source show
 from __future__ import annotations
 
 import os
+import time
 
 import numpy as np
 import pytest
@@ -75,6 +76,38 @@ def test_a_frame_source_shows_proxy_frames_once_built(barcode_video):
     assert source.proxy.shape == source.shape == (32, 48)
     assert all(read_barcode(_upscaled(source.display(i))) == i for i in (29, 0, 17))
     assert not FrameSource(np.zeros((3, 20, 40, 3), np.uint8)).build_proxy()
+
+
+def test_the_original_decode_replaces_the_proxy_frame_once_asked(barcode_video):
+    source = FrameSource(barcode_video, width=48)
+    assert source.build_proxy()
+    from_proxy = source.display(5)
+    assert not source.is_original(5) and read_barcode(_upscaled(from_proxy)) == 5
+    original = source.original(5)
+    exact = FrameSource(barcode_video, width=48).display(5)  # no proxy: the video's decode
+    assert np.array_equal(original, exact) and not np.array_equal(original, from_proxy)
+    assert source.is_original(5) and source.display(5) is original
+
+
+def test_the_explorer_shows_the_original_frame_once_paused(barcode_video):
+    from xaikit.viz.encode import decode_image
+    from xaikit.widgets import VideoExplorer
+
+    explorer = VideoExplorer(barcode_video, width=48)
+    try:
+        deadline = time.monotonic() + 30
+        while explorer.frames.proxy is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert explorer.frames.proxy is not None
+        explorer.slider.value = 11
+        assert explorer.wait(30)
+        assert explorer.shown == 11 and explorer.frames.is_original(11)
+        exact = FrameSource(barcode_video, width=48).display(11)
+        shown = decode_image(explorer.image.value).astype(int)
+        assert np.abs(shown - exact).mean() < 3 and read_barcode(_upscaled(exact)) == 11
+        assert np.array_equal(explorer.picture(), exact)  # composed from the original
+    finally:
+        explorer.close()
 
 
 def _upscaled(frame):

@@ -89,8 +89,9 @@ class FrameSource:
         return self._check(frame, index)
 
     def display(self, index: int) -> np.ndarray:
-        """Frame ``index`` at display size, decoded once and kept; from the proxy once
-        :meth:`build_proxy` made one (a few ms for any frame), else from the video."""
+        """Frame ``index`` at display size: from the proxy once :meth:`build_proxy` made one (a
+        JPEG, a few ms for any frame), unless the video's own decode of it is kept (see
+        :meth:`original`); else decoded from the video and kept."""
         index = self._index(index)
         with self._lock:
             frame = self._display.get(index)
@@ -98,9 +99,25 @@ class FrameSource:
                 self._display.move_to_end(index)
                 return frame
         proxy = self.proxy
-        if proxy is not None:
-            return self._keep(index, proxy[index], resized=True)
-        return self._keep(index, self.native(index))
+        if proxy is None:
+            return self.original(index)
+        frame = proxy[index]
+        frame.setflags(write=False)
+        return frame
+
+    def original(self, index: int) -> np.ndarray:
+        """Frame ``index`` at display size from the video itself, never the proxy's JPEG:
+        decoded (from its keyframe: up to a few hundred ms in a long-GOP file), resized and
+        kept, so that :meth:`display` returns it from then on."""
+        index = self._index(index)
+        with self._lock:
+            frame = self._display.get(index)
+        return frame if frame is not None else self._keep(index, self.native(index))
+
+    def is_original(self, index: int) -> bool:
+        """Whether :meth:`display` gives the video's own decode of frame ``index`` (kept, or
+        no proxy in use), not the proxy's JPEG."""
+        return self.proxy is None or self.cached(index)
 
     def build_proxy(self, stop=None, progress: bool = False) -> bool:
         """Give a video file a proxy at display size (:func:`xaikit.data.proxy.build_proxy`):
@@ -117,9 +134,9 @@ class FrameSource:
             self.proxy = proxy
         return self.proxy is not None
 
-    def _keep(self, index: int, frame: np.ndarray, resized: bool = False) -> np.ndarray:
+    def _keep(self, index: int, frame: np.ndarray) -> np.ndarray:
         """Resize a native frame to display size and keep it (the least recent dropped)."""
-        if self.scale != 1.0 and not resized:
+        if self.scale != 1.0:
             height, width = self.shape
             frame = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
         frame.setflags(write=False)  # shared by every caller: overlays draw on copies

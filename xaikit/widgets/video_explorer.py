@@ -49,6 +49,10 @@ PROBE_CLASS = "xaikit-probe"
 #: Seconds after Play stops during which a jump to the first frame is undone (ipywidgets' Stop
 #: button pauses, then sets ``value = min``; the explorer keeps the frame the user stopped on).
 
+#: Seconds the slider rests on a frame shown from the proxy before the video's own decode of it
+#: replaces the proxy's JPEG (a decode from the keyframe, too slow to do on every step).
+SETTLE_S = 0.25
+
 #: Threads that encode the flipbook's frames, and frames per progress step.
 ENCODER_THREADS = max(1, min(4, os.cpu_count() or 1))
 ENCODE_BATCH = 16
@@ -103,7 +107,11 @@ class VideoExplorer(Panel):
     without it, the status line says "computing maps k/N chunks", and the picture is redrawn
     when its map arrives. The map's opacity follows its value (``alpha`` x map), so where the
     map is 0 the frame shows unchanged; a colorbar under the picture states the normalisation.
-    Pictures are JPEG-encoded once per setting and kept in a byte cache.
+    Pictures are JPEG-encoded once per setting and kept in a byte cache. A video file gets a
+    seek-friendly proxy in the background (every frame a JPEG at display size,
+    :mod:`xaikit.data.proxy`), so any jump shows within milliseconds; once the slider rests
+    on a frame for a quarter of a second while paused, that frame is decoded from the video
+    itself and redrawn, so a paused picture is never the proxy's JPEG.
 
     "smooth playback" pre-encodes every frame (in the background, after the maps) and flips
     through them in the browser (a ``Stack`` of images linked to Play), which plays at 25 fps
@@ -231,6 +239,7 @@ class VideoExplorer(Panel):
         super().__init__()  # widgets only from here on, so a bad argument leaks none
         self._build(alpha, cmap, per_detection if map_in_boxes is None else bool(map_in_boxes))
         self._renderer = LatestOnly(self._draw, on_error=self._render_failed, name="render")
+        self._sharpener = LatestOnly(self._sharpen, on_error=self._render_failed, name="sharpen")
         self._worker = None
         if self.maps is not None:
             self._worker = ChunkWorker(
@@ -424,7 +433,8 @@ class VideoExplorer(Panel):
 
     def _bytes_for(self, index: int, settings: tuple, with_map: bool) -> bytes:
         with_map = with_map and settings[0] is not None
-        key = (index, settings if with_map else (None, *settings[1:]))
+        original = self.frames.is_original(index)
+        key = (index, original, settings if with_map else (None, *settings[1:]))
         data = self._bytes.get(key)
         if data is None:
             data = encode_jpeg(self._compose(index, settings, with_map))
@@ -466,6 +476,8 @@ class VideoExplorer(Panel):
             if not self._flipbook:  # the flipbook shows the pictures itself
                 settings = self._settings()
                 self.image.value = self._bytes_for(index, settings, self._map_ready(index))
+                if not self.play.playing and not self.frames.is_original(index):
+                    self._sharpener.submit(index)
             self.info.value = self._label(index)
             if self.play.playing and self.slider.value != index:  # the slider follows Play
                 self._moving_slider = True
@@ -479,6 +491,16 @@ class VideoExplorer(Panel):
         if self._render_error:
             self._render_error = False
             self._clear_error()
+
+    def _sharpen(self, index: int) -> None:
+        """Once the slider rests on ``index`` for :data:`SETTLE_S` while paused, decode the frame
+        from the video itself and redraw it in place of the proxy's JPEG."""
+        time.sleep(SETTLE_S)
+        if self.closed or self.play.playing or self.slider.value != index:
+            return
+        self.frames.original(index)
+        if self.slider.value == index:
+            self._renderer.submit(index)
 
     def _render_failed(self, error: Exception) -> None:
         self._render_error = True
@@ -508,7 +530,8 @@ class VideoExplorer(Panel):
             thread.join(left())
             if thread.is_alive():
                 return False
-        return self._renderer.wait(left())
+        drawn = self._renderer.wait(left()) and self._sharpener.wait(left())
+        return drawn and self._renderer.wait(left())
 
     def _prefetch_frames(self) -> None:
         """At low priority, after the first frame: give a video file its proxy (every frame a
@@ -797,6 +820,7 @@ class VideoExplorer(Panel):
         cached pictures."""
         self._flip_generation += 1
         self._renderer.close()
+        self._sharpener.close()
         if self._worker is not None:
             self._worker.close()
         if self._flip_thread is not None:
