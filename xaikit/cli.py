@@ -44,7 +44,9 @@ Ctrl-C stops after saying which videos finished; rerun the command to finish the
 
 many videos: --workers N runs them in N processes of a Dask LocalCluster on this machine;
 --scheduler ADDRESS sends them to a running Dask cluster (every worker must see the videos and
-OUT). Same rules and the same tables as a run in one process.
+OUT). Same rules and the same tables as a run in one process. --segment-frames N also splits
+each long video into segments of N frames detected as tasks of their own; the tracker then runs
+once over the joined detections, so identities continue across segment borders.
 
 exit status: 0 all done, 1 some video failed (or bad arguments), 2 OUT cannot be written,
 130 interrupted.
@@ -227,6 +229,13 @@ def _add_track(commands) -> None:
     track.add_argument(
         "--force", action="store_true", help="redo videos whose complete results exist"
     )
+    track.add_argument(
+        "--segment-frames",
+        type=int,
+        help="detect each video in segments of N frames, one Dask task per segment with "
+        "--workers / --scheduler; tracks continue across segment borders (the results do not "
+        "change)",
+    )
     cluster = track.add_mutually_exclusive_group()
     cluster.add_argument(
         "--workers",
@@ -336,6 +345,7 @@ class _TrackJob:
             batch_size=arguments.batch_size,
             device=arguments.device,
             appearance=not arguments.no_appearance,
+            segment_frames=arguments.segment_frames,
         )
         if not arguments.no_overlay:
             result.files["overlay"] = folder / "overlay.mp4"

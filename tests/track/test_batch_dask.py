@@ -123,3 +123,34 @@ def test_the_python_api_takes_a_client_and_reports_in_input_order(client, tmp_pa
     assert (tmp_path / "out" / "c.mp4" / "length.txt").read_text() == "30"
     again = run_batch(inputs, tmp_path / "out", _write_length, {"v": 1}, client=client)
     assert [video.name for video in again.skipped] == ["c.mp4", "b.mp4"]
+
+
+def test_segments_on_a_cluster_give_the_tables_of_a_sequential_run(videos, cluster, tmp_path):
+    batches = ["--batch-size", "2"]  # segments of 4 frames: two whole batches each
+    assert _track(videos, tmp_path / "here", *batches) == 1
+    address = ["--scheduler", cluster.scheduler_address, "--segment-frames", "3"]  # up to 4
+    assert _track(videos, tmp_path / "segments", *batches, *address) == 1
+    here, there = _tables(tmp_path / "here"), _tables(tmp_path / "segments")
+    assert sorted(here) == sorted(there)
+    for name, table in here.items():
+        if isinstance(table, pd.DataFrame):
+            pd.testing.assert_frame_equal(table, there[name], check_exact=True, obj=name)
+        else:
+            assert table == there[name], name
+
+
+def test_segments_run_as_tasks_of_their_own(videos, client):
+    from xaikit.models import load
+    from xaikit.track import detect_video
+    from xaikit.track.segments import detect_in_segments
+
+    model = load("demo-mice", device="cpu")
+    video = videos / "session1.mp4"
+    whole = detect_video(model, video, device="cpu", batch_size=1, progress=False)
+    with distributed.get_task_stream(client) as stream:
+        joined = detect_in_segments(model, video, 3, client=client, device="cpu", batch_size=1)
+    tasks = [task for task in stream.data if task["key"].startswith("detect_video")]
+    assert len(tasks) == 4  # frames 0-2, 3-5, 6-8 and 9
+    pd.testing.assert_frame_equal(whole.table, joined.table, check_exact=True)
+    assert (joined.times == whole.times).all() and (joined.appearance == whole.appearance).all()
+    assert joined.shape == whole.shape and len(joined.inference_time) == 10

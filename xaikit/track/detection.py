@@ -14,7 +14,7 @@ from xaikit.data.source import open_frames
 from xaikit.track._tables import DETECTION_COLUMNS
 from xaikit.track.appearance import DESCRIPTOR_SIZE, describe_frame
 
-__all__ = ["VideoDetections", "detect_video"]
+__all__ = ["VideoDetections", "detect_video", "join_detections"]
 
 
 @dataclass
@@ -34,6 +34,8 @@ class VideoDetections(VideoShape):
         appearance: ``(N, 128)`` colour descriptor of each row of ``table``
             (:func:`~xaikit.track.appearance.describe_detections`; the tracker's ``appearance``),
             or ``None`` when not computed.
+        start: the video's frame number of the first frame (0 unless this is a segment of a
+            longer video); ``table``'s ``frame`` and ``times`` are the video's own.
     """
 
     table: pd.DataFrame
@@ -42,6 +44,7 @@ class VideoDetections(VideoShape):
     fps: float
     shape: tuple[int, int, int, int]
     appearance: np.ndarray | None = None
+    start: int = 0
 
     def __post_init__(self):
         shape = tuple(self.shape)
@@ -82,8 +85,11 @@ def detect_video(
     device=None,
     describe: bool = True,
     progress: bool = True,
+    start: int = 0,
+    stop: int | None = None,
 ) -> VideoDetections:
-    """Detect objects in every frame of a video, ``batch_size`` frames per forward pass.
+    """Detect objects in every frame of a video (or of its frames ``start`` to ``stop``),
+    ``batch_size`` frames per forward pass.
 
     The threshold is low on purpose: the tracker uses low-score boxes to keep identities
     through occlusions (ByteTrack); filter ``table`` by ``score`` for other uses.
@@ -104,12 +110,15 @@ def detect_video(
         describe: also compute each detection's colour descriptor while its frame is in
             memory (``appearance``; not counted in ``inference_time``).
         progress: show a ``tqdm`` progress bar.
+        start, stop: detect frames ``start`` up to ``stop`` (excluded; ``None``: the last)
+            only, one segment of the video (see :func:`join_detections`).
 
     Returns:
         A :class:`VideoDetections`.
 
     Raises:
-        ValueError: a bad video, ``batch_size < 1``, or a model without ``detect``.
+        ValueError: a bad video, ``batch_size < 1``, a model without ``detect``, or an empty
+            or out-of-range segment.
 
     Examples:
         >>> import numpy as np, torch
@@ -133,7 +142,13 @@ def detect_video(
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size must be an int >= 1; got {batch_size!r}")
     source = open_frames(video, fps)
-    frames, times, fps = source.frames, source.times, source.require_fps()
+    stop = len(source) if stop is None else stop
+    if not 0 <= start < stop <= len(source):
+        raise ValueError(
+            f"frames {start} to {stop} are not a segment of a video of {len(source)} frames"
+        )
+    frames, times, fps = source.frames, source.times[start:stop], source.require_fps()
+    height, width = source.height, source.width
     target = resolve_device(device)
     if hasattr(model, "to"):
         model.to(target)
@@ -141,18 +156,21 @@ def detect_video(
     with tqdm(
         total=len(times), desc="detect", unit="frame", smoothing=0, disable=not progress
     ) as bar:
-        for start in range(0, len(times), batch_size):
-            batch = [np.asarray(frame) for frame in frames[start : start + batch_size]]
+        for first in range(0, len(times), batch_size):
+            last = start + min(first + batch_size, len(times))
+            batch = [np.asarray(frame) for frame in frames[start + first : last]]
             began = time.perf_counter()
             found = model.detect(batch, conf_threshold=conf_threshold, iou_threshold=iou_threshold)
             found = [
                 to_numpy(boxes).reshape(-1, 6).astype(np.float64) for boxes in found
             ]  # waits for the device
-            inference[start : start + len(batch)] = (time.perf_counter() - began) / len(batch)
+            inference[first : first + len(batch)] = (time.perf_counter() - began) / len(batch)
             for offset, boxes in enumerate(found):
-                frame = start + offset
+                frame = first + offset
                 rows.append(
-                    np.column_stack([np.full((len(boxes), 2), (frame, times[frame])), boxes])
+                    np.column_stack(
+                        [np.full((len(boxes), 2), (start + frame, times[frame])), boxes]
+                    )
                 )
                 if describe:
                     looks.append(describe_frame(batch[offset], boxes[:, :4], boxes[:, 4]))
@@ -161,4 +179,56 @@ def detect_video(
     table = pd.DataFrame(data, columns=[*DETECTION_COLUMNS, "class"])
     table = table.astype({"frame": np.int64, "class": np.int64})
     appearance = np.concatenate([np.zeros((0, DESCRIPTOR_SIZE)), *looks]) if describe else None
-    return VideoDetections(table, times, inference, fps, tuple(frames.shape), appearance)
+    shape = (len(times), height, width, 3)
+    return VideoDetections(table, times, inference, fps, shape, appearance, start)
+
+
+def join_detections(parts: list[VideoDetections]) -> VideoDetections:
+    """The detections of consecutive segments of one video as those of the whole.
+
+    Args:
+        parts: :func:`detect_video` runs of frames ``start`` to ``stop``, in order, each
+            starting where the one before stopped.
+
+    Returns:
+        One :class:`VideoDetections` from the first part's ``start`` on: tables, times, timings
+        and descriptors concatenated (equal to one run over the whole, timings aside).
+
+    Raises:
+        ValueError: no parts, parts of other sizes or frame rates, gaps or overlaps.
+
+    Examples:
+        >>> import numpy as np, torch
+        >>> class Still:  # a stand-in detector: one fixed box per frame
+        ...     def detect(self, frames, conf_threshold, iou_threshold):
+        ...         return [torch.tensor([[2.0, 3.0, 12.0, 9.0, 0.5, 0.0]]) for _ in frames]
+        >>> video = np.zeros((5, 24, 32, 3), np.uint8)
+        >>> parts = [detect_video(Still(), video, fps=10, start=a, stop=b, progress=False)
+        ...          for a, b in ((0, 2), (2, 5))]
+        >>> whole = join_detections(parts)
+        >>> whole.table["frame"].tolist(), whole.shape
+        ([0, 1, 2, 3, 4], (5, 24, 32, 3))
+    """
+    if not parts:
+        raise ValueError("join_detections needs at least one segment")
+    first = parts[0]
+    expected = first.start
+    for part in parts:
+        if part.start != expected:
+            raise ValueError(
+                f"segments must follow each other: one starts at frame {part.start}, "
+                f"expected {expected}"
+            )
+        if part.shape[1:] != first.shape[1:] or part.fps != first.fps:
+            raise ValueError("segments of one video must share their frame size and rate")
+        expected += len(part.times)
+    looks = [part.appearance for part in parts]
+    return VideoDetections(
+        pd.concat([part.table for part in parts], ignore_index=True),
+        np.concatenate([part.times for part in parts]),
+        np.concatenate([part.inference_time for part in parts]),
+        first.fps,
+        (expected - first.start, *first.shape[1:]),
+        None if any(look is None for look in looks) else np.concatenate(looks),
+        first.start,
+    )

@@ -16,6 +16,7 @@ from xaikit.track.detection import VideoDetections, detect_video
 from xaikit.track.evaluation import evaluate_detections, evaluate_tracks
 from xaikit.track.export import check_format, save_table
 from xaikit.track.occlusion import fill_hidden
+from xaikit.track.segments import detect_in_segments
 from xaikit.track.smoothing import filter_velocity_spikes, interpolate_gaps, smooth_tracks
 
 __all__ = ["TrackingResult", "analyse_video"]
@@ -62,6 +63,7 @@ def analyse_video(
     device=None,
     appearance: bool = True,
     progress: bool = True,
+    segment_frames: int | None = None,
 ) -> TrackingResult:
     """Detect, track (:func:`~xaikit.track.association.track`), drop velocity spikes, fill
     gaps of at most ``max_gap`` frames, summarise and, with ``truth``, evaluate one video.
@@ -98,20 +100,21 @@ def analyse_video(
         appearance: let the tracker tell animals apart by colour too (descriptors computed
             from the frames during detection); ``False`` tracks on boxes alone.
         progress: show progress bars.
+        segment_frames: detect the video in segments of this many frames
+            (:func:`~xaikit.track.segments.detect_in_segments`: inside a Dask task, one task
+            per segment on its cluster); tracking still runs once over the whole video, so
+            the results are the same.
 
     Returns:
         A :class:`TrackingResult`.
     """
     check_format(table_format)
-    run = detect_video(
-        model,
-        video,
-        batch_size=batch_size,
-        fps=fps,
-        device=device,
-        describe=appearance,
-        progress=progress,
-    )
+    options = dict(batch_size=batch_size, fps=fps, device=device, describe=appearance,
+                   progress=progress)  # fmt: skip
+    if segment_frames is None:
+        run = detect_video(model, video, **options)
+    else:
+        run = detect_in_segments(model, video, segment_frames, **options)
     linked = track(run.table, appearance=run.appearance, animals=animals, **(tracker or {}))
     tracks = interpolate_gaps(filter_velocity_spikes(linked), max_gap)
     if animals is not None:
