@@ -22,8 +22,10 @@ import types
 
 from xaikit.explain import (  # noqa: F401  (importing registers the methods)
     dense_attention,
+    factorization,
     gradient,
     hessian,
+    noisy,
     perturbation,
     pixel,
     targets,

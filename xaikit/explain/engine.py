@@ -24,6 +24,7 @@ from xaikit._runtime import device as resolve_device
 from xaikit._runtime import model_device
 from xaikit.explain import targets as targets_module
 from xaikit.explain._maps import absmax, upsample
+from xaikit.explain.augment import augmentation_smoothed
 from xaikit.explain.explanation import Explanation
 from xaikit.explain.hooks import (
     ActivationCapture,
@@ -347,6 +348,25 @@ def _default_layer(model: nn.Module, x: torch.Tensor) -> str:
     return list(feature_maps)[-1]
 
 
+def _check_modifiers(methods: list[Method], sample_index, aug_smooth, eigen_smooth) -> None:
+    """``aug_smooth`` and ``eigen_smooth`` are booleans that the methods and target allow."""
+    for name, value in (("aug_smooth", aug_smooth), ("eigen_smooth", eigen_smooth)):
+        if not isinstance(value, bool):
+            raise ValueError(f"{name} must be True or False; got {value!r}")
+    if aug_smooth and sample_index is not None:
+        raise ValueError(
+            "aug_smooth mirrors the input, but a detection target's boxes are not mirrored "
+            "with it; explain detections without aug_smooth"
+        )
+    refused = [m.name for m in methods if not m.per_channel]
+    if eigen_smooth and refused:
+        accepted = sorted(name for name, m in METHODS.items() if m.per_channel)
+        raise ValueError(
+            f"eigen_smooth needs a map made of per-channel terms; {', '.join(refused)} has "
+            f"none. Methods that take it: {', '.join(accepted)}"
+        )
+
+
 NORMALISERS = {"minmax": minmax, "absmax": absmax}
 
 
@@ -460,6 +480,8 @@ def explain(
     batch_size: int = 32,
     progress: bool = True,
     autocast: str | None = None,
+    aug_smooth: bool = False,
+    eigen_smooth: bool = False,
     **options,
 ) -> Explanation | dict[str, Explanation]:
     """Explain ``model``'s output on ``x`` with one or several methods and layers.
@@ -488,6 +510,14 @@ def explain(
             runs in chunks, with the same maps as one pass.
         progress: show ``tqdm`` progress bars for long loops.
         autocast: ``None``, ``"bf16"`` or ``"fp16"`` mixed precision for the passes.
+        aug_smooth: average each map over six test-time augmentations (the input and its
+            mirror image, each times 0.9, 1 and 1.1), mirrored back: pytorch-grad-cam's
+            ``aug_smooth`` (:mod:`xaikit.explain.augment`); six times the work. Any method;
+            not with detection targets (their boxes would not be mirrored).
+        eigen_smooth: take the first principal component of each channel method's
+            per-channel terms ``w_k A_k`` instead of their sum (pytorch-grad-cam's
+            ``eigen_smooth``, :func:`~xaikit.explain.registry.channel_map`); every method
+            registered ``per_channel`` (``METHODS[name].per_channel``), others refuse it.
         **options: method options: ``n_masks``, ``cells``, ``p``, ``seed`` (RISE),
             ``steps`` (Integrated Gradients), ``hvp``, ``r``, ``smooth`` (Hessian-CIAM),
             ``upsample`` (Guided Grad-CAM), ``all_negative`` (3DCAM), ``gestalt_layer``
@@ -548,24 +578,32 @@ def explain(
         )
         sample_index = target_object.sample_index(x.shape[0])
         methods = [METHODS[name] for name in names]
+        _check_modifiers(methods, sample_index, aug_smooth, eigen_smooth)
         if layers is None and any(m.uses_layers for m in methods):
             layers = [_default_layer(model, x)]
         resolved = resolve_layers(model, layers) if layers is not None else []
-        options = dict(options, batch_size=batch_size, progress=progress)
-        with preserved_state(model), ActivationCapture(resolved) as capture:
-            context = Context(
-                model,
-                x,
-                resolved,
-                target_object,
-                capture,
-                options,
-                need_gradients=any(m.needs_gradients for m in methods),
-                autocast=AUTOCAST_DTYPES.get(autocast),
-                explicit_target=target is not None,
-                sample_index=sample_index,
-            )
-            explanations = _finish(methods, {m.name: m.run(context) for m in methods}, context)
+        options = dict(options, batch_size=batch_size, progress=progress, eigen_smooth=eigen_smooth)
+
+        def explain_once(inputs, resolved_target):
+            with preserved_state(model), ActivationCapture(resolved) as capture:
+                context = Context(
+                    model,
+                    inputs,
+                    resolved,
+                    resolved_target,
+                    capture,
+                    options,
+                    need_gradients=any(m.needs_gradients for m in methods),
+                    autocast=AUTOCAST_DTYPES.get(autocast),
+                    explicit_target=target is not None,
+                    sample_index=sample_index,
+                )
+                return _finish(methods, {m.name: m.run(context) for m in methods}, context)
+
+        if aug_smooth:
+            explanations = augmentation_smoothed(explain_once, x, target_object)
+        else:
+            explanations = explain_once(x, target_object)
     finally:
         if moved:
             model.to(home)

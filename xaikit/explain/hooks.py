@@ -223,34 +223,107 @@ def first_convolution_checked(model: nn.Module) -> Iterator[None]:
         remove()
 
 
-class _PositiveGradient(torch.autograd.Function):
-    """Identity forward; backward lets only positive gradients through."""
+class _Rerouted(torch.autograd.Function):
+    """A module's output (values unchanged) whose backward is ``rule(module, input, output,
+    grad_output) -> grad_input``, sent straight to the module's input: the module's own
+    backward is skipped."""
 
     @staticmethod
-    def forward(ctx, tensor):
-        return tensor.clone()
+    def forward(ctx, input, output, rule, module):
+        ctx.save_for_backward(input, output)
+        ctx.rule, ctx.module = rule, module
+        return output.clone()
 
     @staticmethod
     def backward(ctx, grad):
-        return grad.clamp_min(0)
+        input, output = ctx.saved_tensors
+        return ctx.rule(ctx.module, input.detach(), output, grad), None, None, None
+
+
+def _rule_of(module: nn.Module, rules: dict) -> Callable | None:
+    return next((rule for kind, rule in rules.items() if isinstance(module, kind)), None)
+
+
+@contextmanager
+def rerouted_backward(model: nn.Module, rules: dict) -> Iterator[int]:
+    """Inside the block, every module of ``model`` that is an instance of a key of ``rules``
+    (a module type or a tuple of them) back-propagates
+    ``rules[kind](module, input, output, grad_output)`` instead of its own gradient (``input``
+    and ``output`` are that call's, detached).
+
+    A pre-hook keeps each call's input (a copy, graph included, when the module works in
+    place) and a forward hook swaps the output for an autograd node with that backward, so
+    in-place modules and modules called several times in one forward (a ResNet block's one
+    ReLU) are handled call by call. The modules are not replaced and behave normally again
+    once the block exits. Yields the number of modules rerouted.
+
+    Examples:
+        >>> import torch
+        >>> from torch import nn
+        >>> x = torch.tensor([-1.0, 2.0], requires_grad=True)
+        >>> double = lambda module, input, output, grad: 2 * grad
+        >>> net = nn.Sequential(nn.ReLU(inplace=True))
+        >>> with rerouted_backward(net, {nn.ReLU: double}) as n:
+        ...     y = net(x.clone())
+        ...     (grad,) = torch.autograd.grad(y.sum(), x)
+        >>> n, y.tolist(), grad.tolist()
+        (1, [0.0, 2.0], [2.0, 2.0])
+    """
+    modules = [module for module in model.modules() if _rule_of(module, rules) is not None]
+    inputs: dict[nn.Module, torch.Tensor] = {}
+
+    def keep_input(module, args):
+        # an in-place module overwrites its input: keep a copy of the value it had
+        inputs[module] = args[0].clone() if getattr(module, "inplace", False) else args[0]
+
+    def reroute(module, _args, output):
+        rule = _rule_of(module, rules)
+        return _Rerouted.apply(inputs.pop(module), output.detach(), rule, module)
+
+    handles = [module.register_forward_pre_hook(keep_input) for module in modules]
+    handles += [module.register_forward_hook(reroute) for module in modules]
+    try:
+        yield len(modules)
+    finally:
+        for handle in handles:
+            handle.remove()
+        inputs.clear()
+
+
+def _guided_gradient(_module, input, _output, grad):
+    return grad.clamp_min(0) * (input > 0)
+
+
+def _deconvolution_gradient(_module, _input, _output, grad):
+    return grad.clamp_min(0)
 
 
 @contextmanager
 def guided_relus(model: nn.Module) -> Iterator[int]:
-    """Guided backpropagation through every ``nn.ReLU`` of ``model`` inside the block.
-
-    Each ReLU output passes through a gate that keeps only positive gradients; with the
-    ReLU's own mask this gives ``grad_in = (x > 0) * max(grad_out, 0)``. Works at any batch
+    """Guided backpropagation through every ``nn.ReLU`` of ``model`` inside the block:
+    ``grad_in = (x > 0) * max(grad_out, 0)`` (:func:`rerouted_backward`). Works at any batch
     size and with ``inplace`` ReLUs; the modules themselves are not replaced, so their
     behaviour is back to normal once the block exits. Yields the number of ReLUs gated.
     """
-    relus = [module for module in model.modules() if isinstance(module, nn.ReLU)]
-    handles = [
-        relu.register_forward_hook(lambda _m, _a, output: _PositiveGradient.apply(output))
-        for relu in relus
-    ]
-    try:
-        yield len(relus)
-    finally:
-        for handle in handles:
-            handle.remove()
+    with rerouted_backward(model, {nn.ReLU: _guided_gradient}) as count:
+        yield count
+
+
+@contextmanager
+def deconvolution_relus(model: nn.Module) -> Iterator[int]:
+    """Deconvolution (Zeiler & Fergus) through every ``nn.ReLU`` of ``model`` inside the block:
+    ``grad_in = max(grad_out, 0)`` whatever the forward input was (no ReLU mask), captum's
+    ``Deconvolution``; otherwise as :func:`guided_relus`.
+
+    Examples:
+        >>> import torch
+        >>> from torch import nn
+        >>> x = torch.tensor([-1.0, 2.0, 3.0], requires_grad=True)
+        >>> net = nn.ReLU()
+        >>> with deconvolution_relus(net):
+        ...     (grad,) = torch.autograd.grad((net(x) * torch.tensor([1.0, 1.0, -1.0])).sum(), x)
+        >>> grad.tolist()   # the masked input -1 still passes; the negative gradient does not
+        [1.0, 1.0, 0.0]
+    """
+    with rerouted_backward(model, {nn.ReLU: _deconvolution_gradient}) as count:
+        yield count

@@ -4,6 +4,11 @@ A gradient-family method is a pure function ``(activation, gradient) -> raw map`
 ``(B, C, *S)`` tensors; :func:`layer_method` lifts it to every requested layer. Other
 families receive the :class:`~xaikit.explain.engine.Context` and return
 ``{key: LayerMap}``.
+
+A method whose map is a sum over channels of per-channel terms (``sum_k w_k A_k`` and its
+element-wise kin) returns those terms ``(B, C, *S)`` and is registered ``per_channel=True``;
+:func:`channel_map` then reduces them, to their sum or, with ``eigen_smooth=True``, to their
+first principal component, for every such method alike.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
+
+from xaikit.explain._maps import first_component
 
 NORMALISATIONS = ("minmax", "absmax", "none")
 
@@ -41,6 +48,8 @@ class Method:
             (the method's maps are already in [0, 1]).
         options: names of the method options it reads from ``context.options`` (the
             ``**options`` of :func:`~xaikit.explain.explain`); any other name is refused.
+        per_channel: the map is a sum of per-channel terms, reduced by :func:`channel_map`,
+            so ``eigen_smooth=True`` applies to it.
     """
 
     name: str
@@ -50,6 +59,7 @@ class Method:
     relu: bool = True
     normalise: str = "minmax"
     options: tuple[str, ...] = ()
+    per_channel: bool = False
 
 
 METHODS: dict[str, Method] = {}
@@ -73,10 +83,14 @@ def register(name: str, options: Sequence[str] = (), **settings) -> Callable:
     return decorator
 
 
-def layer_method(name: str, needs_gradients: bool = True, **settings) -> Callable:
+def layer_method(
+    name: str, needs_gradients: bool = True, per_channel: bool = False, **settings
+) -> Callable:
     """Decorator registering a pure ``(activation, gradient) -> raw`` function for every layer.
 
-    Activations and gradients are ``(B, C, *S)``; the function returns ``(B, *S)``.
+    Activations and gradients are ``(B, C, *S)``; the function returns the map ``(B, *S)``, or
+    with ``per_channel=True`` the per-channel terms ``(B, C, *S)`` that :func:`channel_map`
+    reduces.
     """
 
     def decorator(function: Callable) -> Callable:
@@ -85,13 +99,37 @@ def layer_method(name: str, needs_gradients: bool = True, **settings) -> Callabl
             for layer in context.layer_names:
                 activation = context.activations[layer]
                 gradient = context.gradients[layer] if needs_gradients else None
-                results[layer] = LayerMap(function(activation, gradient))
+                raw = function(activation, gradient)
+                results[layer] = LayerMap(channel_map(raw, context) if per_channel else raw)
             return results
 
-        register(name, needs_gradients=needs_gradients, **settings)(run)
+        register(name, needs_gradients=needs_gradients, per_channel=per_channel, **settings)(run)
         return function
 
     return decorator
+
+
+def channel_map(terms: torch.Tensor, context) -> torch.Tensor:
+    """The map ``(B, *S)`` of per-channel terms ``(B, C, *S)``: their sum over channels or,
+    when the call asks for ``eigen_smooth``, their projection on the first principal direction
+    over channels (pytorch-grad-cam's ``get_2d_projection``: positions x channels, centred per
+    channel). The projection's sign, arbitrary in an SVD, is fixed so that it correlates
+    non-negatively with the sum.
+
+    Examples:
+        >>> import torch
+        >>> from types import SimpleNamespace
+        >>> terms = torch.tensor([[[[0.0, 3.0, 6.0]], [[0.0, 4.0, 8.0]]]])  # (1, 2, 1, 3)
+        >>> channel_map(terms, SimpleNamespace(options={})).tolist()
+        [[[0.0, 7.0, 14.0]]]
+        >>> smooth = SimpleNamespace(options={"eigen_smooth": True})
+        >>> channel_map(terms, smooth).round(decimals=4).tolist()   # centred, on (3, 4) / 5
+        [[[-5.0, 0.0, 5.0]]]
+    """
+    total = terms.sum(dim=1)
+    if not context.options.get("eigen_smooth", False):
+        return total
+    return first_component(terms, center=True, orient_like=total)
 
 
 def check_methods(method: str | Sequence[str]) -> list[str]:
