@@ -20,6 +20,15 @@ CUDA before and after each call; each figure is the median of its repeats.
 3. Score-CAM on resnet18 layer4 vs pytorch-grad-cam (target: no slower, ratio <= 1).
 4. r3d_18 on 16x112x112: 3DCAM of all five stages vs one plain forward plus backward
    (target: <= 1.3x).
+5. Every gradient-family method that needs only the shared pass (the seven, EigenGrad-CAM,
+   element-wise Grad-CAM, FEM and RandomCAM) x four layers in one call vs one Grad-CAM of the
+   same four layers (target: <= 1.5x). FullGrad, Finer-CAM, ShapleyCAM and Smooth Grad-CAM++
+   run passes of their own by definition and are left out; KPCA-CAM and DFF factorise
+   activations instead of reading gradients.
+6. Each perturbation method against its peer at equal settings (resnet18 layer4 or the input,
+   batches of 64, half the image side of 1-4): Ablation-CAM against pytorch-grad-cam, SS-CAM
+   and IS-CAM (two noisy / integration copies) against torch-cam, Occlusion (16-pixel window,
+   stride 8) against captum (target: <= 1.0x each).
 """
 
 from __future__ import annotations
@@ -29,12 +38,15 @@ import time
 
 import torch
 import torchvision
-from pytorch_grad_cam import GradCAM, ScoreCAM
+from captum.attr import Occlusion
+from pytorch_grad_cam import AblationCAM, GradCAM, ScoreCAM
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+from torchcam.methods import ISCAM, SSCAM
 
 import xaikit as xk
 
 SEVEN = ["gradcam", "gradcam++", "xgradcam", "hirescam", "layercam", "eigencam", "3dcam"]
+ONE_PASS = [*SEVEN, "eigengradcam", "gradcam_elementwise", "fem", "randomcam"]
 
 
 def synchronise(device: torch.device) -> None:
@@ -94,6 +106,7 @@ def main() -> None:
             "layer1": ours("gradcam", ["layer1"]),
             "layer4": ours("gradcam", ["layer4"]),
             "seven": ours(SEVEN, stages),
+            "one pass": ours(ONE_PASS, stages),
         },
         device,
         repeats=3,
@@ -113,6 +126,9 @@ def main() -> None:
     report("2. seven methods / Grad-CAM of the same four layers", t["seven"] / t["four"], 1.5)
     report("   seven methods / Grad-CAM of layer1 only", t["seven"] / t["layer1"], 1.5)
     report("   seven methods / Grad-CAM of layer4 only", t["seven"] / t["layer4"], 1.5)
+    print(f"5. All {len(ONE_PASS)} one-pass gradient-family methods x four layers in one call")
+    print(f"    ours, {', '.join(ONE_PASS)}: {t['one pass']:.3f}s")
+    report("5. all of them / Grad-CAM of the same four layers", t["one pass"] / t["four"], 1.5)
 
     resnet18 = torchvision.models.resnet18(weights=None).eval().to(device)
     small = torch.rand(1, 3, size, size, device=device)
@@ -152,6 +168,51 @@ def main() -> None:
     print("4. r3d_18, 3DCAM of stem and layer1..layer4")
     print(f"    ours {t['ours']:.3f}s, one plain forward + backward {t['plain']:.3f}s")
     report("4. ours / forward + backward", t["ours"] / t["plain"], 1.3)
+
+    perturbation_against_peers(resnet18, torch.rand(1, 3, size // 2, size // 2, device=device))
+
+
+def perturbation_against_peers(model, x) -> None:
+    """Section 6: each perturbation method and its peer at the same settings, median of 3."""
+    layer, batch = model.layer4, 64
+
+    def grad_cam_peer(reference):
+        def run():
+            with reference(model=model, target_layers=[layer]) as cam:
+                cam.batch_size = batch
+                cam(x, targets=[ClassifierOutputTarget(0)])
+
+        return run
+
+    def torch_cam_peer(reference):
+        def run():
+            with reference(model, "layer4", batch_size=batch, num_samples=2,
+                           input_shape=tuple(x.shape[1:])) as cam:  # fmt: skip
+                cam(0, model(x))
+
+        return run
+
+    def captum_occlusion():
+        Occlusion(model).attribute(x, sliding_window_shapes=(3, 16, 16), strides=(3, 8, 8),
+                                   target=0, perturbations_per_eval=batch)  # fmt: skip
+
+    def ours(method, layers, **options):
+        return lambda: xk.explain(model, x, method, layers, target=0, batch_size=batch,
+                                  progress=False, **options)  # fmt: skip
+
+    pairs = {
+        "ablationcam": (ours("ablationcam", ["layer4"]), grad_cam_peer(AblationCAM),
+                        "pytorch-grad-cam"),
+        "sscam": (ours("sscam", ["layer4"], n_samples=2), torch_cam_peer(SSCAM), "torch-cam"),
+        "iscam": (ours("iscam", ["layer4"], n_samples=2), torch_cam_peer(ISCAM), "torch-cam"),
+        "occlusion": (ours("occlusion", None, window=16, stride=8), captum_occlusion, "captum"),
+    }  # fmt: skip
+    side = x.shape[-1]
+    print(f"6. Perturbation methods against their peers, resnet18, {side}x{side}, batches of 64")
+    for name, (mine, theirs, peer) in pairs.items():
+        t = median_times({"ours": mine, "peer": theirs}, x.device, repeats=3)
+        print(f"    {name}: ours {t['ours']:.3f}s, {peer} {t['peer']:.3f}s")
+        report(f"6. {name} ours / {peer}", t["ours"] / t["peer"], 1.0)
 
 
 if __name__ == "__main__":

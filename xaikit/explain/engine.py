@@ -518,11 +518,17 @@ def explain(
             per-channel terms ``w_k A_k`` instead of their sum (pytorch-grad-cam's
             ``eigen_smooth``, :func:`~xaikit.explain.registry.channel_map`); every method
             registered ``per_channel`` (``METHODS[name].per_channel``), others refuse it.
-        **options: method options: ``n_masks``, ``cells``, ``p``, ``seed`` (RISE),
+        **options: method options, e.g. ``n_masks``, ``cells``, ``p``, ``seed`` (RISE),
             ``steps`` (Integrated Gradients), ``hvp``, ``r``, ``smooth`` (Hessian-CIAM),
             ``upsample`` (Guided Grad-CAM), ``all_negative`` (3DCAM), ``gestalt_layer``
-            (Dense Attention); each method declares the ones it reads
-            (``METHODS[name].options``) and any other name is refused.
+            (Dense Attention), ``kernel``, ``gamma`` (KPCA-CAM), ``k`` (FEM),
+            ``n_components``, ``concept`` (DFF), ``base``, ``references``, ``comparisons``,
+            ``alpha``, ``weighting`` (Finer-CAM), ``n_samples``, ``std`` (the noisy methods:
+            Smooth Grad-CAM++, SS-CAM, SmoothGrad, VarGrad, GradientSHAP), ``base``
+            (SmoothGrad, VarGrad), ``baselines`` (GradientSHAP), ``baseline`` (DeepLIFT,
+            Occlusion), ``window``, ``stride`` (Occlusion); each method declares the ones it
+            reads (``METHODS[name].options``, defaults in its docstring) and any other name
+            is refused.
 
     ``x`` is never modified: the model always runs on copies of it, also when it changes
     its input in place.
