@@ -173,7 +173,7 @@ def main() -> None:
 
 
 def perturbation_against_peers(model, x) -> None:
-    """Section 6: each perturbation method and its peer at the same settings, median of 3."""
+    """Section 6: each perturbation method and its peer at the same settings, median of 5."""
     layer, batch = model.layer4, 64
 
     def grad_cam_peer(reference):
@@ -210,7 +210,7 @@ def perturbation_against_peers(model, x) -> None:
     side = x.shape[-1]
     print(f"6. Perturbation methods against their peers, resnet18, {side}x{side}, batches of 64")
     for name, (mine, theirs, peer) in pairs.items():
-        t = median_times({"ours": mine, "peer": theirs}, x.device, repeats=3)
+        t = median_times({"ours": mine, "peer": theirs}, x.device, repeats=5)
         print(f"    {name}: ours {t['ours']:.3f}s, {peer} {t['peer']:.3f}s")
         report(f"6. {name} ours / {peer}", t["ours"] / t["peer"], 1.0)
 

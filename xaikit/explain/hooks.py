@@ -136,6 +136,33 @@ def output_replaced(module: nn.Module, function: Callable[[torch.Tensor], torch.
         handle.remove()
 
 
+@contextmanager
+def forward_replaced(module: nn.Module, produce: Callable[[], torch.Tensor]):
+    """Inside the block, ``module(...)`` returns ``produce()`` without running its own forward
+    (a perturbation that replaces a layer's whole output skips the layer's work); its hooks
+    still run.
+
+    Examples:
+        >>> import torch
+        >>> from torch import nn
+        >>> net = nn.Sequential(nn.Linear(2, 2), nn.ReLU())
+        >>> with forward_replaced(net[0], lambda: torch.tensor([[-1.0, 3.0]])):
+        ...     net(torch.zeros(1, 2)).tolist()
+        [[0.0, 3.0]]
+        >>> "forward" in vars(net[0])
+        False
+    """
+    previous = vars(module).get("forward")
+    module.forward = lambda *args, **kwargs: produce()
+    try:
+        yield
+    finally:
+        if previous is None:
+            del module.forward
+        else:
+            module.forward = previous
+
+
 def input_copy(x: torch.Tensor, requires_grad: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """``(leaf, model_input)``: a fresh copy of ``x`` to differentiate against and the tensor
     to give the model, a copy the model may change in place (``x.mul_(2)``,

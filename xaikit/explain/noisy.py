@@ -81,8 +81,14 @@ class CopyNoise:
             draw = torch.randn(self.shape, generator=self.generator) * self.std
             self._drawn[self._next] = draw.to(self.device, self.dtype)
             self._next += 1
-        stacked = torch.stack([self._drawn[copy] for copy in range(first, last + 1)])
-        return stacked[(copies - first, *index)]
+        if first == last:
+            return self._drawn[first][index]
+        rows = torch.empty((len(copies), *self.shape[len(index) :]), dtype=self.dtype,
+                           device=self.device)  # fmt: skip
+        for copy in range(first, last + 1):  # no stack of whole draws: index each in place
+            chosen = copies == copy
+            rows[chosen] = self._drawn[copy][tuple(axis[chosen] for axis in index)]
+        return rows
 
 
 def noisy_gradient_moments(context, count: int, std: float, generator) -> dict[str, tuple]:

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from xaikit._arrays import minmax
 from xaikit.explain._maps import upsample
-from xaikit.explain.hooks import output_replaced
+from xaikit.explain.hooks import forward_replaced
 from xaikit.explain.noisy import CopyNoise, noise_generator, noise_std, sample_count
 from xaikit.explain.pixel import baseline_like
 from xaikit.explain.registry import LayerMap, channel_map, register
@@ -106,26 +106,27 @@ def run_scorecam(context) -> dict[str, LayerMap]:
 @register("ablationcam", per_channel=True)
 def run_ablationcam(context) -> dict[str, LayerMap]:
     """Ablation-CAM (Desai & Ramaswamy): channel weight ``(y - y_k) / y`` where ``y_k`` is the
-    score with channel ``k`` of the layer set to zero (the layer's output is replaced through
-    a temporary hook; earlier layers are recomputed)."""
+    score with channel ``k`` of the layer set to zero. Each ablated forward skips the layer
+    itself: it returns the activation of the shared pass with the channel zeroed (as
+    pytorch-grad-cam's ``AblationLayer`` does); the layers before it are recomputed."""
     x = context.x
     results = {}
     for layer, module in context.layers:
         activation = context.activations[layer]
         batch, channels = activation.shape[:2]
-        ablate: dict[str, torch.Tensor] = {}
+        chosen: dict[str, torch.Tensor] = {}
 
-        def zero_channels(output, ablate=ablate):
-            output = output.clone()
-            output[torch.arange(len(output), device=output.device), ablate["channels"]] = 0
+        def ablated(activation=activation, chosen=chosen, channels=channels):
+            pairs = chosen["pairs"]
+            output = activation[pairs // channels]
+            output[torch.arange(len(pairs), device=output.device), pairs % channels] = 0
             return output
 
-        def inputs_for(start, stop, ablate=ablate, channels=channels):
-            pairs = torch.arange(start, stop, device=x.device)
-            ablate["channels"] = pairs % channels
-            return x[pairs // channels], pairs // channels
+        def inputs_for(start, stop, chosen=chosen, channels=channels):
+            chosen["pairs"] = torch.arange(start, stop, device=x.device)
+            return x[chosen["pairs"] // channels], chosen["pairs"] // channels
 
-        with output_replaced(module, zero_channels):
+        with forward_replaced(module, ablated):
             scores = context.score_batches(inputs_for, batch * channels, f"ablation-cam {layer}")
         original = context.scores[:, None]
         weights = (original - scores.reshape(batch, channels)) / original
