@@ -116,7 +116,7 @@ def _dense_top(gram: torch.Tensor) -> torch.Tensor:
 
 
 def _iterated_top(
-    gram: torch.Tensor, block: int = 4, rounds: int = 8, steps: int = 6
+    gram: torch.Tensor, block: int = 4, rounds: int = 16, steps: int = 3
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Top unit eigenvector ``(B, N)`` of each symmetric positive semi-definite ``(B, N, N)``
     by subspace iteration on ``block`` vectors from a fixed start, with a Rayleigh-Ritz step
