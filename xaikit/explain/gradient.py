@@ -38,12 +38,6 @@ def _weighted(weights: torch.Tensor, activation: torch.Tensor) -> torch.Tensor:
     return weights.reshape(*weights.shape[:2], *([1] * (activation.ndim - 2))) * activation
 
 
-def _weighted_channel_sum(weights: torch.Tensor, activation: torch.Tensor) -> torch.Tensor:
-    """``sum_k w_k A_k`` for weights ``(B, C)`` or ``(B, C, 1, ...)``: one batched matrix
-    product, no ``(B, C, *S)`` temporary."""
-    return torch.einsum("bc,bc...->b...", weights.flatten(1), activation)
-
-
 @layer_method("gradcam", per_channel=True)
 def gradcam(activation: torch.Tensor, gradient: torch.Tensor) -> torch.Tensor:
     """Grad-CAM: channel weights are the spatial mean of the gradient, ``sum_k w_k A_k``.
